@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One entry point for a new user: each command installs what is missing,
+# builds, and then does its job.
+#   ./belay.sh demo     run the bundled demo campaign in headless Chromium
+#   ./belay.sh test     run every test (unit, integration, chaos; fuzz smoke)
+#   ./belay.sh build    build only (preset: default, or BELAY_PRESET=asan|release)
+#   ./belay.sh setup    install the Debian packages only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+preset=${BELAY_PRESET:-default}
+jobs=${BELAY_JOBS:-$(nproc)}
+
+setup() { tools/setup-deps.sh; }
+
+build() {
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  build) setup; build ;;
+  test)
+    setup; build
+    # Integration tests each drive a real Chromium: two at a time fit 2 cores.
+    ctest --preset "$preset" -j "${BELAY_TEST_JOBS:-2}" "$@"
+    ;;
+  demo)
+    setup; build
+    exec "build/$preset/belay" demo "$@"
+    ;;
+  *)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 2
+    ;;
+esac
