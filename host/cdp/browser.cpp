@@ -1,0 +1,135 @@
+#include "cdp/browser.hpp"
+
+#include "cdp/classify.hpp"
+#include "cdp/page.hpp"
+
+namespace belay::cdp {
+
+std::unique_ptr<Browser> Browser::launch(uv_loop_t* loop, chrome::LaunchOptions options,
+                                         ReadyCallback ready) {
+  std::unique_ptr<Browser> browser(new Browser(loop));
+  Browser* self = browser.get();
+  self->process_ = std::make_unique<chrome::ChromeProcess>(loop, std::move(options));
+  self->process_->on_exit([self](const chrome::ExitInfo& exit) {
+    Error why = browser_exited(static_cast<int>(exit.exit_status), exit.term_signal);
+    if (self->connection_) self->connection_->browser_exited(why);
+  });
+  self->process_->start([self, ready = std::move(ready)](
+                            Result<std::unique_ptr<Transport>> transport) {
+    if (!transport) {
+      ready(transport.error());
+      return;
+    }
+    self->adopt(std::move(transport.value()));
+    ready(std::nullopt);
+  });
+  return browser;
+}
+
+std::unique_ptr<Browser> Browser::connect(uv_loop_t* loop, const std::string& ws_url,
+                                          uint64_t timeout_ms, ReadyCallback ready) {
+  std::unique_ptr<Browser> browser(new Browser(loop));
+  Browser* self = browser.get();
+  self->connecting_ = std::make_unique<WsTransport>(loop);
+  self->connecting_->connect(ws_url, timeout_ms,
+                             [self, ready = std::move(ready)](std::optional<Error> error) {
+                               if (error) {
+                                 self->connecting_.reset();
+                                 ready(std::move(error));
+                                 return;
+                               }
+                               self->adopt(std::move(self->connecting_));
+                               ready(std::nullopt);
+                             });
+  return browser;
+}
+
+Browser::~Browser() {
+  alive_.reset();
+  connection_.reset();
+  process_.reset();
+}
+
+void Browser::adopt(std::unique_ptr<Transport> transport) {
+  connection_ = std::make_unique<Connection>(loop_, std::move(transport));
+  connection_->on_close([this](const Error& why) {
+    if (disconnected_) return;
+    disconnected_ = why;
+    if (disconnect_handler_) disconnect_handler_(why);
+  });
+}
+
+void Browser::on_disconnect(std::function<void(const Error&)> handler) {
+  disconnect_handler_ = std::move(handler);
+}
+
+void Browser::send(Command command, Connection::ReplyCallback done) {
+  if (!connection_) {
+    done(transport_closed("browser is not connected", command.op));
+    return;
+  }
+  connection_->send(std::move(command), std::move(done));
+}
+
+void Browser::version(Connection::ReplyCallback done) {
+  send(Command{"Browser.getVersion", json::object(), "", 30000, "browser:version"},
+       std::move(done));
+}
+
+void Browser::pages(Connection::ReplyCallback done) {
+  send(Command{"Target.getTargets", json::object(), "", 30000, "browser:pages"},
+       [done = std::move(done)](Result<json> reply) {
+         if (!reply) return done(std::move(reply));
+         json pages = json::array();
+         for (const auto& info : reply.value().value("targetInfos", json::array())) {
+           if (info.value("type", "") == "page") pages.push_back(info);
+         }
+         done(std::move(pages));
+       });
+}
+
+void Browser::new_page(PageCallback done, uint64_t timeout_ms) {
+  send(Command{"Target.createTarget", {{"url", "about:blank"}}, "", timeout_ms,
+               "browser:new_page"},
+       [this, timeout_ms, done = std::move(done)](Result<json> reply) {
+         if (!reply) return done(std::move(reply.error()));
+         attach_page(reply.value().value("targetId", ""), timeout_ms, done);
+       });
+}
+
+void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done) {
+  send(Command{"Target.attachToTarget", {{"targetId", target_id}, {"flatten", true}}, "",
+               timeout_ms, "browser:new_page"},
+       [this, target_id, timeout_ms, done](Result<json> reply) {
+         if (!reply) return done(std::move(reply.error()));
+         // The page must exist while it prepares (its handlers point at it);
+         // the holder hands it over once ready, or drops it on failure.
+         auto holder = std::make_shared<std::unique_ptr<Page>>(std::make_unique<Page>(
+             loop_, *connection_, target_id, reply.value().value("sessionId", "")));
+         (*holder)->prepare(timeout_ms, [holder, done](std::optional<Error> error) {
+           if (error) return done(std::move(*error));
+           done(std::move(*holder));
+         });
+       });
+}
+
+void Browser::close(std::function<void()> done, uint64_t grace_ms) {
+  auto finish = [this, done = std::move(done), grace_ms]() {
+    if (process_) {
+      process_->terminate(grace_ms, done);
+    } else {
+      if (connection_) connection_->close();
+      if (done) done();
+    }
+  };
+  if (!connected()) return finish();
+  // Browser.close lets Chrome flush its profile; the process end is what
+  // we wait for, the reply may never come.
+  std::weak_ptr<bool> alive = alive_;
+  send(Command{"Browser.close", json::object(), "", grace_ms, "browser:close"},
+       [alive, finish](Result<json>) {
+         if (!alive.expired()) finish();
+       });
+}
+
+}  // namespace belay::cdp

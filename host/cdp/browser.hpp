@@ -1,0 +1,61 @@
+#pragma once
+// A browser as belay sees it: the process (when belay launched it) and the
+// one CDP connection that carries every page's session.
+
+#include "cdp/connection.hpp"
+#include "chrome/launcher.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace belay::cdp {
+
+class Page;
+
+class Browser {
+ public:
+  using ReadyCallback = std::function<void(std::optional<Error>)>;
+  using PageCallback = std::function<void(Result<std::unique_ptr<Page>>)>;
+
+  // Starts a browser; `ready` runs once it is connected or has failed.
+  static std::unique_ptr<Browser> launch(uv_loop_t* loop, chrome::LaunchOptions options,
+                                         ReadyCallback ready);
+  // Attaches to a browser someone else started (ws://…/devtools/browser/…).
+  static std::unique_ptr<Browser> connect(uv_loop_t* loop, const std::string& ws_url,
+                                          uint64_t timeout_ms, ReadyCallback ready);
+  ~Browser();
+
+  bool connected() const { return connection_ && connection_->is_open(); }
+  Connection& connection() { return *connection_; }
+  // The process, when belay launched it; nullptr for an attached browser.
+  chrome::ChromeProcess* process() { return process_.get(); }
+  pid_t pid() const { return process_ ? process_->pid() : 0; }
+
+  void send(Command command, Connection::ReplyCallback done);
+  void version(Connection::ReplyCallback done);
+  // Opens a tab and attaches to it with a flattened session.
+  void new_page(PageCallback done, uint64_t timeout_ms = 30000);
+  // Target infos of every page.
+  void pages(Connection::ReplyCallback done);
+  // Browser.close, then the process group is ended (SIGTERM, then SIGKILL).
+  void close(std::function<void()> done, uint64_t grace_ms = 3000);
+  // The connection dropped or the process exited; runs once.
+  void on_disconnect(std::function<void(const Error&)> handler);
+
+ private:
+  explicit Browser(uv_loop_t* loop) : loop_(loop) {}
+  void adopt(std::unique_ptr<Transport> transport);
+  void attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done);
+
+  uv_loop_t* loop_;
+  std::unique_ptr<chrome::ChromeProcess> process_;
+  std::unique_ptr<WsTransport> connecting_;
+  std::unique_ptr<Connection> connection_;
+  std::function<void(const Error&)> disconnect_handler_;
+  std::optional<Error> disconnected_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace belay::cdp
