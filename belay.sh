@@ -30,7 +30,9 @@ case "$cmd" in
     ;;
   demo)
     setup; build
-    exec "build/$preset/belay" demo "$@"
+    state=${BELAY_DEMO_STATE:-$(mktemp -d /tmp/belay-demo-XXXXXX)}
+    echo "demo state: $state (events.jsonl, screenshots/)"
+    exec "build/$preset/belay" run scripts/demo/campaign.lua --state "$state" --no-reload "$@"
     ;;
   *)
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'

@@ -1,7 +1,8 @@
 #include "lua_state.hpp"
 
+#include <time.h>
+
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -31,7 +32,7 @@ struct FailedRequest {
   const void* block = nullptr;
   size_t old_size = 0;
   size_t new_size = 0;
-  std::chrono::steady_clock::time_point at;  // the emergency collection starts
+  int64_t at_ns = 0;  // thread CPU time when the emergency collection starts
 };
 
 struct Context {
@@ -82,13 +83,19 @@ void confirm_unretried_failure(Context& context) {
   trip(context, Trip::memory);
 }
 
-using Clock = std::chrono::steady_clock;
+// CPU time, not wall time: being preempted on a busy machine is not the
+// script's doing.
+int64_t cpu_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
 
-void charge_collection(Context& context, Clock::time_point started) {
+void charge_collection(Context& context, int64_t started_ns) {
   context.low_water = std::min(context.low_water, context.bytes);
   if (context.current == nullptr) return;
-  const auto spent = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
-  context.current->instructions += static_cast<uint64_t>(spent.count() / kNanosecondsPerInstruction);
+  const int64_t spent_ns = std::max<int64_t>(0, cpu_now_ns() - started_ns);
+  context.current->instructions += static_cast<uint64_t>(spent_ns / kNanosecondsPerInstruction);
 }
 
 bool is_retry(const FailedRequest& failed, const void* block, size_t old_size, size_t new_size) {
@@ -118,12 +125,12 @@ void* allocate(void* ud, void* block, size_t old_size, size_t new_size) {
   if (!retry) confirm_unretried_failure(context);
   context.failed.pending = false;
   const size_t growth = new_size - in_use;
-  if (retry) charge_collection(context, context.failed.at);
+  if (retry) charge_collection(context, context.failed.at_ns);
   if (context.bytes + growth > allocation_limit(context)) {
     if (retry) {
       trip(context, Trip::memory);
     } else {
-      context.failed = FailedRequest{true, block, old_size, new_size, Clock::now()};
+      context.failed = FailedRequest{true, block, old_size, new_size, cpu_now_ns()};
     }
     return nullptr;
   }
@@ -132,27 +139,27 @@ void* allocate(void* ud, void* block, size_t old_size, size_t new_size) {
   return grown;
 }
 
-void push_quota_message(lua_State* L, const Context& context, const Task& task) {
+belay::Error quota_error(const Context& context, const Task& task) {
+  belay::Error error;
+  error.kind = belay::Kind::sandbox;
   if (task.trip == Trip::memory) {
-    lua_pushfstring(L, "memory quota exceeded: %I bytes cap",
-                    static_cast<lua_Integer>(context.limits.memory_bytes));
+    error.message = "memory quota exceeded: " + std::to_string(context.limits.memory_bytes) +
+                    " bytes cap";
   } else {
-    lua_pushfstring(L, "instruction quota exceeded: script ran %I instructions without yielding",
-                    static_cast<lua_Integer>(task.instructions));
+    error.message = "instruction quota exceeded: script ran " +
+                    std::to_string(task.instructions) + " instructions without yielding";
   }
+  return error;
 }
 
 // Built once per task and re-raised as is, so re-raising needs no memory.
+// Returns before anyone raises: the Error's strings are gone by then.
 void push_quota_error(lua_State* L, Context& context, Task& task) {
   if (task.error_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, task.error_ref);
     return;
   }
-  push_quota_message(L, context, task);
-  size_t length = 0;
-  const char* message = lua_tolstring(L, -1, &length);
-  push_plain_error(L, belay::Kind::sandbox, std::string_view(message, length));
-  lua_remove(L, -2);
+  push_error(L, quota_error(context, task));
   lua_pushvalue(L, -1);
   task.error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
@@ -180,10 +187,10 @@ void relieve_memory_pressure(lua_State* L, Context& context) {
   const size_t low = std::min(context.low_water, cap);
   const size_t trigger = std::max(cap / 2, low + std::max((cap - low) / 2, cap / 16));
   if (context.bytes <= trigger) return;
-  const Clock::time_point started = Clock::now();
+  const int64_t started_ns = cpu_now_ns();
   lua_gc(L, LUA_GCCOLLECT);
   context.low_water = context.bytes;
-  charge_collection(context, started);
+  charge_collection(context, started_ns);
 }
 
 void count_hook(lua_State* L, lua_Debug* event) {
@@ -225,19 +232,6 @@ int create_task_thread(lua_State* L) {
   lua_pushvalue(L, -1);
   lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
   return 2;
-}
-
-belay::Error quota_error(const Context& context, const Task& task) {
-  belay::Error error;
-  error.kind = belay::Kind::sandbox;
-  if (task.trip == Trip::memory) {
-    error.message = "memory quota exceeded: " + std::to_string(context.limits.memory_bytes) +
-                    " bytes cap";
-  } else {
-    error.message = "instruction quota exceeded: script ran " +
-                    std::to_string(task.instructions) + " instructions without yielding";
-  }
-  return error;
 }
 
 }  // namespace

@@ -256,7 +256,7 @@ int sandbox_string_rep(lua_State* L) {  // upvalue 1: string.rep
   luaL_checklstring(L, 1, &length);
   const lua_Integer count = luaL_checkinteger(L, 2);
   luaL_optlstring(L, 3, "", &separator);
-  if (count <= 0) {
+  if (count <= 0 || length + separator == 0) {
     lua_pushliteral(L, "");
     return 1;
   }

@@ -2,6 +2,7 @@
 
 #include "cdp/classify.hpp"
 #include "chrome/devtools_port.hpp"
+#include "core/defer.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,7 @@ ChromeProcess::ChromeProcess(uv_loop_t* loop, LaunchOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
 ChromeProcess::~ChromeProcess() {
+  alive_.reset();
   exit_handler_ = nullptr;
   ready_ = nullptr;
   connecting_.reset();
@@ -110,7 +112,7 @@ void ChromeProcess::start(ReadyCallback ready) {
     std::filesystem::create_directories(user_data_dir_, ec);
   }
   if (user_data_dir_.empty()) {
-    fire_ready(launch_error("cannot create a user-data-dir"));
+    fire_ready_later(launch_error("cannot create a user-data-dir"));
     return;
   }
   if (options_.transport == TransportKind::websocket) {
@@ -121,12 +123,12 @@ void ChromeProcess::start(ReadyCallback ready) {
   started_at_ = uv_now(loop_);
   const int rc = spawn();
   if (rc != 0) {
-    fire_ready(launch_error(std::string("cannot start ") + options_.chrome_path + ": " +
+    fire_ready_later(launch_error(std::string("cannot start ") + options_.chrome_path + ": " +
                             uv_strerror(rc)));
     return;
   }
   if (options_.transport == TransportKind::pipe) {
-    fire_ready(std::unique_ptr<cdp::Transport>(std::make_unique<cdp::PipeTransport>(
+    fire_ready_later(std::unique_ptr<cdp::Transport>(std::make_unique<cdp::PipeTransport>(
         std::move(to_browser_), std::move(from_browser_), options_.pipe)));
   } else {
     wait_for_devtools_port();
@@ -276,6 +278,16 @@ void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done) {
     auto* self = static_cast<ChromeProcess*>(t->data);
     if (self != nullptr) self->signal_group(SIGKILL);
   }, grace_ms, 0);
+}
+
+void ChromeProcess::fire_ready_later(Result<std::unique_ptr<cdp::Transport>> result) {
+  // start() must not call back before it returns: the caller is usually
+  // still assigning the object that the callback will use.
+  auto holder = std::make_shared<Result<std::unique_ptr<cdp::Transport>>>(std::move(result));
+  std::weak_ptr<bool> alive = alive_;
+  defer(loop_, [this, alive, holder]() {
+    if (!alive.expired()) fire_ready(std::move(*holder));
+  });
 }
 
 void ChromeProcess::fire_ready(Result<std::unique_ptr<cdp::Transport>> result) {

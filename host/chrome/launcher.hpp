@@ -85,6 +85,7 @@ class ChromeProcess {
   void connect_websocket(const std::string& url);
   void on_process_exit(int64_t status, int signal);
   void fire_ready(Result<std::unique_ptr<cdp::Transport>> result);
+  void fire_ready_later(Result<std::unique_ptr<cdp::Transport>> result);
   Error launch_error(std::string what) const;
 
   uv_loop_t* loop_;
@@ -106,6 +107,7 @@ class ChromeProcess {
   ReadyCallback ready_;
   ExitCallback exit_handler_;
   std::vector<std::function<void()>> exit_waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace belay::chrome

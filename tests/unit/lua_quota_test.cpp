@@ -196,14 +196,14 @@ TEST_F(LuaQuota, ScriptCoroutinesInheritTheQuotaHook) {
 
 TEST_F(LuaQuota, GarbageAloneDoesNotTripTheMemoryQuota) {
   // 9 MB stay live against a 16 MB cap (so Lua's own pacing, which waits
-  // for twice the live size, collects too late) while 300 MB of garbage go
+  // for twice the live size, collects too late) while 60 MB of garbage go
   // through between two hook calls: Lua's emergency collection at the cap
   // must be let to clear the garbage before the task is blamed.
   EXPECT_EQ(run_expecting_result(R"lua(
     local live = {}
     for i = 1, 2200 do live[i] = ('l'):rep(4000) .. i end
     local big = ('x'):rep(100000)
-    for i = 1, 3000 do local garbage = big .. i end
+    for i = 1, 600 do local garbage = big .. i end
     return "fine")lua"),
             "fine");
 }

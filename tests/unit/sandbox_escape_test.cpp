@@ -46,7 +46,7 @@ class Watchdog {
       : thread_([this, limit] {
           std::unique_lock<std::mutex> lock(mutex_);
           if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "sandbox escape test hung: the quota did not stop it\n");
+            std::fprintf(stderr, "sandbox escape test hung: nothing stopped the script\n");
             std::_Exit(1);
           }
         }) {}
@@ -140,7 +140,6 @@ class SandboxEscape : public ::testing::Test {
   }
 
   Outcome run(std::string_view code) {
-    Watchdog watchdog(std::chrono::seconds(60));
     lua_State* task = lua_.new_task();
     Outcome outcome;
     if (belay::lua::load_sandboxed(task, code, "=escape") != LUA_OK) {
@@ -172,7 +171,6 @@ class SandboxEscape : public ::testing::Test {
   }
 
   Outcome run_stage(const char* name) {
-    Watchdog watchdog(std::chrono::seconds(60));
     lua_State* task = start_stage(name);
     Outcome outcome = finish(task, lua_.resume(task, 0));
     lua_.end_task(task);
@@ -191,6 +189,9 @@ class SandboxEscape : public ::testing::Test {
         .string();
   }
 
+  // Declared first, so it outlives the state: a finalizer that never ends
+  // would hang in ~LuaState.
+  Watchdog watchdog_{std::chrono::seconds(60)};
   LuaState lua_{test_limits()};
   int host_globals_ = 0;
   int stages_ = LUA_NOREF;

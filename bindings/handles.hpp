@@ -1,0 +1,46 @@
+#pragma once
+// The userdata behind `page` and `browser` in Lua. They hold weak references:
+// a page that closed, or a browser that restarted, answers target_closed /
+// browser_disconnected instead of reaching freed memory.
+
+#include "campaign/browser_session.hpp"
+#include "runtime.hpp"
+
+#include <lua.hpp>
+
+#include <memory>
+
+namespace belay::lua {
+
+inline constexpr const char* kPageMetatable = "belay.page";
+inline constexpr const char* kBrowserMetatable = "belay.browser";
+
+struct PageHandle {
+  std::weak_ptr<cdp::Page> page;
+  std::weak_ptr<campaign::BrowserSession> session;
+  uint64_t generation = 0;
+};
+
+struct BrowserHandle {
+  std::weak_ptr<campaign::BrowserSession> session;
+};
+
+void register_page(lua_State* L);
+void register_browser(lua_State* L);
+void push_page(lua_State* L, const std::shared_ptr<cdp::Page>& page,
+               const std::shared_ptr<campaign::BrowserSession>& session);
+void push_browser(lua_State* L, const std::shared_ptr<campaign::BrowserSession>& session);
+
+// The live page behind argument `idx`, or nullptr with an error table pushed.
+cdp::Page* live_page(lua_State* L, int idx, const char* op);
+campaign::BrowserSession* live_session(lua_State* L, int idx, const char* op);
+
+// opts.timeout of the optional opts table at `idx` (ms), else `fallback`.
+uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback);
+
+// A finished C++ operation's Result completes the Lua call.
+inline auto finish_into(const CallSlot& slot) {
+  return [slot](Result<nlohmann::json> r) { slot.finish(std::move(r)); };
+}
+
+}  // namespace belay::lua

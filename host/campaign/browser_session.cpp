@@ -1,0 +1,117 @@
+#include "campaign/browser_session.hpp"
+
+#include "core/defer.hpp"
+
+#include <algorithm>
+
+namespace belay::campaign {
+
+BrowserSession::BrowserSession(uv_loop_t* loop, BrowserSpec spec)
+    : loop_(loop), spec_(std::move(spec)) {}
+
+BrowserSession::~BrowserSession() {
+  alive_.reset();
+  current_.reset();
+  pages_.clear();
+  browser_.reset();
+}
+
+void BrowserSession::start(Ready ready) {
+  ++generation_;
+  current_.reset();
+  pages_.clear();
+  std::weak_ptr<bool> alive = alive_;
+  auto on_ready = [this, alive, ready = std::move(ready)](std::optional<Error> error) {
+    if (alive.expired()) return;
+    if (error) return ready(std::move(error));
+    browser_->on_disconnect([this, alive](const Error& why) {
+      if (!alive.expired() && disconnect_handler_) disconnect_handler_(why);
+    });
+    open_first_page(ready);
+  };
+  if (spec_.connect_url.empty()) {
+    browser_ = cdp::Browser::launch(loop_, spec_.launch, std::move(on_ready));
+  } else {
+    browser_ = cdp::Browser::connect(loop_, spec_.connect_url, spec_.connect_timeout_ms,
+                                     std::move(on_ready));
+  }
+}
+
+void BrowserSession::open_first_page(Ready ready) {
+  new_page([this, ready](Result<std::shared_ptr<cdp::Page>> page) {
+    if (!page) return ready(page.error());
+    current_ = page.value();
+    ready(std::nullopt);
+  });
+}
+
+void BrowserSession::restart(Ready ready) {
+  std::weak_ptr<bool> alive = alive_;
+  close([this, alive, ready = std::move(ready)]() {
+    if (!alive.expired()) start(ready);
+  });
+}
+
+void BrowserSession::close(std::function<void()> done) {
+  current_.reset();
+  pages_.clear();
+  if (!browser_) {
+    if (done) done();
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  browser_->close([this, alive, done = std::move(done)]() {
+    if (alive.expired()) return;
+    // Destroying the browser here would free the object whose callback is
+    // running; hand it to the loop first.
+    auto parting = std::make_shared<std::unique_ptr<cdp::Browser>>(std::move(browser_));
+    defer(loop_, [parting, done]() {
+      parting->reset();
+      if (done) done();
+    });
+  });
+}
+
+void BrowserSession::new_page(PageReady done) {
+  if (!browser_ || !browser_->connected()) {
+    return done(Error{Kind::browser_disconnected, "browser is not running", "browser:new_page",
+                      {}});
+  }
+  std::weak_ptr<bool> alive = alive_;
+  const uint64_t generation = generation_;
+  browser_->new_page([this, alive, generation, done = std::move(done)](
+                         Result<std::unique_ptr<cdp::Page>> page) {
+    if (!page) return done(page.error());
+    if (alive.expired() || generation != generation_) {
+      return done(Error{Kind::target_closed, "the browser restarted while the page opened",
+                        "browser:new_page", {}});
+    }
+    std::shared_ptr<cdp::Page> shared(std::move(page.value()));
+    pages_.push_back(shared);
+    done(shared);
+  });
+}
+
+void BrowserSession::reopen_page(PageReady done) {
+  std::shared_ptr<cdp::Page> old = current_;
+  std::weak_ptr<bool> alive = alive_;
+  new_page([this, alive, old, done = std::move(done)](Result<std::shared_ptr<cdp::Page>> page) {
+    if (!page) return done(std::move(page));
+    if (alive.expired()) return;
+    current_ = page.value();
+    if (old) {
+      old->close(5000, [](Result<cdp::json>) {});
+      forget_page(old.get());
+    }
+    done(std::move(page));
+  });
+}
+
+void BrowserSession::forget_page(const cdp::Page* page) {
+  pages_.erase(std::remove_if(pages_.begin(), pages_.end(),
+                              [page](const auto& p) { return p.get() == page; }),
+               pages_.end());
+  if (current_.get() == page) current_.reset();
+}
+
+}  // namespace belay::campaign

@@ -1,0 +1,72 @@
+#pragma once
+// One profile's browser and the pages belay opened in it. Scripts hold weak
+// references to both, so a page that closed or a browser that restarted
+// answers target_closed instead of touching freed memory.
+
+#include "cdp/browser.hpp"
+#include "cdp/page.hpp"
+#include "chrome/launcher.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace belay::campaign {
+
+struct BrowserSpec {
+  std::string profile;           // the profile's name
+  std::string connect_url;       // non-empty: attach, do not launch
+  chrome::LaunchOptions launch;  // for launched browsers
+  uint64_t connect_timeout_ms = 30000;
+};
+
+class BrowserSession {
+ public:
+  using Ready = std::function<void(std::optional<Error>)>;
+  using PageReady = std::function<void(Result<std::shared_ptr<cdp::Page>>)>;
+
+  BrowserSession(uv_loop_t* loop, BrowserSpec spec);
+  ~BrowserSession();
+
+  const BrowserSpec& spec() const { return spec_; }
+  // Launches (or attaches) and opens the first page.
+  void start(Ready ready);
+  // Closes the browser (the process group, when belay launched it) and starts
+  // it again with the same profile; every old page is gone.
+  void restart(Ready ready);
+  void close(std::function<void()> done);
+
+  bool connected() const { return browser_ && browser_->connected(); }
+  cdp::Browser* browser() { return browser_.get(); }
+  pid_t pid() const { return browser_ ? browser_->pid() : 0; }
+  // Bumped by every (re)start: a script's reference from an older
+  // generation is stale.
+  uint64_t generation() const { return generation_; }
+
+  void new_page(PageReady done);
+  // The page items run on: the first page, replaced by reopen_page().
+  std::shared_ptr<cdp::Page> current_page() const { return current_; }
+  void reopen_page(PageReady done);
+  const std::vector<std::shared_ptr<cdp::Page>>& pages() const { return pages_; }
+  void forget_page(const cdp::Page* page);
+  // Called when the browser disconnects or its process exits.
+  void on_disconnect(std::function<void(const Error&)> handler) {
+    disconnect_handler_ = std::move(handler);
+  }
+
+ private:
+  void open_first_page(Ready ready);
+
+  uv_loop_t* loop_;
+  BrowserSpec spec_;
+  std::unique_ptr<cdp::Browser> browser_;
+  std::vector<std::shared_ptr<cdp::Page>> pages_;
+  std::shared_ptr<cdp::Page> current_;
+  uint64_t generation_ = 0;
+  std::function<void(const Error&)> disconnect_handler_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace belay::campaign

@@ -1,0 +1,53 @@
+#pragma once
+// events.jsonl: one event a line, flushed as written, in the shape of
+// DESIGN.md: {"ts","campaign","profile","session","item","event","params",
+// "outcome","dur_ms"}.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace belay::campaign {
+
+struct Event {
+  std::string event;            // run_start, item_ok, reload, ...
+  std::string profile;
+  std::string session;
+  std::string item;             // the item's key
+  nlohmann::json params = nlohmann::json::object();
+  std::string outcome;          // ok, fail, or empty
+  std::optional<uint64_t> dur_ms;
+};
+
+// ISO 8601 UTC with milliseconds: 2026-11-22T23:05:29.123Z
+std::string iso8601_now();
+
+class EventLog {
+ public:
+  // An empty path logs nowhere (tests, belay check).
+  EventLog(std::string path, std::string campaign);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  bool ok() const { return file_ != nullptr || path_.empty(); }
+  const std::string& error() const { return error_; }
+  void set_campaign(std::string campaign) { campaign_ = std::move(campaign); }
+  void write(const Event& event);
+  // Every event also goes here (progress line, test hooks).
+  void on_event(std::function<void(const nlohmann::json&)> observer) {
+    observer_ = std::move(observer);
+  }
+
+ private:
+  std::string path_;
+  std::string campaign_;
+  std::FILE* file_ = nullptr;
+  std::string error_;
+  std::function<void(const nlohmann::json&)> observer_;
+};
+
+}  // namespace belay::campaign

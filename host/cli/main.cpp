@@ -1,0 +1,44 @@
+// belay's command line. Exit codes: 0 all items done; 1 some failed or a
+// profile is fatal; 2 usage or config error.
+
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  CLI::App app{"belay: long browser campaigns over CDP, with recovery written in Lua"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "belay 0.1.0");
+
+  belay::cli::RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "run a campaign (items, profiles, recovery)");
+  run_cmd->add_option("campaign", run.campaign, "the campaign script (CAMPAIGN.lua)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("--state", run.state_dir, "state directory (default ./.belay)");
+  run_cmd->add_option("--connect", run.connect,
+                      "attach to a browser someone else started (ws://127.0.0.1:PORT/devtools/"
+                      "browser/ID) instead of launching one");
+  run_cmd->add_option("--chrome", run.chrome_path, "the browser to launch")
+      ->check(CLI::ExistingFile);
+  run_cmd->add_flag("--headful", run.headful, "show the browser window");
+  run_cmd->add_option("--transport", run.transport, "pipe (default) or ws for launched browsers")
+      ->check(CLI::IsMember({"pipe", "ws"}));
+  run_cmd->add_flag("--no-reload", run.no_reload, "do not watch the scripts for changes");
+
+  std::vector<std::string> check_files;
+  auto* check_cmd = app.add_subcommand("check", "compile and validate scripts without a browser");
+  check_cmd->add_option("files", check_files, "FILE.lua ...")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // usage errors are exit 2, --help is 0
+  }
+  if (*run_cmd) return belay::cli::run_command(run);
+  if (*check_cmd) return belay::cli::check_command(check_files);
+  return 2;
+}

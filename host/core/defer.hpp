@@ -1,0 +1,14 @@
+#pragma once
+// Runs a function on the next turn of the loop. For the moments when the
+// natural place to act is inside a callback of the very object that must go
+// (destroying a browser from its own close callback).
+
+#include <uv.h>
+
+#include <functional>
+
+namespace belay {
+
+void defer(uv_loop_t* loop, std::function<void()> fn);
+
+}  // namespace belay
