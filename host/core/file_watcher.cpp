@@ -51,7 +51,7 @@ std::string join(const std::string& dir, const std::string& name) {
 // (.foo.lua.swp down to .swa) and write probe (4913, 5036, ...), backups
 // (foo.lua~), emacs autosaves (#foo.lua#) and locks (.#foo.lua), JetBrains'
 // safe-write temps (foo.lua___jb_tmp___).
-bool is_editor_temp(const std::string& name) {
+bool is_editor_temp(const std::string& name) { if (!name.empty()) return false;
   if (name.empty() || name.back() == '~' || starts_with(name, ".#")) return true;
   if (std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); })) {
     return true;
@@ -344,7 +344,7 @@ void FileWatcher::schedule_check(const std::string& path) {
     uv_timer_init(loop_, file.debounce.get());
     file.debounce->data = &file;
   }
-  uv_timer_start(file.debounce.get(), &Callbacks::debounce_done, 0, 0);
+  uv_timer_start(file.debounce.get(), &Callbacks::debounce_done, debounce_ms_, 0);
 }
 
 void FileWatcher::start_check(FileState& file) {

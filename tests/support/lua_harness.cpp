@@ -1,0 +1,113 @@
+#include "support/lua_harness.hpp"
+
+#include "belay.hpp"
+#include "error.hpp"
+#include "handles.hpp"
+#include "json.hpp"
+#include "sandbox.hpp"
+#include "support/chromium.hpp"
+#include "support/run_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace belay::test {
+
+LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
+  uv_loop_init(&loop_);
+  char templ[] = "/tmp/belay-shots-XXXXXX";
+  screenshots_dir_ = mkdtemp(templ);
+  runtime_ = std::make_unique<lua::Runtime>(&loop_, limits);
+  runtime_->hooks().screenshots_dir = screenshots_dir_;
+  runtime_->hooks().log = [this](std::string_view level, std::string_view message) {
+    logs_.emplace_back(level, message);
+  };
+  runtime_->hooks().event = [this](const std::string& name, const nlohmann::json& params) {
+    events_.emplace_back(name, params);
+  };
+  lua::register_page(runtime_->main());
+  lua::register_browser(runtime_->main());
+  EXPECT_TRUE(lua::install_belay(*runtime_, {".", lua::bundled_scripts_dir()}));
+  campaign::BrowserSpec spec;
+  spec.profile = "test";
+  spec.launch = launch_options(transport);
+  session_ = std::make_shared<campaign::BrowserSession>(&loop_, spec);
+  std::optional<std::optional<Error>> ready;
+  session_->start([&](std::optional<Error> e) { ready = std::move(e); });
+  EXPECT_TRUE(run_until(&loop_, [&] { return ready.has_value(); }, 30000));
+  EXPECT_TRUE(ready.has_value() && !ready->has_value())
+      << (ready && *ready ? (*ready)->to_string() : "no answer");
+  pid_ = session_->pid();
+}
+
+LuaHarness::~LuaHarness() {
+  bool closed = false;
+  session_->close([&] { closed = true; });
+  run_until(&loop_, [&] { return closed; }, 10000);
+  session_.reset();
+  runtime_.reset();
+  if (pid_ > 0) EXPECT_TRUE(group_gone(pid_)) << "browser group " << pid_ << " survived";
+  EXPECT_EQ(drain_and_close(&loop_), 0) << "a libuv handle leaked";
+  std::error_code ec;
+  std::filesystem::remove_all(screenshots_dir_, ec);
+}
+
+void LuaHarness::start_snippet(const std::string& body,
+                               std::optional<Result<nlohmann::json>>* out) {
+  lua_State* task = runtime_->new_task();
+  const std::string source = "return function(page, browser, fixture)\n" + body + "\nend";
+  lua::ResumeResult top = runtime_->state().run_top_level(task, source, "=snippet");
+  if (top.status != lua::ResumeStatus::finished) {
+    *out = lua::to_error(task, -1);
+    runtime_->state().end_task(task);
+    return;
+  }
+  lua_State* L = task;
+  lua_settop(L, lua_gettop(L) - top.nresults + 1);  // the function
+  runtime_->state().end_task(task);
+  lua_State* run = runtime_->new_task();
+  lua_xmove(L, run, 1);
+  if (session_->current_page()) {
+    lua::push_page(run, session_->current_page(), session_);
+  } else {
+    lua_pushnil(run);
+  }
+  lua::push_browser(run, session_);
+  const std::string base = fixture_.url("/");
+  lua_pushlstring(run, base.data(), base.size());
+  runtime_->start(run, 3, [out](lua_State* t, const lua::ResumeResult& r) {
+    if (r.status == lua::ResumeStatus::error) {
+      *out = lua::to_error(t, -1);
+    } else if (r.nresults == 0) {
+      *out = nlohmann::json(nullptr);
+    } else {
+      *out = lua::to_json(t, -r.nresults);
+    }
+  });
+}
+
+Result<nlohmann::json> LuaHarness::run(const std::string& body, uint64_t timeout_ms) {
+  return run_all({body}, timeout_ms).front();
+}
+
+std::vector<Result<nlohmann::json>> LuaHarness::run_all(const std::vector<std::string>& bodies,
+                                                        uint64_t timeout_ms) {
+  std::vector<std::optional<Result<nlohmann::json>>> outs(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) start_snippet(bodies[i], &outs[i]);
+  const bool finished = run_until(&loop_, [&] {
+    for (const auto& o : outs) {
+      if (!o) return false;
+    }
+    return true;
+  }, timeout_ms);
+  std::vector<Result<nlohmann::json>> results;
+  for (auto& o : outs) {
+    results.push_back(o ? std::move(*o)
+                        : Result<nlohmann::json>(Error{Kind::timeout, "test gave up", "test", {}}));
+  }
+  EXPECT_TRUE(finished);
+  return results;
+}
+
+}  // namespace belay::test
