@@ -37,7 +37,8 @@ void compress(std::array<uint32_t, 8>& state, const unsigned char* block) {
   }
   auto [a, b, c, d, e, f, g, h] = state;
   for (int i = 0; i < 64; ++i) {
-    uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
+    uint32_t t1 =
+        h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
     uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
     h = g;
     g = f;
@@ -60,13 +61,27 @@ void append_string(std::string& out, const std::string& s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -112,18 +127,32 @@ void append_canonical(std::string& out, const json& value) {
       }
       out += ']';
       break;
-    case json::value_t::string: append_string(out, value.get_ref<const std::string&>()); break;
-    case json::value_t::number_integer: out += std::to_string(value.get<int64_t>()); break;
-    case json::value_t::number_unsigned: out += std::to_string(value.get<uint64_t>()); break;
+    case json::value_t::string:
+      append_string(out, value.get_ref<const std::string&>());
+      break;
+    case json::value_t::number_integer:
+      out += std::to_string(value.get<int64_t>());
+      break;
+    case json::value_t::number_unsigned:
+      out += std::to_string(value.get<uint64_t>());
+      break;
     case json::value_t::number_float: {
       double d = value.get<double>();
-      if (auto whole = integral_value(d)) out += std::to_string(*whole);
-      else out += json(d).dump();  // nlohmann's own shortest round-trip: no locale, no printf
+      if (auto whole = integral_value(d))
+        out += std::to_string(*whole);
+      else
+        out += json(d).dump();  // nlohmann's own shortest round-trip: no locale, no printf
       break;
     }
-    case json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; break;
-    case json::value_t::binary: out += value.dump(); break;
-    default: out += "null"; break;  // null, discarded
+    case json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      break;
+    case json::value_t::binary:
+      out += value.dump();
+      break;
+    default:
+      out += "null";
+      break;  // null, discarded
   }
 }
 

@@ -40,7 +40,8 @@ Position locate(std::string_view text, size_t offset) {
   return {line, column};
 }
 
-bool is_continuation(std::string_view s, size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+bool is_continuation(std::string_view s, size_t i, unsigned char lo = 0x80,
+                     unsigned char hi = 0xBF) {
   if (i >= s.size()) return false;
   auto c = static_cast<unsigned char>(s[i]);
   return c >= lo && c <= hi;
@@ -118,33 +119,43 @@ std::optional<Error> check_text(std::string_view& text, const std::string& sourc
     size_t n = utf8_length(text, i);
     if (n == 0) {
       return config_error(source, at.line,
-                          "invalid UTF-8 (byte 0x" + hex_byte(c) +
-                              " at column " + std::to_string(at.column) + "); save the file as UTF-8");
+                          "invalid UTF-8 (byte 0x" + hex_byte(c) + " at column " +
+                              std::to_string(at.column) + "); save the file as UTF-8");
     }
     i += n;
   }
   return std::nullopt;
 }
 
-// Offset where TEXT nests deeper than kMaxItemDepth, or npos. Checked before
+// Calls VISIT(offset, char) for each character outside JSON strings until it
+// returns true; returns that offset, or npos. The structure scans below run
+// on raw text: before parsing, or to find a position nlohmann doesn't give.
+template <typename Visit>
+size_t scan_outside_strings(std::string_view text, Visit visit) {
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (in_string) {
+      if (text[i] == '\\') {
+        ++i;  // skip the escaped character, which may be a quote
+      } else {
+        in_string = text[i] != '"';
+      }
+      continue;
+    }
+    if (visit(i, text[i])) return i;
+    in_string = text[i] == '"';
+  }
+  return std::string_view::npos;
+}
+
+// Where TEXT nests deeper than kMaxItemDepth, or npos. Checked before
 // parsing because keys and the Lua conversion recurse over items.
 size_t too_deep_at(std::string_view text) {
   int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxItemDepth) return i;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return std::string_view::npos;
+  return scan_outside_strings(text, [&](size_t, char c) {
+    if (c == ']' || c == '}') --depth;
+    return (c == '[' || c == '{') && ++depth > kMaxItemDepth;
+  });
 }
 
 // "[json.exception.parse_error.101] parse error at line 1, column 7: syntax
@@ -181,12 +192,18 @@ Result<json> parse_json_text(std::string_view text, const std::string& source, s
 
 std::string type_phrase(const json& value) {
   switch (value.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::null: return "null";
-    default: return "a number";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::null:
+      return "null";
+    default:
+      return "a number";
   }
 }
 
@@ -200,26 +217,19 @@ bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '
 // error about one element of a .json file can name its line.
 size_t element_offset(std::string_view text, size_t index) {
   int depth = 0;
-  bool in_string = false;
   bool element_next = false;
   size_t seen = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
+  size_t at = scan_outside_strings(text, [&](size_t, char c) {
     if (element_next && !is_json_space(c)) {
-      if (seen++ == index) return i;
+      if (seen++ == index) return true;
       element_next = false;
     }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') element_next = ++depth == 1;
-    else if (c == ']' || c == '}') --depth;
-    else if (c == ',' && depth == 1) element_next = true;
-  }
-  return 0;
+    if (c == '[' || c == '{') element_next = ++depth == 1;
+    if (c == ']' || c == '}') --depth;
+    if (c == ',' && depth == 1) element_next = true;
+    return false;
+  });
+  return at == std::string_view::npos ? 0 : at;
 }
 
 Result<Items> parse_jsonl_checked(std::string_view text, const std::string& source) {
@@ -233,7 +243,8 @@ Result<Items> parse_jsonl_checked(std::string_view text, const std::string& sour
     if (std::all_of(line.begin(), line.end(), is_json_space)) continue;
     Result<json> value = parse_json_text(line, source, line_no);
     if (!value) return value.error();
-    if (!value.value().is_object()) return config_error(source, line_no, not_an_object(value.value()));
+    if (!value.value().is_object())
+      return config_error(source, line_no, not_an_object(value.value()));
     items.push_back(std::move(value.value()));
   }
   return Result<Items>(std::move(items));
@@ -282,9 +293,7 @@ class CsvReader {
         ++pos_;
         continue;
       }
-      size_t newline = starts_with(text_.substr(pos_), "\n")     ? 1
-                       : starts_with(text_.substr(pos_), "\r\n") ? 2
-                                                                : 0;
+      size_t newline = newline_at(pos_);
       if (newline == 0) return fail(line_, unexpected_after_field(text_[pos_]));
       pos_ += newline;
       ++line_;
@@ -299,13 +308,16 @@ class CsvReader {
   // Blank lines carry no record (like the blank lines of JSONL); this also
   // drops the empty line after the final newline.
   void skip_blank_lines() {
-    for (;;) {
-      std::string_view rest = text_.substr(pos_);
-      size_t newline = starts_with(rest, "\n") ? 1 : starts_with(rest, "\r\n") ? 2 : 0;
-      if (newline == 0) return;
+    while (size_t newline = newline_at(pos_)) {
       pos_ += newline;
       ++line_;
     }
+  }
+
+  // Length of the LF or CRLF at POS, or 0.
+  size_t newline_at(size_t pos) const {
+    std::string_view rest = text_.substr(pos);
+    return starts_with(rest, "\n") ? 1 : starts_with(rest, "\r\n") ? 2 : 0;
   }
 
   bool read_unquoted(std::string& field) {
@@ -336,7 +348,8 @@ class CsvReader {
   // Unquoted fields stop only at , CR or LF, so this is a bare CR or a
   // character right after a closing quote.
   static std::string unexpected_after_field(char c) {
-    if (c == '\r') return "carriage return without a line feed; save the file with LF or CRLF line ends";
+    if (c == '\r')
+      return "carriage return without a line feed; save the file with LF or CRLF line ends";
     return "unexpected " + printable(std::string_view(&c, 1)) +
            " after a closing quote (a quote inside a quoted field is written \"\")";
   }
@@ -359,11 +372,13 @@ std::optional<Error> check_header(const std::vector<std::string>& header, const 
   std::unordered_map<std::string_view, size_t> seen;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string column = "header field " + std::to_string(i + 1);
-    if (header[i].empty()) return config_error(source, line, column + " is empty; every column needs a name");
+    if (header[i].empty())
+      return config_error(source, line, column + " is empty; every column needs a name");
     auto [it, fresh] = seen.emplace(header[i], i);
     if (!fresh) {
-      return config_error(source, line, column + " repeats the name \"" + printable(header[i]) +
-                                            "\" of field " + std::to_string(it->second + 1));
+      return config_error(source, line,
+                          column + " repeats the name \"" + printable(header[i]) + "\" of field " +
+                              std::to_string(it->second + 1));
     }
   }
   return std::nullopt;
@@ -375,15 +390,17 @@ Result<Items> parse_csv_checked(std::string_view text, const std::string& source
   CsvReader reader(text, source);
   std::vector<std::string> header;
   if (!reader.next(header)) {
-    return reader.error() ? *reader.error() : config_error(source, 1, "no header row (the file is empty)");
+    return reader.error() ? *reader.error()
+                          : config_error(source, 1, "no header row (the file is empty)");
   }
   if (auto bad = check_header(header, source, reader.record_line())) return *bad;
   Items items;
   std::vector<std::string> fields;
   while (reader.next(fields)) {
     if (fields.size() != header.size()) {
-      return config_error(source, reader.record_line(),
-                          field_count(fields.size()) + ", header has " + std::to_string(header.size()));
+      return config_error(
+          source, reader.record_line(),
+          field_count(fields.size()) + ", header has " + std::to_string(header.size()));
     }
     json::object_t row;
     for (size_t i = 0; i < fields.size(); ++i) row.emplace(header[i], std::move(fields[i]));
@@ -411,7 +428,8 @@ std::optional<Parser> parser_for(const std::string& path) {
   size_t dot = path.rfind('.');
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return std::nullopt;
   std::string ext = path.substr(dot);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == ".jsonl" || ext == ".ndjson") return parse_jsonl_checked;
   if (ext == ".csv") return parse_csv_checked;
   if (ext == ".json") return parse_json_array_checked;
@@ -422,7 +440,8 @@ std::optional<Error> read_whole_file(const std::string& path, std::string& out) 
   std::error_code ec;
   // An ifstream "opens" a directory and then reads nothing: ask first.
   if (std::filesystem::is_directory(path, ec)) {
-    return config_error(path + ": cannot read items file: " + std::generic_category().message(EISDIR));
+    return config_error(path +
+                        ": cannot read items file: " + std::generic_category().message(EISDIR));
   }
   errno = 0;
   std::ifstream in(path, std::ios::binary);
@@ -435,7 +454,8 @@ std::optional<Error> read_whole_file(const std::string& path, std::string& out) 
   char buffer[1 << 16];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) out.append(buffer, in.gcount());
   if (in.bad()) {
-    return config_error(path + ": cannot read items file: " + std::generic_category().message(errno));
+    return config_error(path +
+                        ": cannot read items file: " + std::generic_category().message(errno));
   }
   return std::nullopt;
 }
@@ -445,8 +465,9 @@ std::optional<Error> read_whole_file(const std::string& path, std::string& out) 
 Result<std::vector<json>> read_items_file(const std::string& path) {
   std::optional<Parser> parser = parser_for(path);
   if (!parser) {
-    return config_error(path + ": unsupported items file type; use .jsonl or .ndjson (one JSON "
-                               "object a line), .csv (header row) or .json (an array of objects)");
+    return config_error(path +
+                        ": unsupported items file type; use .jsonl or .ndjson (one JSON "
+                        "object a line), .csv (header row) or .json (an array of objects)");
   }
   std::string text;
   try {

@@ -87,7 +87,8 @@ TEST(ItemKey, CanonicalJsonGolden) {
       "{\"phone\":\"+15550100\",\"name\":\"Zo\xC3\xAB \\\"Z\\\"\\n\",\"tags\":[\"b\",\"a\"],"
       "\"n\":2.0,\"x\":0.5,\"big\":-12,\"nested\":{\"z\":null,\"a\":true}}");
   EXPECT_EQ(canonical_json(item),
-            "{\"big\":-12,\"n\":2,\"name\":\"Zo\xC3\xAB \\\"Z\\\"\\n\",\"nested\":{\"a\":true,\"z\":null},"
+            "{\"big\":-12,\"n\":2,\"name\":\"Zo\xC3\xAB "
+            "\\\"Z\\\"\\n\",\"nested\":{\"a\":true,\"z\":null},"
             "\"phone\":\"+15550100\",\"tags\":[\"b\",\"a\"],\"x\":0.5}");
   EXPECT_EQ(item_key(item), "h:a954654af72961fc09957820c1a3d1b2");
   EXPECT_EQ(item_key(json::object()), "h:44136fa355b3678a1146ad16f7e8649e");
@@ -107,17 +108,22 @@ TEST(ItemKey, Sha256KnownAnswers) {
   EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // The padding boundaries: 55 bytes fit one block, 56 need two.
-  EXPECT_EQ(sha256_hex(std::string(55, 'a')), "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
-  EXPECT_EQ(sha256_hex(std::string(56, 'a')), "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
-  EXPECT_EQ(sha256_hex(std::string(63, 'a')), "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34");
-  EXPECT_EQ(sha256_hex(std::string(64, 'a')), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+  EXPECT_EQ(sha256_hex(std::string(55, 'a')),
+            "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+  EXPECT_EQ(sha256_hex(std::string(56, 'a')),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+  EXPECT_EQ(sha256_hex(std::string(63, 'a')),
+            "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34");
+  EXPECT_EQ(sha256_hex(std::string(64, 'a')),
+            "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
   EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(ItemKey, FingerprintGolden) {
   std::vector<json> items = {{{"id", 1}}, {{"id", "b"}}, json::object()};
-  EXPECT_EQ(items_fingerprint(items), "676e794024dbe1dcf35287e294d713160755f17e3d2297e99d8f93e364f8d1c0");
+  EXPECT_EQ(items_fingerprint(items),
+            "676e794024dbe1dcf35287e294d713160755f17e3d2297e99d8f93e364f8d1c0");
   EXPECT_EQ(items_fingerprint({}), sha256_hex(""));
 }
 
@@ -155,10 +161,9 @@ TEST(ItemKey, FingerprintFramingKeepsKeyBoundaries) {
 }
 
 TEST(ItemKey, DuplicateKeysAreReportedOnceInOrderOfFirstRepeat) {
-  std::vector<json> items = {{{"id", 1}},     {{"id", "1"}}, {{"id", 2}}, {{"x", 1}},
-                             {{"x", 1}},      {{"id", 3}},   {{"id", 2}}, {{"id", 1}}};
-  EXPECT_EQ(duplicate_keys(items),
-            (std::vector<std::string>{"1", item_key({{"x", 1}}), "2"}));
+  std::vector<json> items = {{{"id", 1}}, {{"id", "1"}}, {{"id", 2}}, {{"x", 1}},
+                             {{"x", 1}},  {{"id", 3}},   {{"id", 2}}, {{"id", 1}}};
+  EXPECT_EQ(duplicate_keys(items), (std::vector<std::string>{"1", item_key({{"x", 1}}), "2"}));
   EXPECT_TRUE(duplicate_keys({{{"id", 1}}, {{"id", 2}}, {{"x", 1}}}).empty());
   EXPECT_EQ(item_keys(items).size(), items.size());
 }

@@ -5,12 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
-#include <unistd.h>
 
 namespace belay::campaign {
 namespace {
@@ -37,7 +37,8 @@ std::string error_of(const Result<Items>& result) {
 
 TEST(ItemsFileJsonl, AcceptsBomCrlfBlankLinesAndNoFinalNewline) {
   auto r = parse_jsonl(
-      "\xEF\xBB\xBF{\"id\":1}\r\n\r\n   \t\r\n{\"id\":\"b\",\"n\":[1,2]}\n\n{\"x\":true}", "c.jsonl");
+      "\xEF\xBB\xBF{\"id\":1}\r\n\r\n   \t\r\n{\"id\":\"b\",\"n\":[1,2]}\n\n{\"x\":true}",
+      "c.jsonl");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Items& items = r.value();
   ASSERT_EQ(items.size(), 3u);
@@ -53,13 +54,15 @@ TEST(ItemsFileJsonl, EmptyTextHasNoItems) {
 }
 
 TEST(ItemsFileJsonl, InvalidLineNamesItsLineAndColumn) {
-  std::string msg = error_of(parse_jsonl("{\"a\":1}\n\n{\"a\":2}\r\n{\"a\": x}\n{\"a\":3}\n", "contacts.jsonl"));
+  std::string msg =
+      error_of(parse_jsonl("{\"a\":1}\n\n{\"a\":2}\r\n{\"a\": x}\n{\"a\":3}\n", "contacts.jsonl"));
   EXPECT_STARTS_WITH(msg, "contacts.jsonl:4: invalid JSON at column 7: ");
   EXPECT_EQ(msg.find("json.exception"), std::string::npos) << msg;
 }
 
 TEST(ItemsFileJsonl, TwoValuesOnOneLineIsAnError) {
-  EXPECT_STARTS_WITH(error_of(parse_jsonl("{\"a\":1} {\"b\":2}\n", "c.jsonl")), "c.jsonl:1: invalid JSON");
+  EXPECT_STARTS_WITH(error_of(parse_jsonl("{\"a\":1} {\"b\":2}\n", "c.jsonl")),
+                     "c.jsonl:1: invalid JSON");
 }
 
 TEST(ItemsFileJsonl, NonObjectLineIsRejected) {
@@ -71,12 +74,14 @@ TEST(ItemsFileJsonl, NonObjectLineIsRejected) {
 }
 
 TEST(ItemsFileJsonl, NumberOverflowIsAnErrorNamingTheLine) {
-  EXPECT_STARTS_WITH(error_of(parse_jsonl("{}\n{\"a\":1e400}\n", "c.jsonl")), "c.jsonl:2: invalid JSON: ");
+  EXPECT_STARTS_WITH(error_of(parse_jsonl("{}\n{\"a\":1e400}\n", "c.jsonl")),
+                     "c.jsonl:2: invalid JSON: ");
 }
 
 TEST(ItemsFileJsonl, DeepNestingIsRejected) {
   std::string deep = "{\"a\":" + std::string(200, '[') + std::string(200, ']') + "}";
-  EXPECT_STARTS_WITH(error_of(parse_jsonl("{}\n" + deep, "c.jsonl")), "c.jsonl:2: nested deeper than");
+  EXPECT_STARTS_WITH(error_of(parse_jsonl("{}\n" + deep, "c.jsonl")),
+                     "c.jsonl:2: nested deeper than");
   // Brackets inside strings are not nesting.
   EXPECT_TRUE(parse_jsonl("{\"a\":\"" + std::string(200, '[') + "\"}", "c.jsonl").ok());
 }
@@ -136,7 +141,8 @@ TEST(ItemsFileCsv, UnterminatedQuoteNamesTheLineWhereTheFieldStarted) {
 }
 
 TEST(ItemsFileCsv, TextAfterAClosingQuoteIsAnError) {
-  EXPECT_STARTS_WITH(error_of(parse_csv("a,b\n\"x\"y,2\n", "rows.csv")), "rows.csv:2: unexpected y after a closing quote");
+  EXPECT_STARTS_WITH(error_of(parse_csv("a,b\n\"x\"y,2\n", "rows.csv")),
+                     "rows.csv:2: unexpected y after a closing quote");
 }
 
 TEST(ItemsFileCsv, BareCarriageReturnIsAnError) {
@@ -173,15 +179,17 @@ TEST(ItemsFileText, NulByteAndUtf16AreRejected) {
 // ---- JSON array
 
 TEST(ItemsFileJsonArray, ParsesAnArrayOfObjects) {
-  auto r = parse_json_array("\xEF\xBB\xBF[ {\"id\": 1}, {\"id\": \"two\", \"tags\": [\"a\"]} ]", "i.json");
+  auto r = parse_json_array("\xEF\xBB\xBF[ {\"id\": 1}, {\"id\": \"two\", \"tags\": [\"a\"]} ]",
+                            "i.json");
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_EQ(r.value().size(), 2u);
   EXPECT_EQ(r.value()[1]["tags"][0], "a");
 }
 
 TEST(ItemsFileJsonArray, NonObjectElementNamesItsLine) {
-  std::string msg = error_of(parse_json_array("[\n {\"a\": [1, \"]\"]},\n  \"oops\"\n]", "i.json"));
-  EXPECT_EQ(msg, "i.json:3: item 2: an item must be a JSON object (like {\"id\": ...}), got a string");
+  std::string msg = error_of(parse_json_array("[\n {\"a\": [1, \"\\\"]\"]},\n  \"oops\"\n]", "i.json"));
+  EXPECT_EQ(msg,
+            "i.json:3: item 2: an item must be a JSON object (like {\"id\": ...}), got a string");
 }
 
 TEST(ItemsFileJsonArray, TopLevelMustBeAnArray) {
@@ -236,7 +244,8 @@ TEST_F(ItemsFileRead, UnknownExtensionIsAConfigErrorListingTheAcceptedOnes) {
 
 TEST_F(ItemsFileRead, MissingFileNamesThePathAndTheErrno) {
   std::string path = (dir_ / "missing.jsonl").string();
-  EXPECT_EQ(error_of(read_items_file(path)), path + ": cannot open items file: No such file or directory");
+  EXPECT_EQ(error_of(read_items_file(path)),
+            path + ": cannot open items file: No such file or directory");
 }
 
 TEST_F(ItemsFileRead, DirectoryIsAnError) {
@@ -280,12 +289,14 @@ TEST_F(ItemsFileRead, HundredThousandRowsOfCsvAndJsonl) {
   auto start = std::chrono::steady_clock::now();
   auto from_csv = read_items_file(write("big.csv", csv));
   auto from_jsonl = read_items_file(write("big.jsonl", jsonl));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
   ASSERT_TRUE(from_csv.ok()) << from_csv.error().message;
   ASSERT_TRUE(from_jsonl.ok()) << from_jsonl.error().message;
   ASSERT_EQ(from_csv.value().size(), 100000u);
   ASSERT_EQ(from_jsonl.value().size(), 100000u);
-  EXPECT_EQ(from_csv.value()[99999], json({{"id", "99999"}, {"phone", "+155599999"}, {"name", "Name, 99999"}}));
+  EXPECT_EQ(from_csv.value()[99999],
+            json({{"id", "99999"}, {"phone", "+155599999"}, {"name", "Name, 99999"}}));
   EXPECT_EQ(from_jsonl.value()[4242]["id"], 4242);
   EXPECT_EQ(from_jsonl.value()[4242]["name"], "Name, 4242");
   std::cout << "[ info     ] 2 x 100k rows read in " << ms.count() << " ms\n";
