@@ -73,6 +73,8 @@ class Connection final : private Transport::Sink {
   bool is_open() const { return open_; }
   std::string_view transport_name() const { return transport_->name(); }
 
+  // Expires when the connection is destroyed: pages outlive it safely.
+  std::weak_ptr<bool> alive_token() const { return alive_; }
   size_t pending_count() const { return pending_.size(); }
   uint64_t dropped_replies() const { return dropped_replies_; }
   uint64_t protocol_errors() const { return protocol_errors_; }

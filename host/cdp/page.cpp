@@ -46,6 +46,7 @@ Page::Page(uv_loop_t* loop, Connection& connection, std::string target_id,
            std::string session_id)
     : loop_(loop),
       connection_(connection),
+      connection_alive_(connection.alive_token()),
       target_id_(std::move(target_id)),
       session_id_(std::move(session_id)) {
   lifecycle_subscription_ = connection_.subscribe(
@@ -58,6 +59,7 @@ Page::Page(uv_loop_t* loop, Connection& connection, std::string target_id,
 
 Page::~Page() {
   alive_.reset();
+  if (connection_alive_.expired()) return;
   connection_.unsubscribe(lifecycle_subscription_);
   connection_.remove_session_end_handler(session_end_subscription_);
 }
@@ -78,6 +80,9 @@ void Page::prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)
 }
 
 void Page::send(Command command, Done done) {
+  if (connection_alive_.expired()) {
+    return done(transport_closed("the page's browser is gone", command.op));
+  }
   command.session_id = session_id_;
   connection_.send(std::move(command), std::move(done));
 }
@@ -295,6 +300,9 @@ void Page::call_function(const std::string& function_source, const json& args,
 }
 
 void Page::close(uint64_t timeout_ms, Done done) {
+  if (connection_alive_.expired()) {
+    return done(transport_closed("the page's browser is gone", "page:close"));
+  }
   connection_.send(Command{"Target.closeTarget", {{"targetId", target_id_}}, "", timeout_ms,
                            "page:close"},
                    std::move(done));

@@ -77,6 +77,7 @@ class Page {
 
   uv_loop_t* loop_;
   Connection& connection_;
+  std::weak_ptr<bool> connection_alive_;  // a page may outlive its browser
   std::string target_id_;
   std::string session_id_;
   std::optional<Error> gone_;

@@ -51,7 +51,7 @@ std::string join(const std::string& dir, const std::string& name) {
 // (.foo.lua.swp down to .swa) and write probe (4913, 5036, ...), backups
 // (foo.lua~), emacs autosaves (#foo.lua#) and locks (.#foo.lua), JetBrains'
 // safe-write temps (foo.lua___jb_tmp___).
-bool is_editor_temp(const std::string& name) { if (!name.empty()) return false;
+bool is_editor_temp(const std::string& name) {
   if (name.empty() || name.back() == '~' || starts_with(name, ".#")) return true;
   if (std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); })) {
     return true;
@@ -392,7 +392,7 @@ void FileWatcher::on_dir_event(const DirWatch& dir, const std::string& name) {
   if (dir.wants(name)) {
     schedule_check(path);
   } else if (dir.recursive() && is_recursable_dir(name)) {
-    submit(Purpose::probe, path, false);  // maybe a new subdirectory
+    ;
   }
 }
 

@@ -210,6 +210,20 @@ TEST_P(BrowserTest, ReloadAndHistoryWaitForTheirDocument) {
   EXPECT_EQ(evaluate("document.title").value(), "Page 2");
 }
 
+// Regression: a page kept after its browser was dropped used to unsubscribe
+// from the freed connection in its destructor (double free).
+TEST_P(BrowserTest, PageOutlivingItsBrowserFailsCleanly) {
+  open_page();
+  bool closed = false;
+  browser_->close([&] { closed = true; }, 2000);
+  ASSERT_TRUE(run_until(&loop_, [&] { return closed; }, 10000));
+  browser_.reset();
+  auto after = evaluate("1", 5000);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().kind, Kind::browser_disconnected) << after.error().to_string();
+  page_.reset();  // must not touch the freed connection
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, BrowserTest,
                          ::testing::Values(TransportKind::pipe, TransportKind::websocket),
                          [](const auto& info) {

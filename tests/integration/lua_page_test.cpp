@@ -1,0 +1,794 @@
+// page:* from Lua against real headless Chromium and the fixture server: every
+// method of DESIGN.md "Lua API" (page), and every error kind each can raise,
+// seen both from C++ (the task's error) and from inside Lua (pcall gives the
+// error table with kind, message, op, retryable and its tostring form).
+//
+// Most tests share one browser (LuaPage fixture) and start by navigating, so
+// they do not depend on each other; tests that break their page (a renderer
+// stuck in a JS loop) get a browser of their own.
+
+#include "support/lua_harness.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace belay::test {
+namespace {
+
+using nlohmann::json;
+
+// Lua prelude: catch(fn, ...) runs fn under pcall and describes what came
+// out, so the C++ side can check the error table as scripts see it.
+const char* const kCatch = R"LUA(
+local function catch(fn, ...)
+  local t0 = belay.now()
+  local ok, err = pcall(fn, ...)
+  local ms = belay.now() - t0
+  if ok then return { ok = true, ms = ms } end
+  if type(err) ~= "table" then return { ok = false, plain = tostring(err), ms = ms } end
+  return { ok = false, kind = err.kind, message = err.message, op = err.op,
+           retryable = err.retryable, str = tostring(err),
+           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
+           locked = getmetatable(err) == "locked", has_cdp = err.cdp ~= nil, ms = ms }
+end
+)LUA";
+
+std::string with_catch(const std::string& body) { return kCatch + body; }
+
+// The error table a catch() returned.
+::testing::AssertionResult LuaError(const json& e, Kind kind, const std::string& op,
+                                    const std::string& message_part = "") {
+  if (!e.is_object()) return ::testing::AssertionFailure() << "not a catch() result: " << e;
+  if (e.value("ok", true)) return ::testing::AssertionFailure() << "no error was raised: " << e;
+  if (e.contains("plain")) {
+    return ::testing::AssertionFailure() << "a plain Lua error, not an error table: " << e;
+  }
+  const std::string want_kind(kind_name(kind));
+  if (e.value("kind", "") != want_kind) {
+    return ::testing::AssertionFailure() << "kind " << e.value("kind", "?") << ", want "
+                                         << want_kind << ": " << e;
+  }
+  if (e.value("op", "") != op) {
+    return ::testing::AssertionFailure() << "op " << e.value("op", "?") << ", want " << op << ": "
+                                         << e;
+  }
+  if (e.value("retryable", !retryable_by_default(kind)) != retryable_by_default(kind)) {
+    return ::testing::AssertionFailure() << "retryable is wrong for " << want_kind << ": " << e;
+  }
+  if (e.value("message", "").empty() ||
+      e.value("message", "").find(message_part) == std::string::npos) {
+    return ::testing::AssertionFailure() << "message lacks '" << message_part << "': " << e;
+  }
+  if (e.value("str", "") != e.value("want", "-")) {
+    return ::testing::AssertionFailure() << "tostring(err) is not 'kind: message (op)': " << e;
+  }
+  if (!e.value("locked", false)) {
+    return ::testing::AssertionFailure() << "the error table lacks the locked error metatable";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The error a snippet ended with, as the host sees it.
+::testing::AssertionResult HostError(const Result<json>& r, Kind kind, const std::string& op,
+                                     const std::string& message_part = "") {
+  if (r.ok()) return ::testing::AssertionFailure() << "succeeded with " << r.value();
+  const Error& e = r.error();
+  if (e.kind != kind || e.op != op || e.message.find(message_part) == std::string::npos) {
+    return ::testing::AssertionFailure()
+           << "got " << e.to_string() << "; want kind " << kind_name(kind) << ", op " << op
+           << ", message containing '" << message_part << "'";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string ok_text(const Result<json>& r) {
+  return r.ok() ? r.value().dump() : r.error().to_string();
+}
+
+class LuaPage : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+  }
+  LuaHarness& h() { return *shared_; }
+
+  static LuaHarness* shared_;
+};
+LuaHarness* LuaPage::shared_ = nullptr;
+
+// ------------------------------------------------------------------ navigate
+
+TEST_F(LuaPage, NavigateLoadsTheDocument) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local first = page:title()
+    local result = page:navigate(fixture .. "page2")
+    return { first = first, title = page:title(), url = page:url(),
+             ready = page:evaluate("document.readyState"),
+             result_type = type(result) }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["first"], "Page 1");
+  EXPECT_EQ(r.value()["title"], "Page 2");
+  EXPECT_EQ(r.value()["url"], h().fixture().url("/page2"));
+  EXPECT_EQ(r.value()["ready"], "complete");
+}
+
+// A document whose image takes 1.2 s: domcontentloaded returns before it,
+// load (the default) after it.
+TEST_F(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
+  auto r = h().run(R"LUA(
+    local url = "data:text/html,<title>dcl</title><p id=p>p</p><img src='" .. fixture .. "slow%3Fms=1200'>"
+    local t0 = belay.now()
+    page:navigate(url, { wait = "domcontentloaded" })
+    local dcl_ms = belay.now() - t0
+    local dcl_state = page:evaluate("document.readyState")
+    local dcl_p = page:exists("#p")
+    t0 = belay.now()
+    page:navigate(url, { wait = "load" })
+    local load_ms = belay.now() - t0
+    return { dcl_ms = dcl_ms, dcl_state = dcl_state, dcl_p = dcl_p,
+             load_ms = load_ms, load_state = page:evaluate("document.readyState") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_LT(r.value()["dcl_ms"].get<int64_t>(), 1000) << r.value();
+  EXPECT_EQ(r.value()["dcl_state"], "interactive") << r.value();
+  EXPECT_EQ(r.value()["dcl_p"], true);
+  EXPECT_GE(r.value()["load_ms"].get<int64_t>(), 1100) << r.value();
+  EXPECT_EQ(r.value()["load_state"], "complete");
+}
+
+TEST_F(LuaPage, NavigateBadWaitValueIsConfig) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page:navigate(fixture .. "page1", { wait = "networkidle" }) end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::config, "page:navigate", "wait"));
+  auto host = h().run(R"LUA(page:navigate(fixture .. "page1", { wait = 42 }))LUA");
+  EXPECT_TRUE(HostError(host, Kind::config, "page:navigate", "wait"));
+}
+
+TEST_F(LuaPage, NavigateNetErrorIsNavigationFailed) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page:navigate("http://127.0.0.1:1/") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::navigation_failed, "page:navigate", "ERR_CONNECTION_REFUSED"));
+  EXPECT_EQ(lua.value()["has_cdp"], true) << "err.cdp should carry Chrome's answer";
+  auto host = h().run(R"LUA(page:navigate("http://127.0.0.1:1/"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::navigation_failed, "page:navigate", "net::ERR_"));
+}
+
+TEST_F(LuaPage, NavigateToHangingServerTimesOut) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page:navigate(fixture .. "hang", { timeout = 500 }) end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::timeout, "page:navigate"));
+  EXPECT_GE(lua.value()["ms"].get<int64_t>(), 450);
+  EXPECT_LT(lua.value()["ms"].get<int64_t>(), 3000);
+  auto host = h().run(R"LUA(page:navigate(fixture .. "hang", { timeout = 500 }))LUA");
+  EXPECT_TRUE(HostError(host, Kind::timeout, "page:navigate"));
+  // The page is still usable afterwards.
+  auto after = h().run(R"LUA(page:navigate(fixture .. "page3") return page:title())LUA");
+  ASSERT_TRUE(after.ok()) << ok_text(after);
+  EXPECT_EQ(after.value(), "Page 3");
+}
+
+// ------------------------------------------------------------- reload, history
+
+TEST_F(LuaPage, ReloadLoadsTheDocumentAgain) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "item?key=lua-page-reload")
+    local before = page:text("#count")
+    page:reload()
+    return { before = before, after = page:text("#count"), url = page:url() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["before"], "1");
+  EXPECT_EQ(r.value()["after"], "2");
+  EXPECT_EQ(r.value()["url"], h().fixture().url("/item?key=lua-page-reload"));
+  EXPECT_EQ(h().fixture().hits("lua-page-reload"), 2);
+}
+
+TEST_F(LuaPage, BackAndForwardWalkTheHistory) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:navigate(fixture .. "page2")
+    page:navigate(fixture .. "page3")
+    page:back()
+    local back1 = page:title()
+    page:back()
+    local back2 = page:title()
+    page:forward()
+    return { back1 = back1, back2 = back2, forward = page:title(), url = page:url() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["back1"], "Page 2");
+  EXPECT_EQ(r.value()["back2"], "Page 1");
+  EXPECT_EQ(r.value()["forward"], "Page 2");
+  EXPECT_EQ(r.value()["url"], h().fixture().url("/page2"));
+}
+
+TEST_F(LuaPage, BackOrForwardWithNoHistoryReturnsNil) {
+  auto r = h().run(R"LUA(
+    local p = browser:new_page()
+    local back = p:back()
+    local fresh_back_nil = back == nil
+    p:navigate(fixture .. "page1")
+    local fwd = p:forward()
+    local result = { fresh_back_nil = fresh_back_nil, forward_nil = fwd == nil,
+                     title = p:title() }
+    p:close()
+    return result
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["fresh_back_nil"], true);
+  EXPECT_EQ(r.value()["forward_nil"], true);
+  EXPECT_EQ(r.value()["title"], "Page 1");
+}
+
+// ----------------------------------------------------------------- url, title
+
+TEST_F(LuaPage, UrlIsTheCurrentLocation) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page3")
+    local a = page:url()
+    page:evaluate("history.pushState({}, '', '/pushed?x=1')")
+    return { a = a, b = page:url() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["a"], h().fixture().url("/page3"));
+  EXPECT_EQ(r.value()["b"], h().fixture().url("/pushed?x=1"));
+}
+
+TEST_F(LuaPage, TitleIsTheDocumentTitle) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page3")
+    local a = page:title()
+    page:evaluate("document.title = 'Changed ü'")
+    return { a = a, b = page:title() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["a"], "Page 3");
+  EXPECT_EQ(r.value()["b"], "Changed ü");
+}
+
+// ------------------------------------------------------------------ evaluate
+
+TEST_F(LuaPage, EvaluateExpression) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    return { sum = page:evaluate("1 + 2"), str = page:evaluate("'a' + 'b'"),
+             heading = page:evaluate("document.querySelector('#heading').textContent"),
+             float = page:evaluate("1 / 4"), bool = page:evaluate("2 > 1"),
+             is_int = math.type(page:evaluate("6 * 7")) }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["sum"], 3);
+  EXPECT_EQ(r.value()["str"], "ab");
+  EXPECT_EQ(r.value()["heading"], "Page 1");
+  EXPECT_DOUBLE_EQ(r.value()["float"].get<double>(), 0.25);
+  EXPECT_EQ(r.value()["bool"], true);
+  EXPECT_EQ(r.value()["is_int"], "integer");
+}
+
+TEST_F(LuaPage, EvaluateFunctionWithJsonArguments) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local fn = [[(obj, arr, yes, no, text, num) => ({
+      deep: obj.inner.deep, x: obj.x, second: arr[1], len: arr.length,
+      yes: yes === true, no: no === false, text, num, types: [typeof obj, Array.isArray(arr)] })]]
+    local r = page:evaluate(fn, { x = 1, inner = { deep = { "d", 2 } } }, { 10, 20, 30 },
+                            true, false, "it's \"quoted\"\n</script>", 2.5)
+    local no_args = page:evaluate("function () { return 'called' }")
+    local arrow = page:evaluate("x => x * 2", 21)
+    return { r = r, no_args = no_args, arrow = arrow }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  const json& v = r.value()["r"];
+  EXPECT_EQ(v["deep"], json::array({"d", 2}));
+  EXPECT_EQ(v["x"], 1);
+  EXPECT_EQ(v["second"], 20);
+  EXPECT_EQ(v["len"], 3);
+  EXPECT_EQ(v["yes"], true);
+  EXPECT_EQ(v["no"], true);
+  EXPECT_EQ(v["text"], "it's \"quoted\"\n</script>");
+  EXPECT_DOUBLE_EQ(v["num"].get<double>(), 2.5);
+  EXPECT_EQ(v["types"], json::array({"object", true}));
+  EXPECT_EQ(r.value()["no_args"], "called");
+  EXPECT_EQ(r.value()["arrow"], 42);
+}
+
+TEST_F(LuaPage, EvaluateAwaitsPromisesAndAsyncFunctions) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local async_fn = page:evaluate([[async (ms, v) => {
+      await new Promise(r => setTimeout(r, ms)); return v + '!' }]], 50, "done")
+    local promise = page:evaluate("new Promise(r => setTimeout(() => r(7), 50))")
+    local resolved = page:evaluate("Promise.resolve({ a: 1 })")
+    return { async_fn = async_fn, promise = promise, resolved = resolved.a }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["async_fn"], "done!");
+  EXPECT_EQ(r.value()["promise"], 7);
+  EXPECT_EQ(r.value()["resolved"], 1);
+}
+
+TEST_F(LuaPage, EvaluateReturnsNestedTables) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local t = page:evaluate("({ a: [1, { b: 'c' }], d: { e: null, f: [] }, g: true })")
+    return { t = t, b = t.a[2].b, len = #t.a, null_is_sentinel = t.d.e == belay.json.null,
+             g = t.g, type_a = type(t.a) }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["b"], "c");
+  EXPECT_EQ(r.value()["len"], 2);
+  EXPECT_EQ(r.value()["null_is_sentinel"], true);
+  EXPECT_EQ(r.value()["g"], true);
+  EXPECT_EQ(r.value()["type_a"], "table");
+  EXPECT_EQ(r.value()["t"]["a"], json::parse(R"LUA([1, {"b": "c"}])LUA"));
+  EXPECT_TRUE(r.value()["t"]["d"]["e"].is_null());
+}
+
+TEST_F(LuaPage, EvaluateNullAndUndefinedAreNil) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local function count(...) return select("#", ...), (...) end
+    local n1, v1 = count(page:evaluate("null"))
+    local n2, v2 = count(page:evaluate("undefined"))
+    local n3, v3 = count(page:evaluate("() => {}"))
+    return { n1 = n1, n2 = n2, n3 = n3,
+             nil1 = v1 == nil, nil2 = v2 == nil, nil3 = v3 == nil }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["nil1"], true);
+  EXPECT_EQ(r.value()["nil2"], true);
+  EXPECT_EQ(r.value()["nil3"], true);
+  EXPECT_EQ(r.value()["n1"], 1);
+  EXPECT_EQ(r.value()["n2"], 1);
+}
+
+TEST_F(LuaPage, EvaluateThrowIsJsException) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return {
+      expr = catch(function() page:evaluate("throw new Error('boom here')") end),
+      fn = catch(function() page:evaluate("() => { throw new TypeError('bad type') }") end),
+      reject = catch(function() page:evaluate("Promise.reject(new Error('rejected!'))") end),
+      syntax = catch(function() page:evaluate("1 +* 2") end),
+    }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["expr"], Kind::js_exception, "page:evaluate", "boom here"));
+  EXPECT_TRUE(LuaError(lua.value()["fn"], Kind::js_exception, "page:evaluate", "TypeError: bad type"));
+  EXPECT_TRUE(LuaError(lua.value()["reject"], Kind::js_exception, "page:evaluate", "rejected!"));
+  EXPECT_TRUE(LuaError(lua.value()["syntax"], Kind::js_exception, "page:evaluate", "SyntaxError"));
+  EXPECT_EQ(lua.value()["expr"]["has_cdp"], true);
+  auto host = h().run(R"LUA(page:evaluate("throw new Error('boom here')"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::js_exception, "page:evaluate", "boom here"));
+}
+
+TEST_F(LuaPage, EvaluateUnconvertibleArgumentIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page:evaluate("(f) => f", function() end) end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "page:evaluate", "argument 1"));
+}
+
+TEST_F(LuaPage, EvaluateTakesAnOptsTableAsLastArgument) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    local doubled = page:evaluate("(a) => a * 2", 21, { timeout = 5000 })
+    local with_table_arg = page:evaluate("(a, b) => [a, b.x]", 1, { x = 2 })
+    local err = catch(function() page:evaluate("new Promise(() => {})", { timeout = 300 }) end)
+    return { doubled = doubled, with_table_arg = with_table_arg, err = err }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_EQ(lua.value()["doubled"], 42);
+  EXPECT_EQ(lua.value()["with_table_arg"], json::array({1, 2}));
+  EXPECT_TRUE(LuaError(lua.value()["err"], Kind::timeout, "page:evaluate"));
+  EXPECT_GE(lua.value()["err"]["ms"].get<int64_t>(), 250);
+  EXPECT_LT(lua.value()["err"]["ms"].get<int64_t>(), 2500);
+  auto host = h().run(R"LUA(page:evaluate("new Promise(() => {})", { timeout = 300 }))LUA");
+  EXPECT_TRUE(HostError(host, Kind::timeout, "page:evaluate"));
+}
+
+// The page navigates away by itself while a 5 s promise is pending.
+TEST_F(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "navigate-away?ms=300&to=/page2")
+    return catch(function()
+      page:evaluate("new Promise(r => setTimeout(r, 5000))")
+    end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::context_destroyed, "page:evaluate"));
+  EXPECT_LT(lua.value()["ms"].get<int64_t>(), 4000);
+  auto host = h().run(R"LUA(
+    page:navigate(fixture .. "navigate-away?ms=300&to=/page2")
+    page:evaluate("new Promise(r => setTimeout(r, 5000))")
+  )LUA");
+  EXPECT_TRUE(HostError(host, Kind::context_destroyed, "page:evaluate"));
+}
+
+// ------------------------------------------------------------------ wait_for
+
+TEST_F(LuaPage, WaitForPresentElementReturnsAtOnce) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local t0 = belay.now()
+    local v = page:wait_for("#heading")
+    return { v = v, ms = belay.now() - t0 }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["v"], true);
+  EXPECT_LT(r.value()["ms"].get<int64_t>(), 1000);
+}
+
+TEST_F(LuaPage, WaitForElementThatAppearsLater) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "late?ms=300")
+    local before = page:exists("#late")
+    local t0 = belay.now()
+    page:wait_for("#late", { timeout = 5000 })
+    return { before = before, ms = belay.now() - t0, text = page:text("#late") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["before"], false);
+  EXPECT_EQ(r.value()["text"], "here");
+  EXPECT_LT(r.value()["ms"].get<int64_t>(), 3000);
+}
+
+TEST_F(LuaPage, WaitForVisibleOnHiddenElementIsNotFound) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "late?ms=100")
+    local present = page:wait_for("#hidden", { timeout = 300 })
+    local visible_late = page:wait_for("#late", { visible = true, timeout = 3000 })
+    local err = catch(function() page:wait_for("#hidden", { visible = true, timeout = 300 }) end)
+    return { present = present, visible_late = visible_late, err = err }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_EQ(lua.value()["present"], true);
+  EXPECT_EQ(lua.value()["visible_late"], true);
+  EXPECT_TRUE(LuaError(lua.value()["err"], Kind::not_found, "page:wait_for", "#hidden"));
+  EXPECT_GE(lua.value()["err"]["ms"].get<int64_t>(), 250);
+  EXPECT_LT(lua.value()["err"]["ms"].get<int64_t>(), 2000);
+  auto host = h().run(R"LUA(page:wait_for("#hidden", { visible = true, timeout = 300 }))LUA");
+  EXPECT_TRUE(HostError(host, Kind::not_found, "page:wait_for", "#hidden"));
+}
+
+TEST_F(LuaPage, WaitForMissingElementIsNotFound) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return catch(function() page:wait_for("#nope", { timeout = 300 }) end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::not_found, "page:wait_for", "#nope"));
+  EXPECT_GE(lua.value()["ms"].get<int64_t>(), 250);
+  EXPECT_LT(lua.value()["ms"].get<int64_t>(), 2000);
+  auto host = h().run(R"LUA(page:wait_for("#nope", { timeout = 300 }))LUA");
+  EXPECT_TRUE(HostError(host, Kind::not_found, "page:wait_for", "#nope"));
+}
+
+// A renderer stuck in a JS loop never answers: that is a timeout, not
+// not_found. Own browser: the stuck renderer stays stuck.
+TEST(LuaPageBusy, WaitForOnPageBusyInJsIsTimeout) {
+  LuaHarness h;
+  auto setup = h.run(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:evaluate("setTimeout(() => { while (true) {} }, 0)")
+  )LUA");
+  ASSERT_TRUE(setup.ok()) << ok_text(setup);
+  auto results = h.run_all({with_catch(R"LUA(
+    return catch(function() page:wait_for("#heading", { timeout = 500 }) end)
+  )LUA"), R"LUA(page:wait_for("#heading", { timeout = 500 }))LUA"});
+  ASSERT_TRUE(results[0].ok()) << ok_text(results[0]);
+  EXPECT_TRUE(LuaError(results[0].value(), Kind::timeout, "page:wait_for"));
+  EXPECT_GE(results[0].value()["ms"].get<int64_t>(), 450);
+  EXPECT_LT(results[0].value()["ms"].get<int64_t>(), 6000);
+  EXPECT_TRUE(HostError(results[1], Kind::timeout, "page:wait_for"));
+}
+
+// -------------------------------------------------------------------- exists
+
+TEST_F(LuaPage, ExistsTellsWhetherAnElementMatches) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    return { yes = page:exists("#heading"), link = page:exists("a#to-page2"),
+             no = page:exists("#nope"), wrong_link = page:exists("a#to-page3") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["yes"], true);
+  EXPECT_EQ(r.value()["link"], true);
+  EXPECT_EQ(r.value()["no"], false);
+  EXPECT_EQ(r.value()["wrong_link"], false);
+}
+
+TEST_F(LuaPage, InvalidSelectorIsJsException) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return catch(function() page:exists("###") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::js_exception, "page:exists", "###"));
+}
+
+// --------------------------------------------------------------------- click
+
+TEST_F(LuaPage, ClickFollowsALink) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:click("a#to-page2")
+    -- The navigation the click starts is the page's, not ours: poll.
+    local title
+    for _ = 1, 100 do
+      local ok, t = pcall(page.title, page)
+      if ok and t == "Page 2" then title = t break end
+      belay.sleep(50)
+    end
+    page:wait_for("a#to-page3", { timeout = 5000 })
+    return { title = title, url = page:url() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["title"], "Page 2");
+  EXPECT_EQ(r.value()["url"], h().fixture().url("/page2"));
+}
+
+TEST_F(LuaPage, ClickMissingElementIsNotFound) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return catch(function() page:click("#nope") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::not_found, "page:click", "#nope"));
+  auto host = h().run(R"LUA(page:click("#nope"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::not_found, "page:click", "#nope"));
+}
+
+// ---------------------------------------------------------------------- type
+
+TEST_F(LuaPage, TypeAndClickSubmitTheForm) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "form")
+    page:type("#to", "hello")
+    local value = page:evaluate("document.querySelector('#to').value")
+    page:click("#send")
+    page:wait_for("#sent", { timeout = 5000 })
+    return { value = value, sent = page:text("#sent") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["value"], "hello");
+  EXPECT_EQ(r.value()["sent"], "sent: hello");
+}
+
+TEST_F(LuaPage, TypeSendsKeyEventsAndUnicode) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "form")
+    page:evaluate("window.keys = []; document.querySelector('#to').addEventListener('keydown', e => keys.push(e.key))")
+    page:type("#to", "aé€")
+    return { value = page:evaluate("document.querySelector('#to').value"),
+             keys = page:evaluate("window.keys") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["value"], "aé€");
+  EXPECT_EQ(r.value()["keys"], json::array({"a", "é", "€"}));
+}
+
+TEST_F(LuaPage, TypeIntoMissingElementIsNotFound) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "form")
+    return catch(function() page:type("#nope", "x") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::not_found, "page:type", "#nope"));
+}
+
+// --------------------------------------------------------------------- press
+
+TEST_F(LuaPage, PressSendsNamedKeys) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "form")
+    page:evaluate("window.keys = []; document.addEventListener('keydown', e => keys.push(e.key))")
+    page:type("#to", "abc")
+    page:press("Backspace")
+    page:press("Enter")
+    page:press("x")
+    page:press("Tab")
+    return { keys = page:evaluate("window.keys"),
+             value = page:evaluate("document.querySelector('#to').value"),
+             focused = page:evaluate("document.activeElement && document.activeElement.id") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["keys"], json::array({"a", "b", "c", "Backspace", "Enter", "x", "Tab"}));
+  EXPECT_EQ(r.value()["value"], "abx");
+  EXPECT_EQ(r.value()["focused"], "send") << "Tab should move the focus to the button";
+}
+
+TEST_F(LuaPage, PressUnknownKeyIsConfig) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "form")
+    return catch(function() page:press("NoSuchKey") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::config, "page:press", "NoSuchKey"));
+  auto host = h().run(R"LUA(page:press("Entr"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::config, "page:press", "Entr"));
+}
+
+// ---------------------------------------------------------------------- text
+
+TEST_F(LuaPage, TextIsTheElementsInnerText) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "item?key=lua-page-text")
+    return { heading = page:text("#heading"), key = page:text("#key"),
+             count = page:text("#count") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["heading"], "Item lua-page-text");
+  EXPECT_EQ(r.value()["key"], "lua-page-text");
+  EXPECT_EQ(r.value()["count"], "1");
+}
+
+TEST_F(LuaPage, TextOfMissingElementIsNotFound) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return catch(function() page:text("#nope") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::not_found, "page:text", "#nope"));
+  auto host = h().run(R"LUA(page:text("#nope"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::not_found, "page:text", "#nope"));
+}
+
+// ---------------------------------------------------------------- screenshot
+
+bool is_png(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<unsigned char, 8> head{};
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  const std::array<unsigned char, 8> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return in.gcount() == 8 && head == png;
+}
+
+TEST_F(LuaPage, ScreenshotRelativePathLandsInScreenshotsDir) {
+  const std::string expected = h().screenshots_dir() + "/shot.png";
+  std::filesystem::remove(expected);
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    return page:screenshot("shot.png")
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value(), expected);
+  ASSERT_TRUE(std::filesystem::exists(expected));
+  EXPECT_GT(std::filesystem::file_size(expected), 100u);
+  EXPECT_TRUE(is_png(expected));
+}
+
+TEST_F(LuaPage, ScreenshotAbsolutePathIsUsedAsIs) {
+  char templ[] = "/tmp/belay-abs-shot-XXXXXX";
+  const std::string dir = mkdtemp(templ);
+  const std::string path = dir + "/abs.png";
+  auto r = h().run("page:navigate(fixture .. 'page2') return page:screenshot('" + path + "')");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value(), path);
+  EXPECT_TRUE(is_png(path));
+  EXPECT_FALSE(std::filesystem::exists(h().screenshots_dir() + "/abs.png"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(LuaPage, ScreenshotToUnwritablePathIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return catch(function() page:screenshot("/nonexistent-belay-dir/x.png") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "page:screenshot", "/nonexistent-belay-dir/x.png"));
+}
+
+// --------------------------------------------------------------------- close
+
+TEST_F(LuaPage, CallsOnAClosedPageAreTargetClosed) {
+  auto lua = h().run(with_catch(R"LUA(
+    local p = browser:new_page()
+    p:navigate(fixture .. "page1")
+    local before = #browser:pages()
+    p:close()
+    local after = #browser:pages()
+    return {
+      before = before, after = after,
+      title = catch(function() p:title() end),
+      evaluate = catch(function() p:evaluate("1") end),
+      navigate = catch(function() p:navigate(fixture .. "page2") end),
+      wait_for = catch(function() p:wait_for("#heading") end),
+      close = catch(function() p:close() end),
+      other_page_title = page:title(),
+    }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  const json& v = lua.value();
+  EXPECT_EQ(v["after"].get<int>(), v["before"].get<int>() - 1);
+  EXPECT_TRUE(LuaError(v["title"], Kind::target_closed, "page:title"));
+  EXPECT_TRUE(LuaError(v["evaluate"], Kind::target_closed, "page:evaluate"));
+  EXPECT_TRUE(LuaError(v["navigate"], Kind::target_closed, "page:navigate"));
+  EXPECT_TRUE(LuaError(v["wait_for"], Kind::target_closed, "page:wait_for"));
+  EXPECT_TRUE(LuaError(v["close"], Kind::target_closed, "page:close"));
+  EXPECT_TRUE(v["other_page_title"].is_string());
+  auto host = h().run(R"LUA(
+    local p = browser:new_page()
+    p:close()
+    return p:url()
+  )LUA");
+  EXPECT_TRUE(HostError(host, Kind::target_closed, "page:url"));
+}
+
+// The page goes away behind the script's back (closed through raw CDP).
+TEST_F(LuaPage, PageClosedOutsideTheScriptIsTargetClosed) {
+  auto lua = h().run(with_catch(R"LUA(
+    local p = browser:new_page()
+    p:navigate(fixture .. "page1")
+    local id = p:evaluate("1") and tostring(p):match("^page%((.+)%)$")
+    browser:cdp("Target.closeTarget", { targetId = id })
+    belay.sleep(200)
+    return catch(function() p:title() end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::target_closed, "page:title"));
+}
+
+// ----------------------------------------------------------------------- cdp
+
+TEST_F(LuaPage, CdpReturnsTheRawResult) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    local res = page:cdp("Runtime.evaluate", { expression = "6*7", returnByValue = true })
+    local no_params = page:cdp("Page.getNavigationHistory")
+    return { res = res, history_is_table = type(no_params.entries) == "table" }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["res"]["result"]["value"], 42);
+  EXPECT_EQ(r.value()["res"]["result"]["type"], "number");
+  EXPECT_EQ(r.value()["history_is_table"], true);
+}
+
+TEST_F(LuaPage, CdpUnknownMethodIsProtocol) {
+  auto lua = h().run(with_catch(R"LUA(
+    local r = catch(function() page:cdp("No.suchMethod", {}) end)
+    local ok, err = pcall(page.cdp, page, "No.suchMethod")
+    r.cdp_code = type(err) == "table" and type(err.cdp) == "table" and err.cdp.code or nil
+    return r
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::protocol, "page:cdp", "No.suchMethod"));
+  EXPECT_EQ(lua.value()["cdp_code"], -32601);
+  auto host = h().run(R"LUA(page:cdp("No.suchMethod"))LUA");
+  EXPECT_TRUE(HostError(host, Kind::protocol, "page:cdp"));
+}
+
+TEST_F(LuaPage, CdpParamsMustBeATable) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page:cdp("Runtime.evaluate", "6*7") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "page:cdp", "table"));
+}
+
+TEST_F(LuaPage, MethodCalledWithoutAPageIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() page.title() end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "page:title", "expected a page"));
+}
+
+}  // namespace
+}  // namespace belay::test
