@@ -32,6 +32,8 @@ bool start_sleep(lua_State* L) {
   uv_timer_init(runtime.loop(), sleep->timer.get());
   sleep->timer->data = sleep.get();
   runtime.on_call_abandoned(*slot, [sleep]() mutable { sleep->timer.reset(); });
+  // The loop's cached time may be a busy neighbour's whole slice old.
+  uv_update_time(runtime.loop());
   uv_timer_start(sleep->timer.get(), [](uv_timer_t* t) {
     auto* s = static_cast<Sleep*>(t->data);
     if (s == nullptr) return;

@@ -273,12 +273,16 @@ int l_belay_error(lua_State* L) {
   size_t message_length = 0;
   const char* message = luaL_optlstring(L, 2, "", &message_length);
   const std::optional<belay::Kind> kind = kind_from_name(std::string_view(name, name_length));
-  if (!kind) return raise_error(L, belay::Kind::script, "unknown error kind '%s'", name);
   luaL_where(L, 1);  // "chunk:line: ", the op without its trailing ": "
   size_t where_length = 0;
   const char* where = lua_tolstring(L, -1, &where_length);
   if (where_length >= 2) where_length -= 2;
-  push_plain_error(L, *kind, std::string_view(message, message_length),
+  if (!kind) {
+    // Same shape as a known kind, op included, so tostring stays uniform.
+    message = lua_pushfstring(L, "unknown error kind '%s'", name);
+    message_length = std::strlen(message);
+  }
+  push_plain_error(L, kind.value_or(belay::Kind::script), std::string_view(message, message_length),
                    std::string_view(where, where_length));
   return lua_error(L);
 }

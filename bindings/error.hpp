@@ -9,7 +9,6 @@
 // push_error(const Error&) runs its Lua work in protected mode.
 
 #include <lua.hpp>
-
 #include <string_view>
 
 #include "core/error.hpp"

@@ -156,7 +156,8 @@ int l_decode(lua_State* L) {
   }
   if (!ok) {
     if (lua_gettop(L) > 1) return lua_error(L);
-    return raise_error(L, Kind::script, "belay.json.decode: not valid JSON");
+    push_plain_error(L, Kind::script, "belay.json.decode: not valid JSON", "belay.json.decode");
+    return lua_error(L);
   }
   return 1;
 }

@@ -69,7 +69,8 @@ Task* running_task(lua_State* L) {
 }
 
 void trip(Context& context, Trip why) {
-  if (context.current != nullptr && context.current->trip == Trip::none) context.current->trip = why;
+  if (context.current != nullptr && context.current->trip == Trip::none)
+    context.current->trip = why;
 }
 
 // Lua retries a failed allocation of its own once, with the same arguments,
@@ -143,11 +144,11 @@ belay::Error quota_error(const Context& context, const Task& task) {
   belay::Error error;
   error.kind = belay::Kind::sandbox;
   if (task.trip == Trip::memory) {
-    error.message = "memory quota exceeded: " + std::to_string(context.limits.memory_bytes) +
-                    " bytes cap";
+    error.message =
+        "memory quota exceeded: " + std::to_string(context.limits.memory_bytes) + " bytes cap";
   } else {
-    error.message = "instruction quota exceeded: script ran " +
-                    std::to_string(task.instructions) + " instructions without yielding";
+    error.message = "instruction quota exceeded: script ran " + std::to_string(task.instructions) +
+                    " instructions without yielding";
   }
   return error;
 }
@@ -200,8 +201,7 @@ void count_hook(lua_State* L, lua_Debug* event) {
   confirm_unretried_failure(*context);
   if (task->trip == Trip::none) {
     const int every = lua_gethookcount(L);
-    task->instructions +=
-        event->event == LUA_HOOKCOUNT ? static_cast<uint64_t>(every) : kCallCost;
+    task->instructions += event->event == LUA_HOOKCOUNT ? static_cast<uint64_t>(every) : kCallCost;
     // A coroutine made by a tripped task inherited a count of 1.
     if (every != context->limits.hook_every) {
       lua_sethook(L, count_hook, kHookMask, context->limits.hook_every);
@@ -462,8 +462,9 @@ int guarded_close(lua_State* L) {
   if (task_tripped(L)) return raise_quota_error(L);
   if (stopped_by_quota_hook(L, 1)) {
     lua_pushboolean(L, 0);
-    push_plain_error(L, belay::Kind::sandbox,
-                     "the coroutine was stopped by a quota; its to-be-closed variables are not run");
+    push_plain_error(
+        L, belay::Kind::sandbox,
+        "the coroutine was stopped by a quota; its to-be-closed variables are not run");
     return 2;
   }
   return call_original(L);

@@ -18,11 +18,10 @@
 // Script code runs only as tasks: coroutines the host resumes from the loop.
 // Code the host runs on the main thread outside a task has no budget.
 
-#include <lua.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <lua.hpp>
 #include <memory>
 #include <string_view>
 
@@ -38,8 +37,9 @@ struct Limits {
 enum class ResumeStatus { yielded, finished, error };
 
 // After `error`, the task's stack top (index -1) holds the error table
-// (nresults == 1). After `yielded`/`finished`, the top nresults values are
-// the yielded values/results.
+// (nresults == 1; 0 only for a task LuaState does not know). After
+// `yielded`/`finished`, the top nresults values are the yielded
+// values/results.
 struct ResumeResult {
   ResumeStatus status = ResumeStatus::error;
   int nresults = 0;

@@ -134,6 +134,7 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   }
   TaskInfo& info = it->second;
   info.call_id = next_call_id_++;
+  info.waiting = true;
   info.op = op;
   info.where = where_of(L);
   info.release = nullptr;
@@ -220,6 +221,7 @@ void Runtime::resume_ready(Ready& ready) {
     after_resume(task, state_.resume(task, ready.nargs));
     return;
   }
+  tasks_[task].waiting = false;
   lua_State* L = main();
   const int base = lua_gettop(L);
   lua_pushboolean(L, ready.ok ? 1 : 0);
@@ -249,7 +251,9 @@ void Runtime::after_resume(lua_State* task, const ResumeResult& result) {
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return;
   if (result.status == ResumeStatus::yielded) {
-    if (it->second.call_id != 0) return;  // waiting on a browser call
+    // Waiting on a call — which may already have completed (a synchronous
+    // answer, or a refusal) and sit in the ready queue.
+    if (it->second.waiting) return;
     // A bare yield at the task's top: let the loop breathe, then go on.
     lua_pop(task, result.nresults);
     enqueue(Ready{task, 0, 0, true, nullptr, {}});

@@ -107,6 +107,7 @@ class Runtime {
   struct TaskInfo {
     TaskDone done;
     uint64_t call_id = 0;         // the call the task is suspended in, 0 if none
+    bool waiting = false;         // began a call and was not resumed for it yet
     std::string op;               // what it waits on, for cancel messages
     std::string where;            // script position of that call
     std::function<void()> release;

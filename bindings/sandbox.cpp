@@ -11,10 +11,10 @@ namespace belay::lua {
 namespace {
 
 // Registry keys (their addresses are the keys).
-const char kPrototypeKey = 0;      // the allowed globals every env starts from
-const char kEnvMetatableKey = 0;   // shared by every env
-const char kReadonlyKey = 0;       // weak set: proxy -> name
-const char kOriginalLoadKey = 0;   // base load, called by the guarded one
+const char kPrototypeKey = 0;     // the allowed globals every env starts from
+const char kEnvMetatableKey = 0;  // shared by every env
+const char kReadonlyKey = 0;      // weak set: proxy -> name
+const char kOriginalLoadKey = 0;  // base load, called by the guarded one
 
 struct Refusal {
   const char* name;
@@ -47,10 +47,9 @@ constexpr Refusal kForbiddenString[] = {
     {"dump", "string.dump is not available in the sandbox"},
 };
 
-constexpr const char* kBaseAllowed[] = {"assert", "error",    "ipairs",   "next",
-                                        "pairs",  "rawequal", "rawlen",   "rawget",
-                                        "select", "tonumber", "tostring", "type",
-                                        "_VERSION"};
+constexpr const char* kBaseAllowed[] = {"assert",   "error",  "ipairs",  "next",   "pairs",
+                                        "rawequal", "rawlen", "rawget",  "select", "tonumber",
+                                        "tostring", "type",   "_VERSION"};
 
 // --- helpers ------------------------------------------------------------------
 
@@ -277,20 +276,23 @@ void check_table_like(lua_State* L, int arg) {
   luaL_checktype(L, arg, LUA_TTABLE);
 }
 
+// Lua's own idiom for wrap-around arithmetic on lua_Integer without UB.
+lua_Unsigned as_unsigned(lua_Integer value) { return static_cast<lua_Unsigned>(value); }
+
 // table.insert/remove: as ltablib's, but the shifting loop (whose length #t
 // or __len may make astronomically long) is charged to the instruction quota.
 int sandbox_table_insert(lua_State* L) {
   check_table_like(L, 1);
-  const auto first_empty = static_cast<lua_Integer>(static_cast<lua_Unsigned>(luaL_len(L, 1)) + 1u);
+  const auto first_empty = static_cast<lua_Integer>(as_unsigned(luaL_len(L, 1)) + 1u);
   lua_Integer position = first_empty;
   switch (lua_gettop(L)) {
     case 2:
       break;
     case 3:
       position = luaL_checkinteger(L, 2);
-      luaL_argcheck(L, static_cast<lua_Unsigned>(position) - 1u < static_cast<lua_Unsigned>(first_empty), 2,
+      luaL_argcheck(L, as_unsigned(position) - 1u < as_unsigned(first_empty), 2,
                     "position out of bounds");
-      charge_instructions(L, static_cast<lua_Unsigned>(first_empty) - static_cast<lua_Unsigned>(position));
+      charge_instructions(L, as_unsigned(first_empty) - as_unsigned(position));
       for (lua_Integer i = first_empty; i > position; --i) {
         lua_geti(L, 1, i - 1);
         lua_seti(L, 1, i);
@@ -308,11 +310,10 @@ int sandbox_table_remove(lua_State* L) {
   const lua_Integer size = luaL_len(L, 1);
   lua_Integer position = luaL_optinteger(L, 2, size);
   if (position != size) {
-    luaL_argcheck(L, static_cast<lua_Unsigned>(position) - 1u <= static_cast<lua_Unsigned>(size), 2,
-                  "position out of bounds");
+    luaL_argcheck(L, as_unsigned(position) - 1u <= as_unsigned(size), 2, "position out of bounds");
   }
   if (position < size) {
-    charge_instructions(L, static_cast<lua_Unsigned>(size) - static_cast<lua_Unsigned>(position));
+    charge_instructions(L, as_unsigned(size) - as_unsigned(position));
   }
   lua_geti(L, 1, position);
   for (; position < size; ++position) {
@@ -330,7 +331,7 @@ int sandbox_table_move(lua_State* L) {  // upvalue 1: table.move
   const lua_Integer last = luaL_checkinteger(L, 3);
   luaL_checkinteger(L, 4);
   if (last >= first) {
-    charge_instructions(L, static_cast<lua_Unsigned>(last) - static_cast<lua_Unsigned>(first) + 1u);
+    charge_instructions(L, as_unsigned(last) - as_unsigned(first) + 1u);
   }
   return forward_to_original(L);
 }
@@ -378,10 +379,9 @@ void add_base(lua_State* L) {
   }
   lua_getfield(L, -1, "load");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kOriginalLoadKey);
-  const std::pair<const char*, lua_CFunction> guarded[] = {
-      {"rawset", sandbox_rawset},
-      {"setmetatable", sandbox_setmetatable},
-      {"getmetatable", sandbox_getmetatable}};
+  const std::pair<const char*, lua_CFunction> guarded[] = {{"rawset", sandbox_rawset},
+                                                           {"setmetatable", sandbox_setmetatable},
+                                                           {"getmetatable", sandbox_getmetatable}};
   for (const auto& [name, guard] : guarded) {
     lua_getfield(L, -1, name);
     lua_pushcclosure(L, guard, 1);

@@ -15,7 +15,6 @@
 // Every state made by LuaState has the sandbox installed.
 
 #include <lua.hpp>
-
 #include <string_view>
 
 namespace belay::lua {

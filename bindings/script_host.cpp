@@ -115,11 +115,16 @@ Result<CheckReport> check_file(const std::string& path) {
         bool campaign = false;
         bool ladder = false;
         if (is_table) {
+          // A table with `run` or `items` is meant as a campaign: validate it
+          // as one, so a missing or ill-typed run is reported, not passed as
+          // a "module".
           lua_getfield(task, -res.nresults, "run");
-          campaign = lua_isfunction(task, -1);
-          lua_getfield(task, -res.nresults - 1, "steps");
+          campaign = !lua_isnil(task, -1);
+          lua_getfield(task, -res.nresults - 1, "items");
+          campaign = campaign || !lua_isnil(task, -1);
+          lua_getfield(task, -res.nresults - 2, "steps");
           ladder = !lua_isnil(task, -1);
-          lua_pop(task, 2);
+          lua_pop(task, 3);
         }
         std::optional<std::string> ladder_problem;
         if (ladder) ladder_problem = check_ladder(task, lua_gettop(task) - res.nresults + 1);

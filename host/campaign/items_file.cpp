@@ -247,7 +247,7 @@ Result<Items> parse_jsonl_checked(std::string_view text, const std::string& sour
       return config_error(source, line_no, not_an_object(value.value()));
     items.push_back(std::move(value.value()));
   }
-  return Result<Items>(std::move(items));
+  return {std::move(items)};
 }
 
 Result<Items> parse_json_array_checked(std::string_view text, const std::string& source) {
@@ -268,7 +268,7 @@ Result<Items> parse_json_array_checked(std::string_view text, const std::string&
     }
     items.push_back(std::move(doc[i]));
   }
-  return Result<Items>(std::move(items));
+  return {std::move(items)};
 }
 
 // Splits RFC 4180 text into records, counting physical lines so that errors
@@ -407,7 +407,7 @@ Result<Items> parse_csv_checked(std::string_view text, const std::string& source
     items.emplace_back(std::move(row));
   }
   if (reader.error()) return *reader.error();
-  return Result<Items>(std::move(items));
+  return {std::move(items)};
 }
 
 using Parser = Result<Items> (*)(std::string_view, const std::string&);

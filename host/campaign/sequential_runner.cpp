@@ -42,7 +42,10 @@ class SequentialRunner final : public Runner {
 
  private:
   void next() {
-    if (stopping_ || index_ >= config_.items.size()) return finish(failed_ > 0 ? 1 : 0);
+    // 0 only when every item was done: a stopped run is not a success.
+    if (stopping_ || index_ >= config_.items.size()) {
+      return finish(failed_ > 0 || index_ < config_.items.size() ? 1 : 0);
+    }
     ItemAttempt attempt;
     attempt.item = config_.items[index_];
     attempt.key = item_key(attempt.item);

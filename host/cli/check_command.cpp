@@ -9,8 +9,15 @@ int check_command(const std::vector<std::string>& files) {
   for (const auto& file : files) {
     auto report = lua::check_file(file);
     if (!report) {
-      // The message already reads "file:line: what".
-      std::fprintf(stderr, "%s\n", report.error().message.c_str());
+      // Most messages already read "file:line: what"; a quota stop (a
+      // runaway top level) names no file, and with several files checked the
+      // reader must still learn which one.
+      const std::string& message = report.error().message;
+      if (message.compare(0, file.size() + 1, file + ":") == 0) {
+        std::fprintf(stderr, "%s\n", message.c_str());
+      } else {
+        std::fprintf(stderr, "%s: %s\n", file.c_str(), message.c_str());
+      }
       return 2;
     }
     std::printf("%s: ok (%s)\n", file.c_str(), report.value().summary.c_str());

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
@@ -36,7 +37,8 @@ nlohmann::json reload_failure(const Error& e) {
   std::smatch m;
   nlohmann::json params = {{"message", e.message}, {"kind", kind_name(e.kind)}};
   if (std::regex_match(e.message, m, where)) {
-    params["file"] = m[1].str();
+    // Lua names the file as it was given; the watcher reports it absolute.
+    params["file"] = fs::absolute(m[1].str()).lexically_normal().string();
     params["line"] = std::stoi(m[2].str());
     params["message"] = m[3].str();
   }
@@ -115,13 +117,28 @@ int run_command(const RunArgs& args) {
         }
         if (fs::is_directory(dir / "scripts")) watcher.watch_directory((dir / "scripts").string());
       }
+      // A signal stops the run: no new item starts, and the calls in flight
+      // (a navigation, a belay.sleep) are cancelled so the item ends now
+      // rather than at its own deadline.
+      struct Shutdown {
+        campaign::Runner* runner;
+        lua::ScriptHost* host;
+      } stopper{runner.get(), host.get()};
       uv_signal_t sigint;
       uv_signal_t sigterm;
       uv_signal_init(&loop, &sigint);
       uv_signal_init(&loop, &sigterm);
-      sigint.data = runner.get();
-      sigterm.data = runner.get();
-      auto on_signal = [](uv_signal_t* s, int) { static_cast<campaign::Runner*>(s->data)->stop(); };
+      sigint.data = &stopper;
+      sigterm.data = &stopper;
+      auto on_signal = [](uv_signal_t* s, int signum) {
+        auto* stop = static_cast<Shutdown*>(s->data);
+        stop->runner->stop();
+        stop->host->cancel_all(Error{Kind::cancelled,
+                                     std::string("belay is shutting down (") +
+                                         (signum == SIGINT ? "SIGINT" : "SIGTERM") + ")",
+                                     "shutdown",
+                                     {}});
+      };
       uv_signal_start(&sigint, on_signal, SIGINT);
       uv_signal_start(&sigterm, on_signal, SIGTERM);
       bool finished = false;

@@ -178,7 +178,8 @@ struct FileWatcher::Callbacks {
   }
   static void file_polled(uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
     auto* file = static_cast<FileState*>(handle->data);
-    if (file != nullptr) file->owner->schedule_check(file->path);
+    // A poll is only a fallback: it never pushes back a debounce an event started.
+    if (file != nullptr) file->owner->schedule_check(file->path, false);
   }
   static void debounce_done(uv_timer_t* timer) {
     auto* file = static_cast<FileState*>(timer->data);
@@ -337,13 +338,14 @@ void FileWatcher::add_baseline(const std::string& path) {
 
 // (Re)starts the path's debounce: the check runs `debounce_ms` after the last
 // event, when the editor is done.
-void FileWatcher::schedule_check(const std::string& path) {
+void FileWatcher::schedule_check(const std::string& path, bool restart) {
   FileState& file = file_state(path);
   if (file.awaiting_baseline) file.events_during_baseline = true;
   if (!file.debounce.initialized()) {
     uv_timer_init(loop_, file.debounce.get());
     file.debounce->data = &file;
   }
+  if (!restart && uv_is_active(file.debounce.as_handle()) != 0) return;
   uv_timer_start(file.debounce.get(), &Callbacks::debounce_done, debounce_ms_, 0);
 }
 
@@ -392,7 +394,7 @@ void FileWatcher::on_dir_event(const DirWatch& dir, const std::string& name) {
   if (dir.wants(name)) {
     schedule_check(path);
   } else if (dir.recursive() && is_recursable_dir(name)) {
-    ;
+    submit(Purpose::probe, path, false);  // maybe a new subdirectory
   }
 }
 

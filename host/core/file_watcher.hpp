@@ -74,7 +74,7 @@ class FileWatcher {
   void rescan(const DirWatch& dir);
   FileState& file_state(const std::string& path);
   void add_baseline(const std::string& path);
-  void schedule_check(const std::string& path);
+  void schedule_check(const std::string& path, bool restart = true);
   void start_check(FileState& file);
   int submit(Purpose purpose, const std::string& path, bool setup);
   void on_dir_event(const DirWatch& dir, const std::string& name);

@@ -38,8 +38,11 @@ function M.delay(opts, attempt, random)
   local max = opts.max_ms or 30000
   local jitter = opts.jitter or 0.5
   local wait = math.min(max, base * factor ^ (attempt - 1))
-  local low = wait * (1 - jitter)
-  return math.floor(low + (wait - low) * (random or math.random)())
+  -- Whole milliseconds inside [wait * (1 - jitter), wait]: the low end is
+  -- rounded up, so flooring the draw never lands below it.
+  local high = math.floor(wait)
+  local low = math.min(math.ceil(wait * (1 - jitter)), high)
+  return math.floor(low + (high - low) * (random or math.random)())
 end
 
 local function run(opts, fn, ...)

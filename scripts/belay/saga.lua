@@ -11,11 +11,14 @@ return function(steps)
   if type(steps) ~= "table" then
     belay.error("config", "belay.saga: expects a list of steps")
   end
-  local results = {}
+  -- A bad definition fails before any step runs: nothing to undo.
   for i, step in ipairs(steps) do
-    if type(step.run) ~= "function" then
+    if type(step) ~= "table" or type(step.run) ~= "function" then
       belay.error("config", "belay.saga: step " .. i .. " has no run function")
     end
+  end
+  local results = {}
+  for i, step in ipairs(steps) do
     local ok, result = pcall(step.run)
     if not ok then
       for j = i - 1, 1, -1 do

@@ -365,6 +365,29 @@ TEST_F(CliRun, SigtermMidRunExitsPromptlyAndLeavesNoBrowser) {
   EXPECT_EQ(server_.hits("b"), 0) << "an item started after SIGTERM";
 }
 
+// Exit 0 means "all items done" (DESIGN.md "Command line"). A run stopped
+// before its first item did none of them.
+TEST_F(CliRun, SigtermDuringBrowserLaunchIsNotASuccess) {
+  const std::string campaign = write_campaign(kVisitCampaign, {"a", "b"});
+  BelayProcess belay(run_args(campaign), dir_.path());
+  ASSERT_TRUE(wait_for_event(
+      events_path(), [](const json& e) { return e.value("event", "") == "run_start"; },
+      seconds(30), &belay))
+      << belay.describe();
+  belay.send_signal(SIGTERM);  // the browser takes a second or more to launch
+  ASSERT_TRUE(belay.wait_for_exit(seconds(20))) << belay.describe();
+  const auto events = read_events(events_path());
+  ASSERT_FALSE(events.empty());
+  const std::string log = join(event_names(events));
+  ASSERT_EQ(events.front().value("event", ""), "run_start") << log;
+  EXPECT_EQ(server_.hits("b"), 0) << "an item started after SIGTERM";
+  EXPECT_EQ(belay.term_signal(), 0) << belay.describe();
+  EXPECT_EQ(belay.exit_code(), 1) << "no item was done\n" << log << "\n" << belay.describe();
+  EXPECT_EQ(events.back().value("event", ""), "run_finish") << log;
+  EXPECT_NE(events.back().value("outcome", ""), "ok") << events.back().dump();
+  EXPECT_TRUE(wait_no_process_mentioning(state_, seconds(5)).empty());
+}
+
 TEST_F(CliRun, StateDirIsPrivateEvenUnderUmaskZero) {
   const std::string campaign = write_campaign(kVisitCampaign, {"a"});
   state_ = dir_.file("deep/er/state");  // parents to create too

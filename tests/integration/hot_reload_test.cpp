@@ -33,7 +33,8 @@ using std::chrono::seconds;
 constexpr int kReturnLine = 9;
 std::string campaign_source(const std::string& version, int items, int sleep_ms,
                             const std::string& top = "") {
-  return "-- hot reload fixture (" + version + ")" + top + "\n" +           // 1
+  // Line 1 is a comment, or `top` (extra top-level code) and a comment.
+  return top + (top.empty() ? "" : " ") + "-- hot reload fixture (" + version + ")\n" +  // 1
          "local items = {}\n"                                               // 2
          "for i = 1, " + std::to_string(items) +
          " do items[i] = { id = string.format(\"i%02d\", i) } end\n"        // 3
@@ -230,8 +231,12 @@ TEST_F(HotReload, EditsBothWaysReachTheNextItemAndNeverTheOneInFlight) {
       ++on_v3;
     }
     // The item in flight at each good reload finishes on the old version.
-    if (run.start < reloads[1] && reloads[1] < run.end) EXPECT_EQ(run.version, "v1");
-    if (run.start < reloads[2] && reloads[2] < run.end) EXPECT_EQ(run.version, "v2");
+    if (run.start < reloads[1] && reloads[1] < run.end) {
+      EXPECT_EQ(run.version, "v1");
+    }
+    if (run.start < reloads[2] && reloads[2] < run.end) {
+      EXPECT_EQ(run.version, "v2");
+    }
   }
   EXPECT_GE(after_fail, 1u) << "no item ran between the failed and the good reload\n" << log;
   EXPECT_GE(on_v2, 1u) << log;
@@ -245,25 +250,46 @@ TEST_F(HotReload, EditsBothWaysReachTheNextItemAndNeverTheOneInFlight) {
   }
 }
 
-TEST_F(HotReload, RunawayTopLevelInAnEditIsStoppedAndTheRunGoesOn) {
+// Edits whose top level fails: a runtime error (on a known line, with the
+// campaign named by a relative path) and an endless loop (stopped by the
+// top-level budget). Each is a failed reload; the run goes on with v1.
+TEST_F(HotReload, FailingTopLevelInAnEditKeepsTheOldVersion) {
   constexpr int kItems = 8;
   constexpr int kSleep = 300;
   dir_.write("campaign/campaign.lua", campaign_source("v1", kItems, kSleep));
-  BelayProcess belay(run_args(), dir_.path());
+  std::vector<std::string> args = run_args();
+  args[1] = "campaign.lua";  // relative to the cwd
+  BelayOptions options;
+  options.cwd = dir_.file("campaign");
+  BelayProcess belay(args, dir_.path(), options);
   ASSERT_TRUE(wait_for_event(
                   events_path(),
                   [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
                   seconds(60), &belay))
       << belay.describe();
+
+  write_in_place(campaign_, campaign_source("v2", kItems, kSleep, "error(\"broken on purpose\")"));
+  auto raised = wait_reload(1, belay);
+  ASSERT_TRUE(raised) << belay.describe();
+  EXPECT_EQ((*raised)["outcome"], "fail") << raised->dump();
+  EXPECT_EQ((*raised)["params"]["file"], campaign_) << "not the absolute path: " << raised->dump();
+  EXPECT_EQ((*raised)["params"]["line"], 1) << raised->dump();
+  EXPECT_NE((*raised)["params"].value("message", "").find("broken on purpose"), std::string::npos)
+      << raised->dump();
+
+  std::this_thread::sleep_for(milliseconds(200));
   const auto written = std::chrono::steady_clock::now();
-  write_in_place(campaign_, campaign_source("v2", kItems, kSleep, " while true do end"));
-  auto fail = wait_reload(1, belay, seconds(15));
+  write_by_rename(campaign_, campaign_source("v3", kItems, kSleep, "while true do end"));
+  auto runaway = wait_reload(2, belay, seconds(15));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - written).count();
-  ASSERT_TRUE(fail) << belay.describe();
-  EXPECT_EQ((*fail)["outcome"], "fail") << fail->dump();
-  EXPECT_EQ((*fail)["params"]["file"], campaign_) << fail->dump();
+  ASSERT_TRUE(runaway) << belay.describe();
+  EXPECT_EQ((*runaway)["outcome"], "fail") << runaway->dump();
+  EXPECT_EQ((*runaway)["params"]["file"], campaign_) << runaway->dump();
+  EXPECT_NE((*runaway)["params"].value("message", "").find("quota"), std::string::npos)
+      << runaway->dump();
   EXPECT_LT(took, 5.0) << "the top-level budget took too long";
+
   belay.wait(seconds(60));
   ASSERT_FALSE(belay.timed_out()) << belay.describe();
   EXPECT_EQ(belay.exit_code(), 0) << belay.describe();
@@ -335,7 +361,9 @@ TEST_F(HotReload, WriteToLiveLatency) {
     const double latency = static_cast<double>(*ts - written_ms);
     all.push_back(latency);
     (by_rename ? renamed : in_place).push_back(latency);
-    std::this_thread::sleep_for(milliseconds(150));  // separate saves, as a person would
+    // Separate saves, as a person would, at uneven intervals so that the
+    // saves do not lock into phase with the watcher's 250 ms poll.
+    std::this_thread::sleep_for(milliseconds(150 + (i * 73) % 250));
   }
   belay.send_signal(SIGTERM);
   EXPECT_TRUE(belay.wait_for_exit(seconds(15))) << belay.describe();

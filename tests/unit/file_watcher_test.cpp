@@ -419,7 +419,8 @@ TEST_F(FileWatcherTest, ReportsArriveOneDebounceAfterTheWrite) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
   std::printf("write-to-callback latency (debounce 50 ms): min %.1f median %.1f max %.1f ms\n",
               latencies_ms.front(), latencies_ms[2], latencies_ms.back());
-  EXPECT_GE(latencies_ms.front(), 49.0);
+  // Not 50: libuv's loop clock is the coarse monotonic one, a few ms behind.
+  EXPECT_GE(latencies_ms.front(), 45.0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // that the host's own globals were not touched.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -16,8 +17,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <unistd.h>
 
 #include "error.hpp"
 #include "lua_state.hpp"
@@ -226,7 +225,8 @@ TEST_F(SandboxEscape, IoLinesIsRefused) {
 class SandboxRequire : public SandboxEscape, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(SandboxRequire, OfCModuleIsRefused) {
-  expect_refused(run(std::string("return require('") + GetParam() + "')"), "require is not allowed");
+  expect_refused(run(std::string("return require('") + GetParam() + "')"),
+                 "require is not allowed");
   lua_getfield(lua_.main(), LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_getfield(lua_.main(), -1, GetParam());
   EXPECT_TRUE(lua_isnil(lua_.main(), -1)) << "the module was loaded";
@@ -292,7 +292,9 @@ TEST_F(SandboxEscape, OsGetenvIsRefused) {
   EXPECT_STREQ(std::getenv("BELAY_SANDBOX_SECRET"), "s3cret");
 }
 
-TEST_F(SandboxEscape, OsTmpnameIsRefused) { expect_refused(run("return os.tmpname()"), "os.tmpname"); }
+TEST_F(SandboxEscape, OsTmpnameIsRefused) {
+  expect_refused(run("return os.tmpname()"), "os.tmpname");
+}
 
 TEST_F(SandboxEscape, OsSetlocaleIsRefused) {
   expect_refused(run("return os.setlocale('C')"), "os.setlocale");
@@ -406,8 +408,7 @@ TEST_F(SandboxEscape, RawsetOnBelayProxyIsRefused) {
 }
 
 TEST_F(SandboxEscape, PairsOnAProxyDoesNotHandOutTheOriginal) {
-  expect_refused(run("local _, state = pairs(string) state.rep = nil"),
-                 "read-only table 'string'");
+  expect_refused(run("local _, state = pairs(string) state.rep = nil"), "read-only table 'string'");
 }
 
 TEST_F(SandboxEscape, OsProxyAssignmentIsRefused) {
@@ -633,9 +634,9 @@ TEST_F(SandboxEscape, TableGrowthMemoryBombIsStopped) {
 }
 
 TEST_F(SandboxEscape, EmptyStringRepCannotSpinForever) {
-  EXPECT_EQ(run("return string.rep('', math.maxinteger) .. ('').rep('', 1 << 62, '') .. 'done'")
-                .result,
-            "done");
+  EXPECT_EQ(
+      run("return string.rep('', math.maxinteger) .. ('').rep('', 1 << 62, '') .. 'done'").result,
+      "done");
 }
 
 TEST_F(SandboxEscape, TableMoveOfAHugeRangeIsStopped) {

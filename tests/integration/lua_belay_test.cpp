@@ -1,0 +1,436 @@
+// belay.* from Lua with a real browser alongside (DESIGN.md "Lua API", belay;
+// "Hot reload and sandbox"): sleep, now, log, json, error, and the quotas and
+// call-site rules that keep one script from stopping the others while the
+// browser works.
+
+#include "support/lua_harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+namespace belay::test {
+namespace {
+
+using nlohmann::json;
+
+const char* const kCatch = R"LUA(
+local function catch(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then return { ok = true } end
+  if type(err) ~= "table" then return { ok = false, plain = tostring(err) } end
+  return { ok = false, kind = err.kind, message = err.message, op = err.op,
+           retryable = err.retryable, str = tostring(err),
+           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
+           locked = getmetatable(err) == "locked" }
+end
+)LUA";
+
+std::string with_catch(const std::string& body) { return kCatch + body; }
+
+// An error table of `kind` whose message has `message_part`, whose op starts
+// with `op_prefix` and is not empty, and whose tostring is "kind: message (op)".
+::testing::AssertionResult LuaError(const json& e, Kind kind, const std::string& message_part,
+                                    const std::string& op_prefix = "") {
+  if (!e.is_object() || e.value("ok", true) || e.contains("plain")) {
+    return ::testing::AssertionFailure() << "not an error table: " << e;
+  }
+  if (e.value("kind", "") != kind_name(kind)) {
+    return ::testing::AssertionFailure() << "kind is not " << kind_name(kind) << ": " << e;
+  }
+  if (e.value("retryable", !retryable_by_default(kind)) != retryable_by_default(kind)) {
+    return ::testing::AssertionFailure() << "wrong retryable: " << e;
+  }
+  if (e.value("message", "").find(message_part) == std::string::npos) {
+    return ::testing::AssertionFailure() << "message lacks '" << message_part << "': " << e;
+  }
+  const std::string op = e.value("op", "");
+  if (op.empty() || op.rfind(op_prefix, 0) != 0) {
+    return ::testing::AssertionFailure() << "op is empty or does not start with '" << op_prefix
+                                         << "': " << e;
+  }
+  if (e.value("str", "") != e.value("want", "-") || !e.value("locked", false)) {
+    return ::testing::AssertionFailure() << "tostring(err) is not 'kind: message (op)': " << e;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string ok_text(const Result<json>& r) {
+  return r.ok() ? r.value().dump() : r.error().to_string();
+}
+
+int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class LuaBelay : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+  }
+  LuaHarness& h() { return *shared_; }
+
+  static LuaHarness* shared_;
+};
+LuaHarness* LuaBelay::shared_ = nullptr;
+
+// ---------------------------------------------------------------- sleep, now
+
+TEST_F(LuaBelay, SleepWaitsAtLeastItsTime) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = h().run(R"LUA(
+    local t0 = belay.now()
+    local result = select("#", belay.sleep(100))
+    return { lua_ms = belay.now() - t0, results = result }
+  )LUA");
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  // libuv timers count whole milliseconds of loop time: allow under 1 ms.
+  EXPECT_GE(us, 99'000);
+  EXPECT_GE(r.value()["lua_ms"].get<int64_t>(), 99);
+  EXPECT_LT(r.value()["lua_ms"].get<int64_t>(), 2000);
+  EXPECT_EQ(r.value()["results"], 0);
+}
+
+// Another script computed for a while in the same loop turn before this one
+// started its sleep: the sleep must still last its full time.
+TEST_F(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
+  auto results = h().run_all({R"LUA(
+    local t0 = belay.now()
+    local x = 0
+    for i = 1, 3e6 do x = x + i end
+    return belay.now() - t0
+  )LUA", R"LUA(
+    local t0 = belay.now()
+    belay.sleep(200)
+    return belay.now() - t0
+  )LUA"});
+  ASSERT_TRUE(results[0].ok()) << ok_text(results[0]);
+  ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
+  ASSERT_GE(results[0].value().get<int64_t>(), 50) << "the neighbour was not busy enough";
+  EXPECT_GE(results[1].value().get<int64_t>(), 199)
+      << "belay.sleep(200) returned early after a neighbour ran for "
+      << results[0].value() << " ms";
+}
+
+// A sleeping script yields: another one drives the browser meanwhile.
+TEST_F(LuaBelay, SleepLetsOtherScriptsRun) {
+  auto results = h().run_all({R"LUA(
+    local t0 = belay.now()
+    belay.sleep(300)
+    return { t0 = t0, t1 = belay.now() }
+  )LUA", R"LUA(
+    local t0 = belay.now()
+    local values = {}
+    for i = 1, 5 do values[i] = page:evaluate("(i) => i * 10", i) end
+    return { t0 = t0, t1 = belay.now(), values = values }
+  )LUA"});
+  ASSERT_TRUE(results[0].ok()) << ok_text(results[0]);
+  ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
+  const json& sleeper = results[0].value();
+  const json& worker = results[1].value();
+  EXPECT_GE(sleeper["t1"].get<int64_t>() - sleeper["t0"].get<int64_t>(), 299);
+  EXPECT_EQ(worker["values"], json::array({10, 20, 30, 40, 50}));
+  EXPECT_LT(worker["t1"].get<int64_t>(), sleeper["t1"].get<int64_t>())
+      << "the evaluates should finish while the other script sleeps";
+}
+
+TEST_F(LuaBelay, SleepRejectsANegativeTime) {
+  auto lua = h().run(with_catch(R"LUA(return catch(function() belay.sleep(-1) end))LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "ms", "belay.sleep"));
+}
+
+TEST_F(LuaBelay, NowIsEpochMilliseconds) {
+  const int64_t before = epoch_ms();
+  auto r = h().run(R"LUA(return { now = belay.now(), type = math.type(belay.now()) })LUA");
+  const int64_t after = epoch_ms();
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["type"], "integer");
+  EXPECT_GE(r.value()["now"].get<int64_t>(), before - 5);
+  EXPECT_LE(r.value()["now"].get<int64_t>(), after + 5);
+}
+
+// ----------------------------------------------------------------------- log
+
+TEST_F(LuaBelay, LogLinesReachTheHost) {
+  auto r = h().run(R"LUA(
+    belay.log.info("hello from lua", 42, true)
+    belay.log.warn("careful")
+    belay.log.debug("details")
+    belay.log.error("bad", "thing")
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  auto has = [&](const std::string& level, const std::string& line) {
+    for (const auto& [l, m] : h().logs()) {
+      if (l == level && m == line) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("info", "hello from lua 42 true"));
+  EXPECT_TRUE(has("warn", "careful"));
+  EXPECT_TRUE(has("debug", "details"));
+  EXPECT_TRUE(has("error", "bad thing"));
+}
+
+// ---------------------------------------------------------------------- json
+
+TEST_F(LuaBelay, JsonRoundTrips) {
+  auto r = h().run(R"LUA(
+    local value = { a = { 1, 2, { 3, { 4, { "deep" } } } }, n = belay.json.null,
+                    s = "q\"\n\226\130\172", b = true, no = false, f = 1.5, neg = -7,
+                    big = 9007199254740993 }
+    local text = belay.json.encode(value)
+    local back = belay.json.decode(text)
+    local decoded = belay.json.decode('{"x": null, "list": [1, [2, [3, null]]], "o": {"k": "v"}}')
+    return {
+      text = text,
+      deep = back.a[3][2][2][1], n_is_null = back.n == belay.json.null, s = back.s,
+      b = back.b, no = back.no, f = back.f, neg = back.neg, big_exact = back.big == 9007199254740993,
+      big_is_int = math.type(back.big),
+      x_is_null = decoded.x == belay.json.null, inner_null = decoded.list[2][2][2] == belay.json.null,
+      list_len = #decoded.list, three = decoded.list[2][2][1], k = decoded.o.k,
+      array_text = belay.json.encode({ 1, 2, 3 }),
+      sorted_text = belay.json.encode({ b = 1, a = { true } }),
+      null_text = belay.json.encode(belay.json.null),
+      top_null = belay.json.decode("null") == belay.json.null,
+      string_text = belay.json.encode("x"),
+    }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  const json& v = r.value();
+  const json text = json::parse(v["text"].get<std::string>());
+  EXPECT_EQ(text["a"], json::parse(R"([1, 2, [3, [4, ["deep"]]]])"));
+  EXPECT_TRUE(text["n"].is_null());
+  EXPECT_EQ(text["s"], "q\"\n€");
+  EXPECT_EQ(text["big"], 9007199254740993LL);
+  EXPECT_EQ(v["deep"], "deep");
+  EXPECT_EQ(v["n_is_null"], true);
+  EXPECT_EQ(v["s"], "q\"\n€");
+  EXPECT_EQ(v["b"], true);
+  EXPECT_EQ(v["no"], false);
+  EXPECT_DOUBLE_EQ(v["f"].get<double>(), 1.5);
+  EXPECT_EQ(v["neg"], -7);
+  EXPECT_EQ(v["big_exact"], true);
+  EXPECT_EQ(v["big_is_int"], "integer");
+  EXPECT_EQ(v["x_is_null"], true);
+  EXPECT_EQ(v["inner_null"], true);
+  EXPECT_EQ(v["list_len"], 2);
+  EXPECT_EQ(v["three"], 3);
+  EXPECT_EQ(v["k"], "v");
+  EXPECT_EQ(v["array_text"], "[1,2,3]");
+  EXPECT_EQ(v["sorted_text"], R"({"a":[true],"b":1})");
+  EXPECT_EQ(v["null_text"], "null");
+  EXPECT_EQ(v["top_null"], true);
+  EXPECT_EQ(v["string_text"], R"("x")");
+}
+
+TEST_F(LuaBelay, JsonEncodeOfAFunctionIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    local cycle = {}
+    cycle.self = cycle
+    return { fn = catch(belay.json.encode, { f = function() end }),
+             cycle = catch(belay.json.encode, cycle),
+             key = catch(belay.json.encode, { [{}] = 1 }) }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["fn"], Kind::script, "function", "belay.json"));
+  EXPECT_TRUE(LuaError(lua.value()["cycle"], Kind::script, "deeper", "belay.json"));
+  EXPECT_TRUE(LuaError(lua.value()["key"], Kind::script, "key", "belay.json"));
+  auto host = h().run(R"LUA(belay.json.encode(print))LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::script);
+}
+
+TEST_F(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    return { garbage = catch(belay.json.decode, "{nope"),
+             trailing = catch(belay.json.decode, "[1, 2] x"),
+             empty = catch(belay.json.decode, "") }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  for (const char* which : {"garbage", "trailing", "empty"}) {
+    EXPECT_TRUE(LuaError(lua.value()[which], Kind::script, "JSON", "belay.json")) << which;
+  }
+  auto host = h().run(R"LUA(belay.json.decode("{nope"))LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::script);
+}
+
+// --------------------------------------------------------------------- error
+
+TEST_F(LuaBelay, ErrorRaisesAnErrorTable) {
+  auto lua = h().run(with_catch(R"LUA(
+    local ok, err = pcall(belay.error, "timeout", "x")
+    return { timeout = catch(function() belay.error("timeout", "x") end),
+             not_found = catch(function() belay.error("not_found", "gone") end),
+             is_table = type(err) == "table", kind = err.kind, message = err.message,
+             retryable = err.retryable }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  // op is where the script raised it.
+  EXPECT_TRUE(LuaError(lua.value()["timeout"], Kind::timeout, "x", "snippet:"));
+  EXPECT_EQ(lua.value()["timeout"]["message"], "x");
+  EXPECT_EQ(lua.value()["timeout"]["retryable"], true);
+  EXPECT_TRUE(LuaError(lua.value()["not_found"], Kind::not_found, "gone", "snippet:"));
+  EXPECT_EQ(lua.value()["not_found"]["retryable"], false);
+  EXPECT_EQ(lua.value()["is_table"], true);
+  auto host = h().run(R"LUA(belay.error("timeout", "from script"))LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::timeout);
+  EXPECT_EQ(host.error().message, "from script");
+}
+
+TEST_F(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    return catch(function() belay.error("bogus_kind", "x") end)
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "unknown error kind 'bogus_kind'"));
+  auto host = h().run(R"LUA(belay.error("bogus_kind", "x"))LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::script);
+  EXPECT_NE(host.error().message.find("bogus_kind"), std::string::npos);
+}
+
+// ------------------------------------------------------ where calls may wait
+
+TEST_F(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    local wrapped = coroutine.wrap(function() return page:title() end)
+    local created = coroutine.create(function() return browser:version() end)
+    local ok, err = coroutine.resume(created)
+    return { wrap = catch(wrapped),
+             resume_ok = ok, resume_kind = type(err) == "table" and err.kind or tostring(err),
+             resume_message = type(err) == "table" and err.message or "",
+             still_works = type(page:title()) == "string" }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["wrap"], Kind::script, "coroutine", "page:title"));
+  EXPECT_EQ(lua.value()["resume_ok"], false);
+  EXPECT_EQ(lua.value()["resume_kind"], "script");
+  EXPECT_NE(lua.value()["resume_message"].get<std::string>().find("coroutine"),
+            std::string::npos);
+  EXPECT_EQ(lua.value()["still_works"], true);
+  auto host = h().run(R"LUA(return coroutine.wrap(function() return page:url() end)())LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::script);
+  EXPECT_NE(host.error().message.find("coroutine"), std::string::npos) << host.error().message;
+}
+
+TEST_F(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
+  auto lua = h().run(with_catch(R"LUA(
+    local sorted = catch(table.sort, { 3, 1, 2 }, function(a, b) page:title() return a < b end)
+    local gsub = catch(string.gsub, "abc", "%w", function(c) return page:title() end)
+    return { sorted = sorted, gsub = gsub, still_works = type(page:url()) == "string" }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["sorted"], Kind::script, "table.sort", "page:title"));
+  EXPECT_TRUE(LuaError(lua.value()["gsub"], Kind::script, "cannot be called here", "page:title"));
+  EXPECT_EQ(lua.value()["still_works"], true);
+  auto host = h().run(R"LUA(table.sort({ 2, 1 }, function(a, b) browser:version() return a < b end))LUA");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.error().kind, Kind::script);
+}
+
+// ------------------------------------------------------------------- quotas
+
+lua::Limits small_limits() {
+  lua::Limits limits;
+  limits.memory_bytes = 64u << 20;
+  limits.slice_instructions = 50'000'000;
+  return limits;
+}
+
+class LuaBelayQuota : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    shared_ = new LuaHarness(chrome::TransportKind::pipe, small_limits());
+  }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+  }
+  LuaHarness& h() { return *shared_; }
+
+  // B: 20 sequential calls to the browser while A misbehaves.
+  static constexpr const char* kWorker = R"LUA(
+    local values = {}
+    for i = 1, 20 do values[i] = page:evaluate("(i) => i + 100", i) end
+    return values
+  )LUA";
+  static json expected_worker() {
+    json values = json::array();
+    for (int i = 1; i <= 20; ++i) values.push_back(i + 100);
+    return values;
+  }
+
+  static LuaHarness* shared_;
+};
+LuaHarness* LuaBelayQuota::shared_ = nullptr;
+
+TEST_F(LuaBelayQuota, InstructionQuotaStopsARunawayWhileTheBrowserWorks) {
+  auto results = h().run_all({"while true do end", kWorker});
+  ASSERT_FALSE(results[0].ok());
+  EXPECT_EQ(results[0].error().kind, Kind::sandbox) << results[0].error().to_string();
+  EXPECT_NE(results[0].error().message.find("instruction"), std::string::npos);
+  ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
+  EXPECT_EQ(results[1].value(), expected_worker());
+}
+
+TEST_F(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
+  auto results = h().run_all(
+      {R"LUA(local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end)LUA", kWorker});
+  ASSERT_FALSE(results[0].ok());
+  EXPECT_EQ(results[0].error().kind, Kind::sandbox) << results[0].error().to_string();
+  EXPECT_NE(results[0].error().message.find("memory"), std::string::npos);
+  ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
+  EXPECT_EQ(results[1].value(), expected_worker());
+  // The state is usable afterwards: the bomb's garbage goes.
+  auto after = h().run(R"LUA(local t = {} for i = 1, 1000 do t[i] = ("y"):rep(1000) end return #t)LUA");
+  ASSERT_TRUE(after.ok()) << ok_text(after);
+  EXPECT_EQ(after.value(), 1000);
+}
+
+TEST_F(LuaBelayQuota, PcallCannotSwallowAQuotaError) {
+  auto results = h().run_all({
+      R"LUA(
+        local ok = pcall(function() while true do end end)
+        return "swallowed instructions"
+      )LUA",
+      R"LUA(
+        local ok = pcall(function()
+          local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end
+        end)
+        return "swallowed memory"
+      )LUA",
+      R"LUA(
+        local handled = false
+        local ok = xpcall(function() while true do end end, function(e) handled = true return e end)
+        return "swallowed by xpcall"
+      )LUA",
+      R"LUA(
+        local co = coroutine.wrap(function() while true do end end)
+        pcall(co)
+        return "swallowed through a coroutine"
+      )LUA",
+  });
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_FALSE(results[i].ok()) << i << ": " << results[i].value();
+    EXPECT_EQ(results[i].error().kind, Kind::sandbox) << i << ": " << results[i].error().to_string();
+  }
+  EXPECT_NE(results[1].error().message.find("memory"), std::string::npos);
+  auto after = h().run(R"LUA(return page:evaluate("1 + 1"))LUA");
+  ASSERT_TRUE(after.ok()) << ok_text(after);
+  EXPECT_EQ(after.value(), 2);
+}
+
+}  // namespace
+}  // namespace belay::test
