@@ -44,10 +44,7 @@ bool start_sleep(lua_State* L) {
   return true;
 }
 
-int l_sleep(lua_State* L) {
-  if (!start_sleep(L)) return lua_error(L);
-  return Runtime::yield_call(L);
-}
+BELAY_YIELDING_BINDING(sleep)
 
 int l_now(lua_State* L) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -113,18 +113,12 @@ bool start_cdp(lua_State* L) {
   return true;
 }
 
-#define BELAY_YIELDING(name)                   \
-  int l_##name(lua_State* L) {                 \
-    if (!start_##name(L)) return lua_error(L); \
-    return Runtime::yield_call(L);             \
-  }
-BELAY_YIELDING(new_page)
-BELAY_YIELDING(pages)
-BELAY_YIELDING(version)
-BELAY_YIELDING(restart)
-BELAY_YIELDING(close)
-BELAY_YIELDING(cdp)
-#undef BELAY_YIELDING
+BELAY_YIELDING_BINDING(new_page)
+BELAY_YIELDING_BINDING(pages)
+BELAY_YIELDING_BINDING(version)
+BELAY_YIELDING_BINDING(restart)
+BELAY_YIELDING_BINDING(close)
+BELAY_YIELDING_BINDING(cdp)
 
 int l_pid(lua_State* L) {
   auto* handle = static_cast<BrowserHandle*>(luaL_checkudata(L, 1, kBrowserMetatable));
@@ -159,16 +153,7 @@ const luaL_Reg kMethods[] = {
 }  // namespace
 
 void register_browser(lua_State* L) {
-  luaL_newmetatable(L, kBrowserMetatable);
-  luaL_newlib(L, kMethods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
+  register_handle_type(L, kBrowserMetatable, kMethods, l_gc, l_tostring);
 }
 
 void push_browser(lua_State* L, const std::shared_ptr<campaign::BrowserSession>& session) {

@@ -86,15 +86,9 @@ bool start_restart_browser(lua_State* L) {
   return true;
 }
 
-#define BELAY_YIELDING(name)                   \
-  int l_##name(lua_State* L) {                 \
-    if (!start_##name(L)) return lua_error(L); \
-    return Runtime::yield_call(L);             \
-  }
-BELAY_YIELDING(go_home)
-BELAY_YIELDING(reopen_page)
-BELAY_YIELDING(restart_browser)
-#undef BELAY_YIELDING
+BELAY_YIELDING_BINDING(go_home)
+BELAY_YIELDING_BINDING(reopen_page)
+BELAY_YIELDING_BINDING(restart_browser)
 
 int l_event(lua_State* L) {
   const char* name = luaL_checkstring(L, 2);

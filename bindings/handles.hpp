@@ -25,6 +25,9 @@ struct BrowserHandle {
   std::weak_ptr<campaign::BrowserSession> session;
 };
 
+// Creates a userdata type's locked metatable with its methods.
+void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* methods,
+                          lua_CFunction gc, lua_CFunction tostring);
 void register_page(lua_State* L);
 void register_browser(lua_State* L);
 void push_page(lua_State* L, const std::shared_ptr<cdp::Page>& page,

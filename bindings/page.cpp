@@ -255,30 +255,22 @@ bool start_reload(lua_State* L) { return start_navigation(L, "page:reload", 2, 0
 bool start_back(lua_State* L) { return start_navigation(L, "page:back", 2, -1); }
 bool start_forward(lua_State* L) { return start_navigation(L, "page:forward", 2, 1); }
 
-// Each binding is its start_ helper plus a raise or a yield, so no C++
-// object is alive in the frame that longjmps (Lua is built as C).
-#define BELAY_YIELDING(name)                       \
-  int l_##name(lua_State* L) {                     \
-    if (!start_##name(L)) return lua_error(L);     \
-    return Runtime::yield_call(L);                 \
-  }
-BELAY_YIELDING(navigate)
-BELAY_YIELDING(reload)
-BELAY_YIELDING(back)
-BELAY_YIELDING(forward)
-BELAY_YIELDING(url)
-BELAY_YIELDING(title)
-BELAY_YIELDING(evaluate)
-BELAY_YIELDING(wait_for)
-BELAY_YIELDING(exists)
-BELAY_YIELDING(click)
-BELAY_YIELDING(type)
-BELAY_YIELDING(press)
-BELAY_YIELDING(text)
-BELAY_YIELDING(screenshot)
-BELAY_YIELDING(close)
-BELAY_YIELDING(cdp)
-#undef BELAY_YIELDING
+BELAY_YIELDING_BINDING(navigate)
+BELAY_YIELDING_BINDING(reload)
+BELAY_YIELDING_BINDING(back)
+BELAY_YIELDING_BINDING(forward)
+BELAY_YIELDING_BINDING(url)
+BELAY_YIELDING_BINDING(title)
+BELAY_YIELDING_BINDING(evaluate)
+BELAY_YIELDING_BINDING(wait_for)
+BELAY_YIELDING_BINDING(exists)
+BELAY_YIELDING_BINDING(click)
+BELAY_YIELDING_BINDING(type)
+BELAY_YIELDING_BINDING(press)
+BELAY_YIELDING_BINDING(text)
+BELAY_YIELDING_BINDING(screenshot)
+BELAY_YIELDING_BINDING(close)
+BELAY_YIELDING_BINDING(cdp)
 
 int l_tostring(lua_State* L) {
   auto* handle = static_cast<PageHandle*>(luaL_checkudata(L, 1, kPageMetatable));
@@ -303,17 +295,23 @@ const luaL_Reg kMethods[] = {
 
 }  // namespace
 
-void register_page(lua_State* L) {
-  luaL_newmetatable(L, kPageMetatable);
-  luaL_newlib(L, kMethods);
+void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* methods,
+                          lua_CFunction gc, lua_CFunction tostring) {
+  luaL_newmetatable(L, metatable);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_gc);
+  lua_pushcfunction(L, gc);
   lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_tostring);
+  lua_pushcfunction(L, tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pushliteral(L, "locked");
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
+}
+
+void register_page(lua_State* L) {
+  register_handle_type(L, kPageMetatable, kMethods, l_gc, l_tostring);
 }
 
 void push_page(lua_State* L, const std::shared_ptr<cdp::Page>& page,

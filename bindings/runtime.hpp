@@ -139,3 +139,13 @@ class Runtime {
 };
 
 }  // namespace belay::lua
+
+// A yielding binding is its start_NAME helper (checks, begins the call,
+// starts the C++ operation; false with an error table pushed) plus a raise
+// or a yield, so no C++ object is alive in the frame that longjmps (Debian's
+// Lua is built as C).
+#define BELAY_YIELDING_BINDING(name)                         \
+  int l_##name(lua_State* L) {                               \
+    if (!start_##name(L)) return lua_error(L);               \
+    return ::belay::lua::Runtime::yield_call(L);             \
+  }

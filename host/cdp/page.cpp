@@ -124,17 +124,22 @@ void Page::reload(NavigateOptions options, Done done) {
     }
   }
   std::weak_ptr<bool> alive = alive_;
+  // Only events from after the reload was sent can belong to its document.
+  const uint64_t since = next_lifecycle_seq_;
   send(Command{"Page.reload", json::object(), "", options.timeout_ms, options.op},
-       [this, alive, current, options, done](Result<json> reply) {
+       [this, alive, current, since, options, done](Result<json> reply) {
          if (!reply) return done(std::move(reply));
          if (alive.expired()) return done(session_detached("page was closed", options.op));
          if (options.wait == WaitUntil::none) return done(json::object());
          start_wait("", options, done, json::object());
          waits_.back()->not_loader_id = current;
          // The new document's events may have come before this reply.
-         for (const auto& mark : recent_lifecycle_) {
+         const std::deque<LifecycleMark> marks = recent_lifecycle_;
+         for (const auto& mark : marks) {
+           if (mark.seq < since) continue;
            on_lifecycle({{"frameId", target_id_}, {"loaderId", mark.loader_id},
                          {"name", mark.name}, {"replay", true}});
+           if (alive.expired()) return;
          }
        });
 }
@@ -210,8 +215,9 @@ void Page::start_wait(const std::string& loader_id, NavigateOptions options, Don
 void Page::on_lifecycle(const json& params) {
   const std::string frame = params.value("frameId", "");
   if (frame != target_id_) return;  // a child frame
-  LifecycleMark mark{params.value("loaderId", ""), params.value("name", "")};
+  LifecycleMark mark{params.value("loaderId", ""), params.value("name", ""), 0};
   if (!params.contains("replay")) {
+    mark.seq = next_lifecycle_seq_++;
     recent_lifecycle_.push_back(mark);
     if (recent_lifecycle_.size() > kRecentLifecycleKept) recent_lifecycle_.pop_front();
   }

@@ -66,6 +66,7 @@ class Page {
   struct LifecycleMark {
     std::string loader_id;
     std::string name;
+    uint64_t seq = 0;  // order of arrival
   };
 
   void on_lifecycle(const json& params);
@@ -84,6 +85,7 @@ class Page {
   uint64_t lifecycle_subscription_ = 0;
   uint64_t session_end_subscription_ = 0;
   std::deque<LifecycleMark> recent_lifecycle_;  // events that beat Page.navigate's reply
+  uint64_t next_lifecycle_seq_ = 1;
   std::list<std::unique_ptr<NavigationWait>> waits_;
   std::map<uint64_t, std::function<void(const Error&)>> gone_handlers_;
   uint64_t next_gone_handler_ = 1;
