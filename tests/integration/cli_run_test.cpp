@@ -118,6 +118,12 @@ class CliRun : public ::testing::Test {
 
   // Runs belay and, while it runs, records every process other than belay
   // whose command line mentions the state dir (a browser it launched).
+  // The program itself (argv[0]) is a browser, not merely an argument.
+  static bool is_browser_command(const std::string& cmdline) {
+    const std::string program = cmdline.substr(0, cmdline.find_first_of(" \0", 0));
+    return program.find("chrom") != std::string::npos;
+  }
+
   BelayRun run_watching_processes(const std::vector<std::string>& args,
                                   std::set<pid_t>* browsers,
                                   std::set<std::string>* cmdlines = nullptr,
@@ -126,13 +132,19 @@ class CliRun : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + seconds(90);
     while (belay.running() && std::chrono::steady_clock::now() < deadline) {
       for (pid_t pid : processes_mentioning(state_, belay.pid())) {
+        // Under ASan, LeakSanitizer's tracer is a clone of belay with the
+        // same command line: only a browser counts as a browser.
+        const std::string cmdline = cmdline_of(pid);
+        if (!is_browser_command(cmdline)) continue;
         browsers->insert(pid);
-        if (cmdlines != nullptr) cmdlines->insert(cmdline_of(pid));
+        if (cmdlines != nullptr) cmdlines->insert(cmdline);
       }
       std::this_thread::sleep_for(milliseconds(5));
     }
     belay.wait(seconds(5));
-    for (pid_t pid : processes_mentioning(state_, belay.pid())) browsers->insert(pid);
+    for (pid_t pid : processes_mentioning(state_, belay.pid())) {
+      if (is_browser_command(cmdline_of(pid))) browsers->insert(pid);
+    }
     return BelayRun{belay.exit_code(), belay.timed_out(), belay.out(), belay.err(),
                     belay.seconds(),   belay.describe()};
   }
