@@ -95,16 +95,8 @@ bool start_close(lua_State* L) {
 
 bool start_cdp(lua_State* L) {
   const char* method = luaL_checkstring(L, 2);
-  nlohmann::json params = nlohmann::json::object();
-  if (!lua_isnoneornil(L, 3)) {
-    Result<nlohmann::json> converted = to_json(L, 3);
-    if (!converted || !converted.value().is_object()) {
-      push_error(L, Error{Kind::script, "browser:cdp params must be a table of JSON values",
-                          "browser:cdp", {}});
-      return false;
-    }
-    params = std::move(converted.value());
-  }
+  nlohmann::json params;
+  if (!cdp_params(L, 3, "browser:cdp", &params)) return false;
   Prologue p;
   if (!begin_browser_call(L, "browser:cdp", 4, true, &p)) return false;
   p.session->browser()->send(cdp::Command{method, std::move(params), "", p.timeout_ms,

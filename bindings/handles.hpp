@@ -41,6 +41,10 @@ campaign::BrowserSession* live_session(lua_State* L, int idx, const char* op);
 // opts.timeout of the optional opts table at `idx` (ms), else `fallback`.
 uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback);
 
+// The optional params table of page:cdp / browser:cdp at `idx` as a JSON
+// object; false with an error table pushed when it is not one.
+bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out);
+
 // A finished C++ operation's Result completes the Lua call.
 inline auto finish_into(const CallSlot& slot) {
   return [slot](Result<nlohmann::json> r) { slot.finish(std::move(r)); };

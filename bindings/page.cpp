@@ -230,16 +230,8 @@ bool start_close(lua_State* L) {
 
 bool start_cdp(lua_State* L) {
   const char* method = luaL_checkstring(L, 2);
-  nlohmann::json params = nlohmann::json::object();
-  if (!lua_isnoneornil(L, 3)) {
-    Result<nlohmann::json> converted = to_json(L, 3);
-    if (!converted || !converted.value().is_object()) {
-      push_error(L, Error{Kind::script, "page:cdp params must be a table of JSON values",
-                          "page:cdp", {}});
-      return false;
-    }
-    params = std::move(converted.value());
-  }
+  nlohmann::json params;
+  if (!cdp_params(L, 3, "page:cdp", &params)) return false;
   Prologue p;
   if (!begin_page_call(L, "page:cdp", 4, &p)) return false;
   p.page->send(cdp::Command{method, std::move(params), "", p.timeout_ms, "page:cdp"},
@@ -339,6 +331,19 @@ cdp::Page* live_page(lua_State* L, int idx, const char* op) {
     return nullptr;
   }
   return page.get();  // kept alive by the session until it forgets the page
+}
+
+bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out) {
+  *out = nlohmann::json::object();
+  if (lua_isnoneornil(L, idx)) return true;
+  Result<nlohmann::json> converted = to_json(L, idx);
+  if (!converted || !converted.value().is_object()) {
+    push_error(L, Error{Kind::script, std::string(op) + " params must be a table of JSON values",
+                        op, {}});
+    return false;
+  }
+  *out = std::move(converted.value());
+  return true;
 }
 
 uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback) {
