@@ -56,10 +56,6 @@ std::string with_catch(const std::string& body) { return kCatch + body; }
   return ::testing::AssertionSuccess();
 }
 
-std::string ok_text(const Result<json>& r) {
-  return r.ok() ? r.value().dump() : r.error().to_string();
-}
-
 int64_t epoch_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

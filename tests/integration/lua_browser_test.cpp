@@ -67,10 +67,6 @@ std::string with_catch(const std::string& body) { return kCatch + body; }
   return ::testing::AssertionSuccess();
 }
 
-std::string ok_text(const Result<json>& r) {
-  return r.ok() ? r.value().dump() : r.error().to_string();
-}
-
 class LuaBrowser : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { shared_ = new LuaHarness(); }

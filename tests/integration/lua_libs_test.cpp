@@ -14,10 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string ok_text(const Result<json>& r) {
-  return r.ok() ? r.value().dump() : r.error().to_string();
-}
-
 class LuaLibs : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { shared_ = new LuaHarness(); }

@@ -103,10 +103,6 @@ int unused_port() {
   return ntohs(addr.sin_port);
 }
 
-std::string ok_text(const Result<json>& r) {
-  return r.ok() ? r.value().dump() : r.error().to_string();
-}
-
 class LuaPage : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { shared_ = new LuaHarness(); }

@@ -21,6 +21,11 @@
 
 namespace belay::test {
 
+// A snippet's result or error as text, for assertion messages.
+inline std::string ok_text(const Result<nlohmann::json>& r) {
+  return r.ok() ? r.value().dump() : r.error().to_string();
+}
+
 class LuaHarness {
  public:
   explicit LuaHarness(chrome::TransportKind transport = chrome::TransportKind::pipe,
