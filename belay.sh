@@ -31,7 +31,7 @@ case "$cmd" in
   demo)
     setup; build
     state=${BELAY_DEMO_STATE:-$(mktemp -d /tmp/belay-demo-XXXXXX)}
-    echo "demo state: $state (events.jsonl, screenshots/)"
+    echo "demo state: $state (belay.db, events.jsonl, screenshots/)"
     exec "build/$preset/belay" run scripts/demo/campaign.lua --state "$state" --no-reload "$@"
     ;;
   *)

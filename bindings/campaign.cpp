@@ -3,7 +3,10 @@
 #include "campaign/items_file.hpp"
 #include "campaign/item_key.hpp"
 #include "error.hpp"
+#include "field_reader.hpp"
 #include "json.hpp"
+#include "ladder.hpp"
+#include "policy_fields.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -16,176 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using campaign::CampaignConfig;
-
-// Reads the campaign table (on top of the task's stack) field by field. The
-// first problem wins; everything after is skipped.
-class Reader {
- public:
-  Reader(lua_State* L, const std::string& file, const std::string& source)
-      : L_(L), file_(file), source_(source) {}
-
-  bool failed() const { return error_.has_value(); }
-  Error take_error() { return std::move(*error_); }
-
-  void fail(const std::string& field, const std::string& message) {
-    if (!error_) error_ = Error{Kind::config, field_error(file_, source_, field, message), "", {}};
-  }
-
-  // Pushes t[key] (raw) for the table at idx.
-  int get(int idx, const char* key) {
-    lua_pushstring(L_, key);
-    return lua_rawget(L_, idx);
-  }
-
-  void check_known(int idx, const std::string& prefix, std::initializer_list<const char*> known) {
-    lua_pushnil(L_);
-    while (!failed() && lua_next(L_, idx) != 0) {
-      lua_pop(L_, 1);
-      if (lua_type(L_, -1) != LUA_TSTRING) {
-        fail(prefix.empty() ? "?" : prefix, "has a key that is not a name");
-        break;
-      }
-      const std::string key = lua_tostring(L_, -1);
-      bool ok = false;
-      for (const char* k : known) ok = ok || key == k;
-      if (!ok) fail(prefix + key, "is not a known field");
-    }
-    if (failed()) lua_settop(L_, idx);
-  }
-
-  std::optional<double> number(int idx, const char* key, const std::string& field, double min,
-                               double max, bool integer) {
-    const int type = get(idx, key);
-    std::optional<double> out;
-    if (type == LUA_TNIL) {
-    } else if (type != LUA_TNUMBER || (integer && lua_isinteger(L_, -1) == 0)) {
-      fail(field, std::string("must be ") + (integer ? "an integer" : "a number") + ", got " +
-                      luaL_typename(L_, -1));
-    } else {
-      const double v = lua_tonumber(L_, -1);
-      if (v < min || v > max) {
-        fail(field, "must be between " + fmt(min) + " and " + fmt(max) + ", got " + fmt(v));
-      } else {
-        out = v;
-      }
-    }
-    lua_pop(L_, 1);
-    return out;
-  }
-
-  std::optional<std::string> string(int idx, const char* key, const std::string& field) {
-    const int type = get(idx, key);
-    std::optional<std::string> out;
-    if (type == LUA_TSTRING) {
-      out = lua_tostring(L_, -1);
-    } else if (type != LUA_TNIL) {
-      fail(field, std::string("must be a string, got ") + luaL_typename(L_, -1));
-    }
-    lua_pop(L_, 1);
-    return out;
-  }
-
-  // The sub-table `key` pushed, or false (nothing pushed) when absent/bad.
-  bool table(int idx, const char* key, const std::string& field) {
-    const int type = get(idx, key);
-    if (type == LUA_TTABLE) return true;
-    if (type != LUA_TNIL) fail(field, std::string("must be a table, got ") + luaL_typename(L_, -1));
-    lua_pop(L_, 1);
-    return false;
-  }
-
-  std::vector<std::string> string_list(int idx, const std::string& field) {
-    std::vector<std::string> out;
-    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L_, idx));
-    for (lua_Integer i = 1; i <= n && !failed(); ++i) {
-      if (lua_rawgeti(L_, idx, i) != LUA_TSTRING) {
-        fail(field + "[" + std::to_string(i) + "]", "must be a string");
-      } else {
-        out.emplace_back(lua_tostring(L_, -1));
-      }
-      lua_pop(L_, 1);
-    }
-    return out;
-  }
-
- private:
-  static std::string fmt(double v) {
-    std::ostringstream out;
-    out << v;
-    return out.str();
-  }
-
-  lua_State* L_;
-  const std::string& file_;
-  const std::string& source_;
-  std::optional<Error> error_;
-};
-
-constexpr double kHuge = 1e15;
-
-void read_retry(Reader& r, lua_State* L, int t, campaign::RetryConfig& retry) {
-  if (!r.table(t, "retry", "retry")) return;
-  const int idx = lua_gettop(L);
-  r.check_known(idx, "retry.", {"attempts", "base_ms", "factor", "max_ms", "jitter", "kinds"});
-  if (auto v = r.number(idx, "attempts", "retry.attempts", 1, 1000, true)) retry.attempts = *v;
-  if (auto v = r.number(idx, "base_ms", "retry.base_ms", 0, kHuge, false)) retry.base_ms = *v;
-  if (auto v = r.number(idx, "factor", "retry.factor", 1, 100, false)) retry.factor = *v;
-  if (auto v = r.number(idx, "max_ms", "retry.max_ms", 0, kHuge, false)) retry.max_ms = *v;
-  if (auto v = r.number(idx, "jitter", "retry.jitter", 0, 1, false)) retry.jitter = *v;
-  if (!r.failed() && r.table(idx, "kinds", "retry.kinds")) {
-    retry.kinds = r.string_list(lua_gettop(L), "retry.kinds");
-    for (const auto& kind : retry.kinds) {
-      if (!kind_from_name(kind)) r.fail("retry.kinds", "'" + kind + "' is not an error kind");
-    }
-    lua_pop(L, 1);
-  }
-  lua_settop(L, idx - 1);
-}
-
-// supervisor, soft_restart, health, pause: tables of non-negative numbers.
-void read_limits(Reader& r, lua_State* L, int t, CampaignConfig& c) {
-  if (r.table(t, "supervisor", "supervisor")) {
-    const int idx = lua_gettop(L);
-    r.check_known(idx, "supervisor.", {"max_restarts", "period_ms", "delay_ms"});
-    if (auto v = r.number(idx, "max_restarts", "supervisor.max_restarts", 0, 1e6, true)) {
-      c.supervisor.max_restarts = *v;
-    }
-    if (auto v = r.number(idx, "period_ms", "supervisor.period_ms", 0, kHuge, false)) {
-      c.supervisor.period_ms = *v;
-    }
-    if (auto v = r.number(idx, "delay_ms", "supervisor.delay_ms", 0, kHuge, false)) {
-      c.supervisor.delay_ms = *v;
-    }
-    lua_settop(L, idx - 1);
-  }
-  if (r.table(t, "soft_restart", "soft_restart")) {
-    const int idx = lua_gettop(L);
-    r.check_known(idx, "soft_restart.", {"items", "ms"});
-    if (auto v = r.number(idx, "items", "soft_restart.items", 0, kHuge, true)) c.soft_restart.items = *v;
-    if (auto v = r.number(idx, "ms", "soft_restart.ms", 0, kHuge, false)) c.soft_restart.ms = *v;
-    lua_settop(L, idx - 1);
-  }
-  if (r.table(t, "health", "health")) {
-    const int idx = lua_gettop(L);
-    r.check_known(idx, "health.", {"interval_ms", "timeout_ms"});
-    if (auto v = r.number(idx, "interval_ms", "health.interval_ms", 1, kHuge, false)) {
-      c.health.interval_ms = *v;
-    }
-    if (auto v = r.number(idx, "timeout_ms", "health.timeout_ms", 1, kHuge, false)) {
-      c.health.timeout_ms = *v;
-    }
-    lua_settop(L, idx - 1);
-  }
-  if (r.table(t, "pause", "pause")) {
-    const int idx = lua_gettop(L);
-    r.check_known(idx, "pause.", {"max_error_streak", "ms"});
-    if (auto v = r.number(idx, "max_error_streak", "pause.max_error_streak", 1, 1e6, true)) {
-      c.pause.max_error_streak = *v;
-    }
-    if (auto v = r.number(idx, "ms", "pause.ms", 0, kHuge, false)) c.pause.ms = *v;
-    lua_settop(L, idx - 1);
-  }
-}
 
 void read_profiles(Reader& r, lua_State* L, int t, CampaignConfig& c) {
   if (!r.table(t, "profiles", "profiles")) {
@@ -250,23 +83,24 @@ std::string field_error(const std::string& file, const std::string& source,
   return file + ":" + std::to_string(line) + ": field '" + field + "' " + message;
 }
 
-LoadedCampaign::LoadedCampaign(Runtime& runtime, campaign::CampaignConfig config, int table_ref,
-                               int run_ref, uint64_t version)
+LoadedCampaign::LoadedCampaign(Runtime& runtime, campaign::CampaignConfig config, Refs refs,
+                               uint64_t version)
     : runtime_alive_(runtime.alive_token()),
       main_(runtime.main()),
       config_(std::move(config)),
-      table_ref_(table_ref),
-      run_ref_(run_ref),
+      refs_(refs),
       version_(version) {}
 
 LoadedCampaign::~LoadedCampaign() {
   if (runtime_alive_.expired()) return;
-  luaL_unref(main_, LUA_REGISTRYINDEX, table_ref_);
-  luaL_unref(main_, LUA_REGISTRYINDEX, run_ref_);
+  for (int ref : {refs_.table, refs_.run, refs_.ladder}) luaL_unref(main_, LUA_REGISTRYINDEX, ref);
 }
 
-void LoadedCampaign::push_table(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, table_ref_); }
-void LoadedCampaign::push_run(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, run_ref_); }
+void LoadedCampaign::push_table(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.table); }
+void LoadedCampaign::push_run(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.run); }
+void LoadedCampaign::push_ladder(lua_State* L) const {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.ladder);
+}
 
 namespace {
 
@@ -285,20 +119,11 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
                         "soft_restart", "health", "pause", "run"});
   c.name = r.string(t, "name", "name").value_or(fs::path(file).stem().string());
   c.home = r.string(t, "home", "home").value_or("");
-  if (!r.failed()) {
-    const int type = r.get(t, "ladder");
-    if (type == LUA_TSTRING) {
-      c.ladder = lua_tostring(L, -1);
-    } else if (type == LUA_TTABLE) {
-      c.ladder = "(table)";
-    } else if (type != LUA_TNIL) {
-      r.fail("ladder", "must be a ladder name or a ladder table");
-    }
-    lua_pop(L, 1);
-  }
   read_profiles(r, L, t, c);
-  read_retry(r, L, t, c.retry);
-  read_limits(r, L, t, c);
+  // The ladder's policy fields first: the campaign's own override them.
+  if (!push_ladder(runtime, L, t, r, c)) return r.take_error();
+  const int ladder = lua_gettop(L);
+  read_policy_fields(r, L, t, "", c);
   if (!r.failed()) {
     if (r.get(t, "run") != LUA_TFUNCTION) r.fail("run", "must be a function(page, item, ctx)");
     lua_pop(L, 1);
@@ -311,7 +136,7 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
     }
   }
   if (r.failed()) return r.take_error();
-  lua_settop(L, t);
+  lua_settop(L, ladder);
   if (load_items) {
     auto items = read_items(runtime, task, t, file, source, &c.items_source);
     if (!items) return items.error();
@@ -426,12 +251,15 @@ Result<std::shared_ptr<LoadedCampaign>> load_campaign(Runtime& runtime, const st
   lua_settop(task, lua_gettop(task) - res.nresults + 1);
   auto config = read_config(runtime, task, path, source, options.load_items);
   if (!config) return fail(config.error());
+  // The stack: the campaign table, the ladder table.
+  const int ladder_ref = luaL_ref(task, LUA_REGISTRYINDEX);
   lua_pushliteral(task, "run");
   lua_rawget(task, -2);
   const int run_ref = luaL_ref(task, LUA_REGISTRYINDEX);
   const int table_ref = luaL_ref(task, LUA_REGISTRYINDEX);
   runtime.state().end_task(task);
-  return std::make_shared<LoadedCampaign>(runtime, std::move(config.value()), table_ref, run_ref,
+  return std::make_shared<LoadedCampaign>(runtime, std::move(config.value()),
+                                          LoadedCampaign::Refs{table_ref, run_ref, ladder_ref},
                                           options.version);
 }
 

@@ -12,12 +12,16 @@
 namespace belay::lua {
 
 // One loaded version of a campaign: its settings and, in the registry, its
-// table and run function. Released when the last holder lets go, so an
+// table, run function and ladder. Released when the last holder lets go, so an
 // item in flight keeps the version it started with alive.
 class LoadedCampaign {
  public:
-  LoadedCampaign(Runtime& runtime, campaign::CampaignConfig config, int table_ref, int run_ref,
-                 uint64_t version);
+  struct Refs {
+    int table;   // registry references
+    int run;
+    int ladder;  // the resolved ladder table
+  };
+  LoadedCampaign(Runtime& runtime, campaign::CampaignConfig config, Refs refs, uint64_t version);
   ~LoadedCampaign();
   LoadedCampaign(const LoadedCampaign&) = delete;
   LoadedCampaign& operator=(const LoadedCampaign&) = delete;
@@ -26,13 +30,13 @@ class LoadedCampaign {
   uint64_t version() const { return version_; }
   void push_table(lua_State* L) const;
   void push_run(lua_State* L) const;
+  void push_ladder(lua_State* L) const;
 
  private:
   std::weak_ptr<Runtime*> runtime_alive_;
   lua_State* main_;
   campaign::CampaignConfig config_;
-  int table_ref_;
-  int run_ref_;
+  Refs refs_;
   uint64_t version_;
 };
 

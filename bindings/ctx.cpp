@@ -90,6 +90,27 @@ BELAY_YIELDING_BINDING(go_home)
 BELAY_YIELDING_BINDING(reopen_page)
 BELAY_YIELDING_BINDING(restart_browser)
 
+// Upvalue 2 of every ctx method: the item's host (events, checkpoints,
+// pauses), weak so a ctx kept past its item finds the item over.
+struct ItemHostHandle {
+  std::weak_ptr<campaign::ItemHost> host;
+};
+constexpr const char* kItemHostMetatable = "belay.item_host";
+
+int l_item_host_gc(lua_State* L) {
+  static_cast<ItemHostHandle*>(luaL_checkudata(L, 1, kItemHostMetatable))->~ItemHostHandle();
+  return 0;
+}
+
+int l_item_host_tostring(lua_State* L) {
+  lua_pushliteral(L, "belay.item_host");
+  return 1;
+}
+
+std::shared_ptr<campaign::ItemHost> item_host(lua_State* L) {
+  return item_host_at(L, lua_upvalueindex(2));
+}
+
 int l_event(lua_State* L) {
   const char* name = luaL_checkstring(L, 2);
   bool ok = false;
@@ -98,8 +119,11 @@ int l_event(lua_State* L) {
         lua_isnoneornil(L, 3) ? Result<nlohmann::json>(nlohmann::json::object()) : to_json(L, 3);
     if (params) {
       ok = true;
-      auto& hooks = Runtime::from(L).hooks();
-      if (hooks.event) hooks.event(name, params.value());
+      if (auto host = item_host(L)) {
+        host->event(name, params.value(), "", std::nullopt);
+      } else if (auto& hooks = Runtime::from(L).hooks(); hooks.event) {
+        hooks.event(name, params.value());
+      }
     } else {
       push_error(L, params.error());
     }
@@ -108,17 +132,79 @@ int l_event(lua_State* L) {
   return 0;
 }
 
-// Durable partial progress needs the store (the durable runner); until a
-// runner provides it, these say so instead of pretending.
-int l_needs_store(lua_State* L) {
-  return raise_error(L, Kind::config, "%s needs the durable campaign runner",
-                     lua_tostring(L, lua_upvalueindex(2)));
+// ctx:checkpoint(tbl): durable before it returns; ctx.saved is tbl from now
+// on, in this attempt and every later one.
+int l_checkpoint(lua_State* L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  bool ok = false;
+  {
+    Result<nlohmann::json> saved = to_json(L, 2);
+    auto host = item_host(L);
+    if (!saved) {
+      Error e = saved.error();
+      e.op = "ctx:checkpoint";
+      push_error(L, e);
+    } else if (!host) {
+      push_error(L, Error{Kind::cancelled, "the item this ctx belongs to has ended",
+                          "ctx:checkpoint", {}});
+    } else if (auto error = host->checkpoint(saved.value())) {
+      push_error(L, *error);
+    } else {
+      ok = true;
+    }
+  }
+  if (!ok) return lua_error(L);
+  lua_pushvalue(L, 2);
+  lua_setfield(L, 1, "saved");
+  return 0;
+}
+
+// ctx:pause_profile(ms): the profile takes no new item for `ms` once this
+// one has ended.
+int l_pause_profile(lua_State* L) {
+  const lua_Integer ms = luaL_checkinteger(L, 2);
+  if (ms < 0) return raise_error(L, Kind::script, "ctx:pause_profile: ms must be >= 0");
+  bool ok = false;
+  if (auto host = item_host(L)) {
+    host->pause_profile(static_cast<uint64_t>(ms));
+    ok = true;
+  }
+  if (!ok) return raise_error(L, Kind::cancelled, "ctx:pause_profile: the item has ended");
+  return 0;
+}
+
+// ctx.page is looked up on every access, so after ctx:reopen_page() or
+// ctx:restart_browser() it is the new page.
+int l_ctx_index(lua_State* L) {
+  const char* key = lua_tostring(L, 2);
+  if (key == nullptr || std::string_view(key) != "page") return 0;
+  auto* handle = static_cast<BrowserHandle*>(lua_touserdata(L, lua_upvalueindex(1)));
+  auto session = handle != nullptr ? handle->session.lock() : nullptr;
+  if (!session || !session->current_page()) return 0;
+  push_page(L, session->current_page(), session);
+  return 1;
 }
 
 }  // namespace
 
+std::shared_ptr<campaign::ItemHost> item_host_at(lua_State* L, int idx) {
+  auto* handle = static_cast<ItemHostHandle*>(luaL_testudata(L, idx, kItemHostMetatable));
+  return handle != nullptr ? handle->host.lock() : nullptr;
+}
+
+void push_item_host(lua_State* L, const std::shared_ptr<campaign::ItemHost>& host) {
+  new (lua_newuserdatauv(L, sizeof(ItemHostHandle), 0)) ItemHostHandle{host};
+  luaL_setmetatable(L, kItemHostMetatable);
+}
+
+void register_ctx(lua_State* L) {
+  static const luaL_Reg kNoMethods[] = {{nullptr, nullptr}};
+  register_handle_type(L, kItemHostMetatable, kNoMethods, l_item_host_gc, l_item_host_tostring);
+}
+
 void push_ctx(lua_State* L, const campaign::ItemAttempt& attempt,
-              const std::shared_ptr<campaign::BrowserSession>& session, int campaign_idx) {
+              const std::shared_ptr<campaign::BrowserSession>& session,
+              const std::shared_ptr<campaign::ItemHost>& host, int campaign_idx) {
   campaign_idx = lua_absindex(L, campaign_idx);
   lua_createtable(L, 0, 16);
   const int ctx = lua_gettop(L);
@@ -138,29 +224,28 @@ void push_ctx(lua_State* L, const campaign::ItemAttempt& attempt,
     push_json(L, attempt.saved);
     lua_setfield(L, ctx, "saved");
   }
-  if (session && session->current_page()) {
-    push_page(L, session->current_page(), session);
-    lua_setfield(L, ctx, "page");
-  }
   push_browser(L, session);
   const int browser = lua_gettop(L);
   lua_pushvalue(L, browser);
   lua_setfield(L, ctx, "browser");
+  push_item_host(L, host);
+  const int host_handle = lua_gettop(L);
   const std::pair<const char*, lua_CFunction> methods[] = {
-      {"go_home", l_go_home}, {"reopen_page", l_reopen_page},
-      {"restart_browser", l_restart_browser}, {"event", l_event}};
+      {"go_home", l_go_home},       {"reopen_page", l_reopen_page},
+      {"restart_browser", l_restart_browser}, {"event", l_event},
+      {"checkpoint", l_checkpoint}, {"pause_profile", l_pause_profile}};
   for (const auto& [name, fn] : methods) {
     lua_pushvalue(L, browser);
-    lua_pushcclosure(L, fn, 1);
+    lua_pushvalue(L, host_handle);
+    lua_pushcclosure(L, fn, 2);
     lua_setfield(L, ctx, name);
   }
-  for (const char* name : {"checkpoint", "pause_profile"}) {
-    lua_pushvalue(L, browser);
-    lua_pushfstring(L, "ctx:%s", name);
-    lua_pushcclosure(L, l_needs_store, 2);
-    lua_setfield(L, ctx, name);
-  }
-  lua_pop(L, 1);  // the browser
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, browser);
+  lua_pushcclosure(L, l_ctx_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, ctx);
+  lua_settop(L, ctx);
 }
 
 }  // namespace belay::lua

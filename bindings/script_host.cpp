@@ -2,8 +2,10 @@
 
 #include "belay.hpp"
 #include "campaign.hpp"
+#include "ctx.hpp"
 #include "error.hpp"
 #include "handles.hpp"
+#include "ladder.hpp"
 #include "lua_executor.hpp"
 #include "require.hpp"
 
@@ -24,6 +26,7 @@ class LuaScriptHost final : public ScriptHost {
     runtime_.hooks().event = std::move(options.event);
     register_page(runtime_.main());
     register_browser(runtime_.main());
+    register_ctx(runtime_.main());
   }
 
   Result<campaign::CampaignConfig> load(const std::string& path) override {
@@ -36,9 +39,19 @@ class LuaScriptHost final : public ScriptHost {
       lua_pop(runtime_.main(), 1);
       return e;
     }
+    // The item driver is bundled code: loaded once, kept across reloads.
+    lua_State* L = runtime_.main();
+    lua_pushcfunction(L, l_require);
+    lua_pushliteral(L, "belay.attempt");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+      Error e = to_error(L, -1);
+      lua_pop(L, 1);
+      return e;
+    }
+    const int driver_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     auto loaded = load_campaign(runtime_, path, LoadOptions{true, 1});
     if (!loaded) return loaded.error();
-    executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value());
+    executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref);
     return loaded.value()->config();
   }
 
@@ -59,22 +72,6 @@ class LuaScriptHost final : public ScriptHost {
   std::string path_;
   std::unique_ptr<LuaExecutor> executor_;
 };
-
-// A ladder table: name, backoff_ms, steps = { {name=, run=function}, … }.
-std::optional<std::string> check_ladder(lua_State* L, int t) {
-  lua_getfield(L, t, "steps");
-  if (!lua_istable(L, -1)) return std::string("field 'steps' must be a list of steps");
-  const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, -1));
-  for (lua_Integer i = 1; i <= n; ++i) {
-    lua_rawgeti(L, -1, i);
-    lua_getfield(L, -1, "run");
-    const bool ok = lua_isfunction(L, -1);
-    lua_pop(L, 2);
-    if (!ok) return "field 'steps[" + std::to_string(i) + "].run' must be a function(page, ctx)";
-  }
-  lua_pop(L, 1);
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -126,10 +123,13 @@ Result<CheckReport> check_file(const std::string& path) {
           ladder = !lua_isnil(task, -1);
           lua_pop(task, 3);
         }
-        std::optional<std::string> ladder_problem;
-        if (ladder) ladder_problem = check_ladder(task, lua_gettop(task) - res.nresults + 1);
+        std::optional<Error> ladder_problem;
+        if (ladder) {
+          ladder_problem = check_ladder(runtime, task, lua_gettop(task) - res.nresults + 1, path,
+                                        buffer.str());
+        }
         runtime.state().end_task(task);
-        if (ladder_problem) return Error{Kind::config, path + ":1: " + *ladder_problem, "", {}};
+        if (ladder_problem) return *ladder_problem;
         if (ladder) return CheckReport{"ladder", "ladder"};
         if (!campaign) return CheckReport{"module", "module"};
         auto loaded = load_campaign(runtime, path);

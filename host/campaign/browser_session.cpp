@@ -21,13 +21,22 @@ void BrowserSession::start(Ready ready) {
   current_.reset();
   pages_.clear();
   std::weak_ptr<bool> alive = alive_;
-  auto on_ready = [this, alive, ready = std::move(ready)](std::optional<Error> error) {
+  const uint64_t started = uv_now(loop_);
+  auto report = [this, alive, started, ready = std::move(ready)](std::optional<Error> error) {
     if (alive.expired()) return;
-    if (error) return ready(std::move(error));
-    browser_->on_disconnect([this, alive](const Error& why) {
-      if (!alive.expired() && disconnect_handler_) disconnect_handler_(why);
+    if (hooks_.launched) hooks_.launched(pid(), error, uv_now(loop_) - started);
+    ready(std::move(error));
+  };
+  auto on_ready = [this, alive, report = std::move(report)](std::optional<Error> error) {
+    if (alive.expired()) return;
+    if (error) return report(std::move(error));
+    const uint64_t generation = generation_;
+    browser_->on_disconnect([this, alive, generation](const Error& why) {
+      // Not for a browser closed on purpose (close, restart): only deaths.
+      if (alive.expired() || closing_ || generation != generation_) return;
+      if (disconnect_handler_) disconnect_handler_(why);
     });
-    open_first_page(ready);
+    open_first_page(report);
   };
   if (spec_.connect_url.empty()) {
     browser_ = cdp::Browser::launch(loop_, spec_.launch, std::move(on_ready));
@@ -47,8 +56,15 @@ void BrowserSession::open_first_page(Ready ready) {
 
 void BrowserSession::restart(Ready ready) {
   std::weak_ptr<bool> alive = alive_;
-  close([this, alive, ready = std::move(ready)]() {
-    if (!alive.expired()) start(ready);
+  auto proceed = [this, alive, ready]() {
+    if (alive.expired()) return;
+    close([this, alive, ready]() {
+      if (!alive.expired()) start(ready);
+    });
+  };
+  if (!hooks_.before_restart) return proceed();
+  hooks_.before_restart(proceed, [alive, ready](Error why) {
+    if (!alive.expired()) ready(std::move(why));
   });
 }
 
@@ -59,9 +75,11 @@ void BrowserSession::close(std::function<void()> done) {
     if (done) done();
     return;
   }
+  closing_ = true;
   std::weak_ptr<bool> alive = alive_;
   browser_->close([this, alive, done = std::move(done)]() {
     if (alive.expired()) return;
+    closing_ = false;
     // Destroying the browser here would free the object whose callback is
     // running; hand it to the loop first.
     auto parting = std::make_shared<std::unique_ptr<cdp::Browser>>(std::move(browser_));

@@ -22,6 +22,17 @@ struct BrowserSpec {
   uint64_t connect_timeout_ms = 30000;
 };
 
+// What the owner of a session hears of its browser's life. All optional.
+struct SessionHooks {
+  // Before restart() closes the browser (a screenshot of the last page, an
+  // event); call `proceed` to go on, or `refuse` with why the restart may
+  // not happen (the profile restarted too often).
+  std::function<void(std::function<void()> proceed, std::function<void(Error)> refuse)>
+      before_restart;
+  // After each launch (or attach), with its error if it failed.
+  std::function<void(pid_t pid, const std::optional<Error>& error, uint64_t dur_ms)> launched;
+};
+
 class BrowserSession {
  public:
   using Ready = std::function<void(std::optional<Error>)>;
@@ -31,6 +42,7 @@ class BrowserSession {
   ~BrowserSession();
 
   const BrowserSpec& spec() const { return spec_; }
+  void set_hooks(SessionHooks hooks) { hooks_ = std::move(hooks); }
   // Launches (or attaches) and opens the first page.
   void start(Ready ready);
   // Closes the browser (the process group, when belay launched it) and starts
@@ -66,6 +78,8 @@ class BrowserSession {
   std::shared_ptr<cdp::Page> current_;
   uint64_t generation_ = 0;
   std::function<void(const Error&)> disconnect_handler_;
+  SessionHooks hooks_;
+  bool closing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -53,7 +53,10 @@ struct CampaignConfig {
   std::vector<nlohmann::json> items;
   std::vector<ProfileConfig> profiles;
   std::string home;
-  std::string ladder = "standard";
+  std::string ladder = "standard";        // the ladder's name
+  std::vector<std::string> ladder_files;  // the files it was read from (watched)
+  std::vector<std::string> ladder_steps;  // step names, in order
+  uint64_t ladder_backoff_ms = 0;
   RetryConfig retry;
   SupervisorConfig supervisor;
   SoftRestartConfig soft_restart;

@@ -231,6 +231,18 @@ std::string items_fingerprint(const std::vector<json>& items) {
   return sha256_hex(framed);
 }
 
+std::string items_content_fingerprint(const std::vector<json>& items) {
+  std::string framed;
+  for (const json& item : items) {
+    const std::string text = canonical_json(item);
+    framed += std::to_string(text.size());
+    framed += ':';
+    framed += text;
+    framed += ',';
+  }
+  return sha256_hex(framed);
+}
+
 std::vector<std::string> duplicate_keys(const std::vector<json>& items) {
   std::vector<std::string> keys = item_keys(items);
   std::unordered_map<std::string_view, int> count;

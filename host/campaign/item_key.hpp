@@ -46,6 +46,11 @@ std::vector<std::string> item_keys(const std::vector<json>& items);
 // has an id does not change it, on purpose: resume follows keys.
 std::string items_fingerprint(const std::vector<json>& items);
 
+// SHA-256 over the items' canonical JSON, in order: it changes when any
+// field of any item changes. The store keeps it to tell a user that the
+// items file changed between runs.
+std::string items_content_fingerprint(const std::vector<json>& items);
+
 // Keys that occur more than once, each listed once, in the order in which
 // they first repeat. A campaign with any is rejected by the caller.
 std::vector<std::string> duplicate_keys(const std::vector<json>& items);

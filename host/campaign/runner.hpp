@@ -1,16 +1,18 @@
 #pragma once
-// The runner decides when and where items run. This first runner takes the
-// items in order on the campaign's first profile; the durable runner
-// (store, profiles in parallel, retries, ladders) replaces it behind the
-// same Runner interface.
+// The runner decides when and where items run: which profile takes which
+// item, what is durable when, when the run is over. What running an item
+// means is the ItemExecutor's (the script's).
 
 #include "campaign/browser_session.hpp"
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/item_executor.hpp"
+#include "store/store.hpp"
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace belay::campaign {
 
@@ -25,17 +27,27 @@ struct RunOptions {
 class Runner {
  public:
   using Finished = std::function<void(int exit_code)>;
+  struct ProfileStatus {
+    std::string name;
+    std::string state;         // starting ready busy restarting paused fatal stopped
+    int64_t paused_until_ms;   // wall clock, when paused
+  };
   virtual ~Runner() = default;
-  virtual void start(Finished finished) = 0;
-  // Stop starting items; the one in flight ends, then the browser closes.
+  // Binds the items to the state and starts every profile. An error here
+  // (the state belongs to another campaign, cannot be read) means nothing
+  // started and `finished` will not be called.
+  virtual std::optional<Error> start(Finished finished) = 0;
+  // Stop starting items; the ones in flight end (cancelled calls end them
+  // at once), go back to pending, then the browsers close.
   virtual void stop() = 0;
+  virtual std::vector<ProfileStatus> profiles() const = 0;
 };
 
 // The launch spec of one profile (its own user-data-dir under the state dir).
 BrowserSpec browser_spec(const ProfileConfig& profile, const RunOptions& options);
 
-std::unique_ptr<Runner> make_sequential_runner(uv_loop_t* loop, const CampaignConfig& config,
-                                               ItemExecutor& executor, EventLog& events,
-                                               RunOptions options);
+std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
+                                            ItemExecutor& executor, EventLog& events,
+                                            store::Store& store, RunOptions options);
 
 }  // namespace belay::campaign

@@ -225,6 +225,14 @@ void Page::on_lifecycle(const json& params) {
   for (auto it = waits_.begin(); it != waits_.end();) {
     NavigationWait* wait = it->get();
     ++it;  // finish_wait erases the current element
+    // A document committed after the navigation began that is not its own
+    // replaced it (a script's redirect or reload while it loaded): its
+    // loader never finishes, so the wait follows the page's new document,
+    // as a person watching the tab would.
+    if (!wait->loader_id.empty() && !params.contains("replay") && mark.name == "init" &&
+        mark.loader_id != wait->loader_id) {
+      wait->loader_id = mark.loader_id;
+    }
     const bool loader_matches = wait->loader_id.empty()
                                     ? (mark.loader_id != wait->not_loader_id)
                                     : (mark.loader_id == wait->loader_id);

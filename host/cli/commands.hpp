@@ -16,5 +16,6 @@ struct RunArgs {
 
 int run_command(const RunArgs& args);
 int check_command(const std::vector<std::string>& files);
+int status_command(const std::string& state_dir);
 
 }  // namespace belay::cli

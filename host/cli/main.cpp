@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "compile and validate scripts without a browser");
   check_cmd->add_option("files", check_files, "FILE.lua ...")->required();
 
+  std::string status_state = ".belay";
+  auto* status_cmd = app.add_subcommand("status", "show a campaign's state (read-only)");
+  status_cmd->add_option("--state", status_state, "state directory (default ./.belay)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,5 +44,6 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) return belay::cli::run_command(run);
   if (*check_cmd) return belay::cli::check_command(check_files);
+  if (*status_cmd) return belay::cli::status_command(status_state);
   return 2;
 }

@@ -2,10 +2,12 @@
 // change, stop cleanly on SIGINT/SIGTERM.
 
 #include "campaign/event_log.hpp"
+#include "campaign/progress_display.hpp"
 #include "campaign/runner.hpp"
 #include "commands.hpp"
 #include "core/file_watcher.hpp"
 #include "script_host.hpp"
+#include "store/store.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,25 +63,29 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "belay: %s\n", events.error().c_str());
     return 2;
   }
-  const bool tty = isatty(STDERR_FILENO) != 0;
+  // The store is checked before anything else runs: a corrupt or foreign
+  // state stops the run here, untouched.
+  auto store = store::open_sqlite_store(args.state_dir);
+  if (!store) {
+    std::fprintf(stderr, "belay: %s\n", store.error().message.c_str());
+    uv_loop_close(&loop);
+    return 2;
+  }
+  campaign::ProgressDisplay display(&loop);
   lua::ScriptHostOptions options;
   options.screenshots_dir = args.state_dir + "/screenshots";
-  options.log = [](std::string_view level, std::string_view message) {
-    std::fprintf(stderr, "[%.*s] %.*s\n", static_cast<int>(level.size()), level.data(),
-                 static_cast<int>(message.size()), message.data());
+  options.log = [&display](std::string_view level, std::string_view message) {
+    display.print("[" + std::string(level) + "] " + std::string(message));
   };
   options.event = [&events](const std::string& name, const nlohmann::json& params) {
     events.write(campaign::Event{name, "", "", "", params, "", {}});
   };
-  events.on_event([tty](const nlohmann::json& e) {
-    // Off a terminal, plain lines; the live progress line comes with the
-    // durable runner.
-    (void)tty;
-    std::fprintf(stderr, "%s %s%s%s%s\n", e["event"].get<std::string>().c_str(),
-                 e["item"].is_string() ? "item=" : "",
-                 e["item"].is_string() ? e["item"].get<std::string>().c_str() : "",
-                 e["outcome"].is_string() ? " " : "",
-                 e["outcome"].is_string() ? e["outcome"].get<std::string>().c_str() : "");
+  events.on_event([&display](const nlohmann::json& e) {
+    if (e.value("event", "") == "run_start" && e["params"].is_object()) {
+      const auto& p = e["params"];
+      display.progress().begin(p.value("items", int64_t{0}), p.value("done_before", int64_t{0}), 0);
+    }
+    display.observe(e);
   });
   int exit_code = 2;
   {
@@ -96,8 +102,8 @@ int run_command(const RunArgs& args) {
       run_options.connect = args.connect;
       run_options.transport =
           args.transport == "ws" ? chrome::TransportKind::websocket : chrome::TransportKind::pipe;
-      auto runner = campaign::make_sequential_runner(&loop, config.value(), host->executor(),
-                                                     events, run_options);
+      auto runner = campaign::make_durable_runner(&loop, config.value(), host->executor(),
+                                                  events, *store.value(), run_options);
       FileWatcher watcher(&loop, [&](const std::string& path) {
         auto version = host->reload();
         if (version) {
@@ -111,6 +117,9 @@ int run_command(const RunArgs& args) {
       });
       if (!args.no_reload) {
         watcher.watch_file(fs::absolute(args.campaign).string());
+        for (const auto& ladder : config.value().ladder_files) {
+          watcher.watch_file(fs::absolute(ladder).string());
+        }
         const fs::path dir = fs::absolute(args.campaign).parent_path();
         if (fs::is_directory(dir / "recovery-ladders")) {
           watcher.watch_directory((dir / "recovery-ladders").string());
@@ -142,13 +151,23 @@ int run_command(const RunArgs& args) {
       uv_signal_start(&sigint, on_signal, SIGINT);
       uv_signal_start(&sigterm, on_signal, SIGTERM);
       bool finished = false;
-      runner->start([&](int code) {
+      auto started = runner->start([&](int code) {
         exit_code = code;
         finished = true;
         watcher.stop();
+        display.stop();
         uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
       });
+      if (started) {
+        std::fprintf(stderr, "belay: %s\n", started->message.c_str());
+        exit_code = 2;
+        finished = true;
+        watcher.stop();
+        display.stop();
+        uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+      }
       while (!finished && uv_run(&loop, UV_RUN_ONCE) != 0) {
       }
       uv_run(&loop, UV_RUN_NOWAIT);

@@ -1,36 +1,36 @@
--- The demo campaign: five items over bundled local pages. Two of the pages
--- reload themselves while the script is reading them, which destroys the
--- JavaScript context mid-call; belay turns that into a `context_destroyed`
--- error that belay.retry catches and retries, so the run ends green.
+-- The demo campaign: six items over bundled local pages, on two profiles in
+-- parallel. Two of the pages reload themselves while the script reads them,
+-- which destroys the JavaScript context mid-call: belay turns that into a
+-- `context_destroyed` error and the campaign's `retry` runs the item again.
+-- One page hides its heading the first time a tab opens it, so the script's
+-- JavaScript throws: no retry fixes that, and the recovery ladder's first
+-- step (go home) does. The run ends green, with the retries and the recovery in
+-- STATE/events.jsonl.
 
 local pages = "file://" .. belay.script_dir .. "/pages/"
 
 return {
   name = "demo",
   items = "items.jsonl",
-  profiles = { "demo" },
+  profiles = { "demo-1", "demo-2" },
   home = pages .. "calm.html",
+  -- The standard ladder (home, back, reload, reopen page, restart browser)
+  -- with a short wait between steps instead of 30 s.
+  ladder = { from = "standard", backoff_ms = 500 },
   retry = { attempts = 3, base_ms = 200, kinds = { "context_destroyed", "timeout" } },
 
   run = function(page, item, ctx)
     page:navigate(pages .. item.page)
     -- A slow read: long enough for a restless page to pull the rug.
-    local heading = belay.retry({
-      attempts = 4, base_ms = 200, kinds = { "context_destroyed" },
-      on_retry = function(err, attempt, wait_ms)
-        belay.log.info(("item %s: %s, retry %d in %d ms"):format(item.id, err.kind, attempt, wait_ms))
-        ctx:event("retry", { kind = err.kind, attempt = attempt, wait_ms = wait_ms })
-      end,
-    }, function()
-      return page:evaluate([[new Promise(r => setTimeout(
-        () => r(document.getElementById('heading').textContent), 300))]])
-    end)
+    local heading = page:evaluate([[new Promise((resolve, reject) => setTimeout(() => {
+      try { resolve(document.getElementById('heading').textContent) } catch (e) { reject(e) }
+    }, 300))]])
     if page:exists("#send") then
       page:type("#to", item.to)
       page:click("#send")
       page:wait_for("#sent", { timeout = 5000 })
-      return { heading = heading, sent = page:text("#sent") }
+      return { heading = heading, sent = page:text("#sent"), attempt = ctx.attempt }
     end
-    return { heading = heading, title = page:title() }
+    return { heading = heading, title = page:title(), attempt = ctx.attempt }
   end,
 }

@@ -452,6 +452,22 @@ TEST_F(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
   EXPECT_TRUE(HostError(host, Kind::context_destroyed, "page:evaluate"));
 }
 
+// A page that redirects itself before it has loaded replaces the document
+// page:navigate asked for: the navigation ends when the page's new document
+// has loaded, not at its deadline (it used to time out: its own loader
+// never fired "load").
+TEST_F(LuaPage, NavigateFollowsAPageThatRedirectsItselfWhileLoading) {
+  auto r = h().run(R"LUA(
+    local t0 = belay.now()
+    page:navigate(fixture .. "navigate-away?ms=0&to=/page2", { timeout = 8000 })
+    local ms = belay.now() - t0
+    page:wait_for("title", { timeout = 3000 })
+    return { ms = ms, title = page:title() }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_LT(r.value()["ms"].get<int64_t>(), 6000) << r.value().dump();
+}
+
 // ------------------------------------------------------------------ wait_for
 
 TEST_F(LuaPage, WaitForPresentElementReturnsAtOnce) {

@@ -1,0 +1,345 @@
+// The durable runner: every profile of the campaign in parallel on the one
+// loop, items handed out from one shared queue to whichever profile is
+// free, and every item's fate written to the store before it is reported.
+// A slow, recovering or paused profile holds only its own item.
+
+#include "campaign/item_key.hpp"
+#include "campaign/profile_worker.hpp"
+#include "campaign/runner.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <unordered_map>
+
+namespace belay::campaign {
+namespace {
+
+uint64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+nlohmann::json error_json(const Error& e) {
+  return {{"kind", kind_name(e.kind)}, {"message", e.message}, {"op", e.op}};
+}
+
+class DurableRunner;
+
+// One item in flight: what its script may ask of the host.
+class InFlight final : public ItemHost {
+ public:
+  InFlight(DurableRunner& runner, ProfileWorker& worker, std::string key, int index,
+           int attempts)
+      : runner_(runner), worker_(worker), key_(std::move(key)), index_(index),
+        attempts_(attempts) {}
+
+  void event(const std::string& name, const nlohmann::json& params, const std::string& outcome,
+             std::optional<uint64_t> dur_ms) override;
+  std::optional<Error> checkpoint(const nlohmann::json& saved) override;
+  void pause_profile(uint64_t ms) override {
+    if (!ended_) worker_.request_pause(ms);
+  }
+  int begin_try() override {
+    if (ended_) return 0;
+    // The first try's number was counted when the item was marked running.
+    if (tries_++ > 0) ++attempts_;
+    return attempts_;
+  }
+
+  ProfileWorker& worker() { return worker_; }
+  const std::string& key() const { return key_; }
+  int index() const { return index_; }
+  int attempts() const { return attempts_; }
+  void end() { ended_ = true; }
+
+ private:
+  DurableRunner& runner_;
+  ProfileWorker& worker_;
+  std::string key_;
+  int index_;
+  int attempts_;
+  int tries_ = 0;
+  bool ended_ = false;
+};
+
+class DurableRunner final : public Runner {
+ public:
+  DurableRunner(uv_loop_t* loop, const CampaignConfig& config, ItemExecutor& executor,
+                EventLog& events, store::Store& store, RunOptions options)
+      : config_(config), executor_(executor),
+        context_{loop, config, events, store, std::move(options),
+                 [this](const Error& e) { on_store_failed(e); }} {}
+
+  std::optional<Error> start(Finished finished) override;
+  void stop() override;
+  std::vector<ProfileStatus> profiles() const override;
+
+  EventLog& events() { return context_.events; }
+  store::Store& store() { return context_.store; }
+
+ private:
+  void dispatch();
+  void start_item(ProfileWorker& worker, size_t item_index);
+  void item_ended(const std::shared_ptr<InFlight>& flight, Result<nlohmann::json> result,
+                  uint64_t dur_ms);
+  void maybe_finish();
+  void finish(int code);
+  void on_store_failed(const Error& e);
+
+  const CampaignConfig& config_;
+  ItemExecutor& executor_;
+  RunContext context_;
+  std::vector<std::unique_ptr<ProfileWorker>> workers_;
+  std::unordered_map<ProfileWorker*, std::shared_ptr<InFlight>> in_flight_;
+  std::deque<size_t> queue_;  // indexes into config_.items, pending
+  std::vector<std::string> keys_;
+  Finished finished_;
+  uint64_t started_ = 0;
+  int64_t done_ = 0;
+  int64_t failed_ = 0;
+  bool stopping_ = false;
+  bool finishing_ = false;
+  bool store_failed_ = false;
+  bool dispatching_ = false;
+};
+
+void InFlight::event(const std::string& name, const nlohmann::json& params,
+                     const std::string& outcome, std::optional<uint64_t> dur_ms) {
+  if (ended_) return;
+  runner_.events().write(
+      Event{name, worker_.name(), worker_.session_id(), key_, params, outcome, dur_ms});
+}
+
+std::optional<Error> InFlight::checkpoint(const nlohmann::json& saved) {
+  if (ended_) return Error{Kind::cancelled, "the item has ended", "ctx:checkpoint", {}};
+  if (auto e = runner_.store().save_checkpoint(key_, saved)) {
+    Error error = *e;
+    error.op = "ctx:checkpoint";
+    return error;
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> DurableRunner::start(Finished finished) {
+  finished_ = std::move(finished);
+  started_ = steady_ms();
+  keys_ = item_keys(config_.items);
+  std::vector<store::ItemKey> keyed;
+  keyed.reserve(keys_.size());
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    keyed.push_back({keys_[i], static_cast<int64_t>(i + 1)});
+  }
+  auto bound = store().bind(config_.name, keyed, items_content_fingerprint(config_.items));
+  if (!bound) return bound.error();
+  auto rows = store().items();
+  if (!rows) return rows.error();
+  std::unordered_map<std::string, size_t> position;
+  position.reserve(keys_.size());
+  for (size_t i = 0; i < keys_.size(); ++i) position.emplace(keys_[i], i);
+  int64_t already_done = 0;
+  std::vector<bool> queued(keys_.size(), false);
+  for (const auto& row : rows.value()) {
+    auto at = position.find(row.key);
+    if (at == position.end()) continue;  // gone from the items file
+    if (row.status == store::ItemStatus::done || row.status == store::ItemStatus::skipped) {
+      ++already_done;
+      continue;
+    }
+    queued[at->second] = true;
+  }
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (queued[i]) queue_.push_back(i);
+  }
+  const store::BindReport& report = bound.value();
+  if (report.items_changed && !report.first_run) {
+    std::fprintf(stderr,
+                 "belay: the items changed since the last run on %s: %lld new, %lld no longer "
+                 "listed; done items stay done (resume follows keys)\n",
+                 store().path().c_str(), static_cast<long long>(report.added),
+                 static_cast<long long>(report.missing));
+  }
+  events().write(Event{"run_start", "", "", "",
+                       {{"items", config_.items.size()},
+                        {"pending", queue_.size()},
+                        {"done_before", already_done},
+                        {"requeued", report.requeued},
+                        {"first_run", report.first_run},
+                        {"items_changed", report.items_changed},
+                        {"added", report.added},
+                        {"missing", report.missing},
+                        {"profiles", config_.profiles.size()},
+                        {"ladder", config_.ladder},
+                        {"state", store().path()}},
+                       "", {}});
+  for (const auto& profile : config_.profiles) {
+    workers_.push_back(std::make_unique<ProfileWorker>(context_, profile, [this]() { dispatch(); }));
+  }
+  for (auto& worker : workers_) {
+    if (!finishing_) worker->start();
+  }
+  dispatch();
+  return std::nullopt;
+}
+
+void DurableRunner::dispatch() {
+  // A worker that becomes ready inside start_item would re-enter here.
+  if (dispatching_ || finishing_) return;
+  dispatching_ = true;
+  for (auto& worker : workers_) {
+    if (stopping_ || queue_.empty()) break;
+    if (!worker->ready() || in_flight_.count(worker.get()) != 0) continue;
+    const size_t index = queue_.front();
+    queue_.pop_front();
+    start_item(*worker, index);
+  }
+  dispatching_ = false;
+  maybe_finish();
+}
+
+void DurableRunner::start_item(ProfileWorker& worker, size_t item_index) {
+  const std::string& key = keys_[item_index];
+  auto running = store().mark_running(key, worker.name());
+  if (!running) return on_store_failed(running.error());
+  const store::ItemRecord& row = running.value();
+  auto flight = std::make_shared<InFlight>(*this, worker, key, static_cast<int>(item_index + 1),
+                                           row.attempts);
+  in_flight_[&worker] = flight;
+  worker.begin_item(key);
+  events().write(Event{"item_start", worker.name(), worker.session_id(), key,
+                       {{"index", item_index + 1}, {"attempt", row.attempts}}, "", {}});
+  ItemAttempt attempt;
+  attempt.item = config_.items[item_index];
+  attempt.key = key;
+  attempt.index = static_cast<int>(item_index + 1);
+  attempt.attempt = row.attempts;
+  attempt.profile = worker.name();
+  attempt.saved = row.saved;
+  const uint64_t started = steady_ms();
+  executor_.run_item(attempt, worker.session(), flight,
+                     [this, flight, started](Result<nlohmann::json> result) {
+                       item_ended(flight, std::move(result), steady_ms() - started);
+                     });
+}
+
+void DurableRunner::item_ended(const std::shared_ptr<InFlight>& flight,
+                               Result<nlohmann::json> result, uint64_t dur_ms) {
+  flight->end();
+  ProfileWorker& worker = flight->worker();
+  in_flight_.erase(&worker);
+  const std::string& key = flight->key();
+  const nlohmann::json where = {{"index", flight->index()}, {"attempt", flight->attempts()}};
+  if (store_failed_) return maybe_finish();
+  std::optional<Error> item_error;
+  if (result) {
+    // Durable first, reported second: a kill between the two re-runs the
+    // item at worst, and never reports a result that was not kept.
+    if (auto e = store().mark_done(key, result.value(), flight->attempts())) {
+      return on_store_failed(*e);
+    }
+    ++done_;
+    nlohmann::json params = where;
+    params["result"] = result.value();
+    events().write(Event{"item_ok", worker.name(), worker.session_id(), key, params, "ok", dur_ms});
+  } else {
+    const Error& e = result.error();
+    item_error = e;
+    const bool interrupted = e.kind == Kind::cancelled && stopping_;
+    const bool orphaned = worker.state() == ProfileWorker::State::fatal;
+    if (interrupted || orphaned) {
+      // Not the item's failure: it goes back to pending, for another
+      // profile now or for the next run.
+      if (auto se = store().mark_pending(key, flight->attempts())) return on_store_failed(*se);
+      if (orphaned && !stopping_) queue_.push_front(static_cast<size_t>(flight->index() - 1));
+    } else {
+      if (auto se = store().mark_failed(key, error_json(e), flight->attempts())) {
+        return on_store_failed(*se);
+      }
+      ++failed_;
+      nlohmann::json params = where;
+      params.update(error_json(e));
+      events().write(
+          Event{"item_failed", worker.name(), worker.session_id(), key, params, "fail", dur_ms});
+    }
+  }
+  worker.end_item(item_error);
+  dispatch();
+}
+
+void DurableRunner::maybe_finish() {
+  if (finishing_ || !in_flight_.empty()) return;
+  if (store_failed_ || stopping_ || queue_.empty()) return finish(1);
+  // Items are left: finish only when no profile can ever take one.
+  for (const auto& worker : workers_) {
+    if (worker->state() != ProfileWorker::State::fatal) return;
+  }
+  finish(1);
+}
+
+void DurableRunner::finish(int code) {
+  if (finishing_) return;
+  finishing_ = true;
+  auto counts = store().counts();
+  bool any_fatal = false;
+  for (const auto& worker : workers_) {
+    any_fatal = any_fatal || worker->state() == ProfileWorker::State::fatal;
+  }
+  nlohmann::json params = {{"done", done_}, {"failed", failed_}, {"total", config_.items.size()}};
+  if (counts) {
+    const store::Counts& c = counts.value();
+    params["state"] = {{"done", c.done},       {"failed", c.failed}, {"pending", c.pending},
+                       {"running", c.running}, {"skipped", c.skipped}};
+    // 0 only when every item is done and every profile is standing.
+    const bool all_done = c.pending == 0 && c.running == 0 && c.failed == 0;
+    if (!store_failed_ && !stopping_ && all_done && !any_fatal) code = 0;
+  }
+  events().write(
+      Event{"run_finish", "", "", "", params, code == 0 ? "ok" : "fail", steady_ms() - started_});
+  auto remaining = std::make_shared<size_t>(workers_.size());
+  auto done = [this, remaining, code]() {
+    if (--*remaining != 0) return;
+    Finished finished = std::move(finished_);
+    if (finished) finished(code);
+  };
+  if (workers_.empty()) {
+    Finished finished = std::move(finished_);
+    if (finished) finished(code);
+    return;
+  }
+  for (auto& worker : workers_) worker->stop(done);
+}
+
+void DurableRunner::stop() {
+  stopping_ = true;
+  maybe_finish();
+}
+
+void DurableRunner::on_store_failed(const Error& e) {
+  if (store_failed_) return;
+  store_failed_ = true;
+  stopping_ = true;
+  std::fprintf(stderr, "belay: the state could not be written, stopping: %s\n",
+               e.to_string().c_str());
+  maybe_finish();
+}
+
+std::vector<Runner::ProfileStatus> DurableRunner::profiles() const {
+  std::vector<ProfileStatus> out;
+  for (const auto& worker : workers_) {
+    out.push_back({worker->name(), std::string(state_name(worker->state())),
+                   worker->paused_until_ms()});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
+                                            ItemExecutor& executor, EventLog& events,
+                                            store::Store& store, RunOptions options) {
+  return std::make_unique<DurableRunner>(loop, config, executor, events, store,
+                                         std::move(options));
+}
+
+}  // namespace belay::campaign

@@ -1,0 +1,336 @@
+#include "campaign/profile_worker.hpp"
+
+#include "cdp/page_actions.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace belay::campaign {
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr uint64_t kScreenshotTimeoutMs = 5000;
+// The supervisor's delay doubles with each launch that failed in a row, up
+// to this many times the configured delay.
+constexpr int kMaxDelayDoublings = 4;
+
+}  // namespace
+
+BrowserSpec browser_spec(const ProfileConfig& profile, const RunOptions& options) {
+  BrowserSpec spec;
+  spec.profile = profile.name;
+  spec.connect_url = !profile.connect.empty() ? profile.connect : options.connect;
+  spec.launch.chrome_path = options.chrome_path;
+  spec.launch.transport = options.transport;
+  spec.launch.headless = options.headless;
+  spec.launch.user_data_dir = !profile.user_data_dir.empty()
+                                  ? profile.user_data_dir
+                                  : options.state_dir + "/profiles/" + profile.name;
+  spec.launch.extra_flags = profile.flags;
+  return spec;
+}
+
+std::string_view state_name(ProfileWorker::State state) {
+  switch (state) {
+    case ProfileWorker::State::starting: return "starting";
+    case ProfileWorker::State::idle: return "ready";
+    case ProfileWorker::State::busy: return "busy";
+    case ProfileWorker::State::restarting: return "restarting";
+    case ProfileWorker::State::paused: return "paused";
+    case ProfileWorker::State::fatal: return "fatal";
+    case ProfileWorker::State::stopped: return "stopped";
+  }
+  return "?";
+}
+
+ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed)
+    : run_(run), profile_(std::move(profile)), changed_(std::move(changed)), timer_(run.loop) {
+  session_ = std::make_shared<BrowserSession>(run_.loop, browser_spec(profile_, run_.options));
+  std::weak_ptr<bool> alive = alive_;
+  SessionHooks hooks;
+  hooks.before_restart = [this, alive](std::function<void()> proceed,
+                                       std::function<void(Error)> refuse) {
+    if (!alive.expired()) before_restart(std::move(proceed), std::move(refuse));
+  };
+  hooks.launched = [this, alive](pid_t pid, const std::optional<Error>& error, uint64_t dur) {
+    // A launch cut short by stop() is no news.
+    if (alive.expired() || stopping_) return;
+    event("browser_launch",
+          {{"pid", pid}, {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
+          error ? "fail" : "ok", dur);
+  };
+  session_->set_hooks(std::move(hooks));
+  session_->on_disconnect([this, alive](const Error& why) {
+    if (alive.expired()) return;
+    event("browser_exit", {{"reason", why.message}});
+    // An idle browser that dies is restarted now; a busy one once its item
+    // has ended (the item sees the disconnect through its own calls).
+    if (state_ == State::idle) supervise("disconnected");
+  });
+}
+
+ProfileWorker::~ProfileWorker() { alive_.reset(); }
+
+std::string ProfileWorker::session_id() const {
+  return profile_.name + "#" + std::to_string(session_->generation());
+}
+
+void ProfileWorker::event(const std::string& name, nlohmann::json params,
+                          const std::string& outcome, std::optional<uint64_t> dur_ms) {
+  run_.events.write(Event{name, profile_.name, session_id(), current_item_, std::move(params),
+                          outcome, dur_ms});
+}
+
+void ProfileWorker::set_state(State state, const std::string& error) {
+  state_ = state;
+  if (!error.empty()) last_error_ = error;
+  store::WorkerHealth health;
+  health.profile = profile_.name;
+  health.status = std::string(state_name(state));
+  health.last_heartbeat_ms = wall_ms();
+  health.restart_count = record_.restarts;
+  health.current_item = current_item_;
+  health.last_error = last_error_;
+  if (auto e = run_.store.save_health(health)) run_.store_failed(*e);
+}
+
+void ProfileWorker::save_profile() {
+  if (auto e = run_.store.save_profile(record_)) run_.store_failed(*e);
+}
+
+void ProfileWorker::start() {
+  auto record = run_.store.profile(profile_.name);
+  if (!record) {
+    run_.store_failed(record.error());
+    return;
+  }
+  record_ = record.value();
+  record_.name = profile_.name;
+  // A fatal profile gets a new chance in a new run; a pause is honoured.
+  record_.fatal = false;
+  const int64_t now = wall_ms();
+  if (record_.paused_until_ms > now) {
+    state_ = State::paused;
+    event("pause", {{"until_ms", record_.paused_until_ms},
+                    {"ms", record_.paused_until_ms - now},
+                    {"reason", "persisted"},
+                    {"error_streak", record_.error_streak}});
+    set_state(State::paused);
+    timer_.after(static_cast<uint64_t>(record_.paused_until_ms - now), [this]() { unpause(); });
+    changed_();
+    return;
+  }
+  launch();
+}
+
+void ProfileWorker::launch() {
+  set_state(State::starting);
+  std::weak_ptr<bool> alive = alive_;
+  session_->start([this, alive](std::optional<Error> error) {
+    if (!alive.expired()) on_launched(std::move(error));
+  });
+}
+
+void ProfileWorker::on_launched(std::optional<Error> error) {
+  if (stopping_) return;
+  if (!error) {
+    launched_once_ = true;
+    launch_failures_ = 0;
+    launched_at_ = uv_now(run_.loop);
+    items_since_launch_ = 0;
+    set_state(State::idle);
+    changed_();
+    return;
+  }
+  last_error_ = error->to_string();
+  // A browser that never came up in this run (a wrong --chrome, a broken
+  // profile dir) will not come up by waiting: fail the profile now.
+  if (!launched_once_) return go_fatal("launch failed: " + error->to_string());
+  ++launch_failures_;
+  supervise("launch failed");
+}
+
+bool ProfileWorker::restart_allowed() {
+  const uint64_t now = uv_now(run_.loop);
+  const uint64_t period = run_.config.supervisor.period_ms;
+  while (!restarts_.empty() && now - restarts_.front() >= period) restarts_.pop_front();
+  if (static_cast<int>(restarts_.size()) >= run_.config.supervisor.max_restarts) return false;
+  restarts_.push_back(now);
+  return true;
+}
+
+// Every restart but a soft one counts against max_restarts, and leaves a
+// screenshot of the page as it was and a `restarting` event.
+void ProfileWorker::before_restart(std::function<void()> proceed,
+                                   std::function<void(Error)> refuse) {
+  const std::string reason = restart_reason_.empty() ? "script" : restart_reason_;
+  restart_reason_.clear();
+  if (reason == "soft") return proceed();
+  if (!restart_allowed()) {
+    const std::string why = std::to_string(run_.config.supervisor.max_restarts) +
+                            " restarts within " +
+                            std::to_string(run_.config.supervisor.period_ms) + " ms";
+    go_fatal(why);
+    return refuse(Error{Kind::browser_disconnected, "profile '" + profile_.name +
+                                                        "' is fatal: " + why,
+                        "ctx:restart_browser", {}});
+  }
+  ++record_.restarts;
+  save_profile();
+  const int n = record_.restarts;
+  const std::string shot = "restart-" + profile_.name + "-" + std::to_string(n) + ".png";
+  auto page = session_->connected() ? session_->current_page() : nullptr;
+  auto announce = [this, n, reason, shot, proceed](bool shot_taken) {
+    event("restarting", {{"restart", n},
+                         {"reason", reason},
+                         {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
+    proceed();
+  };
+  if (!page) return announce(false);
+  std::weak_ptr<bool> alive = alive_;
+  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + shot, kScreenshotTimeoutMs,
+                  [alive, announce](Result<nlohmann::json> r) {
+                    if (!alive.expired()) announce(r.ok());
+                  });
+}
+
+// The browser died (or a relaunch failed): wait, growing, then relaunch.
+void ProfileWorker::supervise(const std::string& reason) {
+  if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
+  set_state(State::restarting, reason);
+  const int doublings = std::min(launch_failures_, kMaxDelayDoublings);
+  const uint64_t delay = run_.config.supervisor.delay_ms << doublings;
+  std::weak_ptr<bool> alive = alive_;
+  timer_.after(delay, [this, alive, reason]() {
+    if (alive.expired() || stopping_) return;
+    restart_reason_ = reason;
+    session_->restart([this, alive](std::optional<Error> error) {
+      if (alive.expired()) return;
+      if (state_ == State::fatal) return;  // refused: over max_restarts
+      state_ = State::starting;
+      on_launched(std::move(error));
+    });
+  });
+}
+
+void ProfileWorker::soft_restart(const std::string& reason) {
+  event("soft_restart", {{"reason", reason},
+                         {"items", items_since_launch_},
+                         {"age_ms", uv_now(run_.loop) - launched_at_}});
+  set_state(State::restarting);
+  restart_reason_ = "soft";
+  std::weak_ptr<bool> alive = alive_;
+  session_->restart([this, alive](std::optional<Error> error) {
+    if (alive.expired()) return;
+    state_ = State::starting;
+    on_launched(std::move(error));
+  });
+}
+
+void ProfileWorker::go_fatal(const std::string& reason) {
+  if (state_ == State::fatal) return;
+  const std::string shot = "fatal-" + profile_.name + ".png";
+  auto finish = [this, reason, shot](bool shot_taken) {
+    timer_.cancel();
+    record_.fatal = true;
+    save_profile();
+    event("fatal", {{"scope", "profile"},
+                    {"reason", reason},
+                    {"restarts", record_.restarts},
+                    {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
+    set_state(State::fatal, reason);
+    // Not while an item is in flight: it ends on its own and the runner
+    // gives it to another profile.
+    if (current_item_.empty()) session_->close(nullptr);
+    changed_();
+  };
+  state_ = State::fatal;
+  auto page = session_->connected() ? session_->current_page() : nullptr;
+  if (!page) return finish(false);
+  std::weak_ptr<bool> alive = alive_;
+  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + shot, kScreenshotTimeoutMs,
+                  [alive, finish](Result<nlohmann::json> r) {
+                    if (!alive.expired()) finish(r.ok());
+                  });
+}
+
+void ProfileWorker::begin_item(const std::string& key) {
+  current_item_ = key;
+  requested_pause_ms_.reset();
+  set_state(State::busy);
+}
+
+void ProfileWorker::end_item(const std::optional<Error>& error) {
+  const PauseConfig& pause_config = run_.config.pause;
+  if (!error) {
+    if (record_.error_streak != 0) {
+      record_.error_streak = 0;
+      save_profile();
+    }
+  } else if (error->kind != Kind::cancelled) {
+    ++record_.error_streak;
+    save_profile();
+  }
+  if (error) last_error_ = error->to_string();
+  ++items_since_launch_;
+  current_item_.clear();
+  if (stopping_) return;
+  if (state_ == State::fatal) {
+    session_->close(nullptr);
+    return changed_();
+  }
+  if (record_.error_streak > pause_config.max_error_streak) {
+    return pause(pause_config.ms, "error_streak");
+  }
+  if (requested_pause_ms_) return pause(*requested_pause_ms_, "script");
+  if (!session_->connected()) return supervise("disconnected");
+  const SoftRestartConfig& soft = run_.config.soft_restart;
+  if (soft.items > 0 && items_since_launch_ >= soft.items) return soft_restart("items");
+  if (soft.ms > 0 && uv_now(run_.loop) - launched_at_ >= soft.ms) return soft_restart("age");
+  set_state(State::idle);
+  changed_();
+}
+
+// A paused profile closes its browser (a pause is long: 24 h by default)
+// and launches it again when the pause ends.
+void ProfileWorker::pause(uint64_t ms, const std::string& reason) {
+  record_.paused_until_ms = wall_ms() + static_cast<int64_t>(ms);
+  save_profile();
+  event("pause", {{"until_ms", record_.paused_until_ms},
+                  {"ms", ms},
+                  {"reason", reason},
+                  {"error_streak", record_.error_streak}});
+  set_state(State::paused);
+  session_->close(nullptr);
+  std::weak_ptr<bool> alive = alive_;
+  timer_.after(ms, [this, alive]() {
+    if (!alive.expired()) unpause();
+  });
+  changed_();
+}
+
+void ProfileWorker::unpause() {
+  if (stopping_) return;
+  record_.paused_until_ms = 0;
+  record_.error_streak = 0;
+  save_profile();
+  event("unpause", nlohmann::json::object());
+  launch();
+}
+
+void ProfileWorker::stop(std::function<void()> done) {
+  stopping_ = true;
+  timer_.cancel();
+  std::weak_ptr<bool> alive = alive_;
+  session_->close([this, alive, done = std::move(done)]() {
+    if (!alive.expired() && state_ != State::fatal) set_state(State::stopped);
+    if (done) done();
+  });
+}
+
+}  // namespace belay::campaign

@@ -1,0 +1,104 @@
+#pragma once
+// One profile of a running campaign: its browser and what happens to it
+// between items. It launches the browser, restarts it when it died
+// (supervisor: growing delay, at most max_restarts within period_ms, else
+// the profile is fatal), restarts it preventively (soft restart), keeps the
+// error streak and pauses the profile past max_error_streak. The profile's
+// streak, pause and restarts are durable, so a pause outlives the host.
+//
+// Which item runs where is the runner's business: the worker only says when
+// it is ready for one.
+
+#include "campaign/browser_session.hpp"
+#include "campaign/config.hpp"
+#include "campaign/event_log.hpp"
+#include "campaign/runner.hpp"
+#include "core/timer.hpp"
+#include "store/store.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace belay::campaign {
+
+// What every worker of one run shares.
+struct RunContext {
+  uv_loop_t* loop;
+  const CampaignConfig& config;
+  EventLog& events;
+  store::Store& store;
+  RunOptions options;
+  // A write to the store failed: the run cannot promise durability.
+  std::function<void(const Error&)> store_failed;
+};
+
+class ProfileWorker {
+ public:
+  enum class State { starting, idle, busy, restarting, paused, fatal, stopped };
+
+  // `changed` is called whenever the worker may have become ready, paused
+  // or fatal, so the runner can hand out items or finish.
+  ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed);
+  ~ProfileWorker();
+  ProfileWorker(const ProfileWorker&) = delete;
+  ProfileWorker& operator=(const ProfileWorker&) = delete;
+
+  // Honours a pause stored by an earlier run, else launches the browser.
+  void start();
+  const std::string& name() const { return profile_.name; }
+  State state() const { return state_; }
+  bool ready() const { return state_ == State::idle; }
+  int64_t paused_until_ms() const { return record_.paused_until_ms; }
+  const std::shared_ptr<BrowserSession>& session() const { return session_; }
+  std::string session_id() const;
+
+  void begin_item(const std::string& key);
+  // The item ended: the streak moves, then a pause, a restart of a dead
+  // browser or a soft restart may follow before the worker is ready again.
+  void end_item(const std::optional<Error>& error);
+  // ctx:pause_profile(ms): applied when the item in flight ends.
+  void request_pause(uint64_t ms) { requested_pause_ms_ = ms; }
+  // Closes the browser; no restart or unpause happens after this.
+  void stop(std::function<void()> done);
+
+ private:
+  void set_state(State state, const std::string& error = "");
+  void launch();
+  void on_launched(std::optional<Error> error);
+  void supervise(const std::string& reason);
+  void soft_restart(const std::string& reason);
+  void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
+  bool restart_allowed();
+  void go_fatal(const std::string& reason);
+  void pause(uint64_t ms, const std::string& reason);
+  void unpause();
+  void save_profile();
+  void event(const std::string& name, nlohmann::json params, const std::string& outcome = "",
+             std::optional<uint64_t> dur_ms = std::nullopt);
+
+  RunContext& run_;
+  ProfileConfig profile_;
+  std::function<void()> changed_;
+  std::shared_ptr<BrowserSession> session_;
+  store::ProfileRecord record_;
+  State state_ = State::starting;
+  std::string current_item_;
+  std::string last_error_;
+  Timer timer_;                     // supervisor delay or pause
+  std::deque<uint64_t> restarts_;   // loop times of restarts inside the period
+  int launch_failures_ = 0;         // in a row: the supervisor's delay grows
+  std::string restart_reason_;      // for the restart under way
+  bool launched_once_ = false;
+  uint64_t launched_at_ = 0;        // loop time of the last launch
+  uint64_t items_since_launch_ = 0;
+  std::optional<uint64_t> requested_pause_ms_;
+  bool stopping_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+std::string_view state_name(ProfileWorker::State state);
+
+}  // namespace belay::campaign

@@ -1,0 +1,23 @@
+-- standard: the five-step ladder of the Smart Runner recovery policy, from
+-- the gentlest move to the heaviest. After each step the item is tried
+-- again; the first success ends the ladder. Between steps it waits 30 s,
+-- and a profile whose items fail more than 3 times in a row pauses for 24 h.
+--
+-- It is the ladder of every campaign that names none. To keep the steps
+-- with another wait:  ladder = { from = "standard", backoff_ms = 5000 }
+
+return {
+  name = "standard",
+  backoff_ms = 30000,
+  steps = {
+    -- Needs the campaign's `home`; without one this step is skipped (it
+    -- fails as config and the next step goes on).
+    { name = "go_home", run = function(page, ctx) ctx:go_home() end },
+    { name = "back", run = function(page, ctx) page:back() end },
+    { name = "reload", run = function(page, ctx) page:reload() end },
+    { name = "reopen_page", run = function(page, ctx) ctx:reopen_page() end },
+    -- The profile is kept: the browser comes back on the same user-data-dir.
+    { name = "restart_browser", run = function(page, ctx) ctx:restart_browser() end },
+  },
+  pause = { max_error_streak = 3, ms = 24 * 3600 * 1000 },
+}

@@ -1,0 +1,126 @@
+-- belay.attempt: the two inner layers of recovery for one item (DESIGN.md
+-- "Layers of recovery"), run by the host as the item's task.
+--
+--   1. call retry: an error whose kind is in `policy.kinds` runs the item
+--      again, after the campaign's backoff, up to `policy.attempts` tries;
+--   2. the ladder: each step in order, `ladder.backoff_ms` before it, then
+--      the item again; the first success ends it.
+--
+-- Errors that no retry or recovery can fix end the item at once: config
+-- (a bad definition), script (a bug), sandbox (a quota) and cancelled
+-- (shutdown, reload, a pause).
+--
+-- ctx.ladder is the ladder (hooks read their `options` there) and ctx.error
+-- the error a step or on_exhausted is called for.
+--
+-- `host` is the runner's side: host.try() before each try (returns the
+-- attempt number, which counts over runs), host.event(name, params,
+-- outcome, dur_ms) for `retry` and `recover` events.
+
+local retry = require("belay.retry")
+
+local final_kinds = { config = true, script = true, sandbox = true, cancelled = true }
+
+local function kind_of(err)
+  if type(err) == "table" and type(err.kind) == "string" then
+    return err.kind
+  end
+  return "script" -- a plain Lua error is a bug in the script
+end
+
+local function describe(err)
+  if type(err) == "table" then
+    return { kind = kind_of(err), message = tostring(err.message), op = err.op }
+  end
+  return { kind = "script", message = tostring(err) }
+end
+
+local function retryable(err, kinds)
+  local kind = kind_of(err)
+  if final_kinds[kind] then
+    return false
+  end
+  for _, k in ipairs(kinds) do
+    if k == kind then
+      return true
+    end
+  end
+  return false
+end
+
+return function(run, ladder, policy, item, ctx, host)
+  ctx.ladder = ladder
+  local function try()
+    ctx.attempt = host.try()
+    if ladder.around then
+      return ladder.around(run, ctx.page, item, ctx)
+    end
+    return run(ctx.page, item, ctx)
+  end
+
+  -- Layer 1: call retry.
+  local tries = 1
+  local ok, result = pcall(try)
+  while not ok and tries < policy.attempts and retryable(result, policy.kinds) do
+    local wait = retry.delay(policy, tries)
+    local params = describe(result)
+    params.attempt = tries
+    params.wait_ms = wait
+    host.event("retry", params)
+    if wait > 0 then
+      belay.sleep(wait)
+    end
+    tries = tries + 1
+    ok, result = pcall(try)
+  end
+  if ok then
+    return result
+  end
+  local err = result
+  if final_kinds[kind_of(err)] then
+    error(err, 0)
+  end
+
+  -- Layer 2: the ladder.
+  for i, step in ipairs(ladder.steps or {}) do
+    local name = step.name or ("step " .. i)
+    if (ladder.backoff_ms or 0) > 0 then
+      belay.sleep(ladder.backoff_ms)
+    end
+    ctx.error = err
+    local started = belay.now()
+    local step_ok, step_err = pcall(step.run, ctx.page, ctx)
+    if step_ok then
+      ok, result = pcall(try)
+      if ok then
+        host.event("recover", { step = i, name = name }, "ok", belay.now() - started)
+        return result
+      end
+      err = result
+      host.event("recover", { step = i, name = name, error = describe(err) }, "fail",
+        belay.now() - started)
+      if final_kinds[kind_of(err)] then
+        error(err, 0)
+      end
+    else
+      -- The step itself failed (a dead browser fails go_home): the next
+      -- step may still help, unless nothing can.
+      -- A step that does not apply (go_home without a home) is a config
+      -- error of the step, not of the item: the next step goes on.
+      host.event("recover", { step = i, name = name, step_error = describe(step_err) }, "fail",
+        belay.now() - started)
+      local kind = kind_of(step_err)
+      if kind == "sandbox" or kind == "cancelled" then
+        error(step_err, 0)
+      end
+    end
+  end
+  if ladder.on_exhausted then
+    ctx.error = err
+    local hook_ok, hook_err = pcall(ladder.on_exhausted, ctx.page, ctx, err)
+    if not hook_ok then
+      belay.log.warn("ladder on_exhausted failed: " .. tostring(hook_err))
+    end
+  end
+  error(err, 0)
+end
