@@ -1,10 +1,10 @@
 #include "campaign/progress.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <initializer_list>
 #include <string_view>
 
 namespace belay::campaign {
@@ -127,16 +127,27 @@ void append_field(std::string* out, std::string_view key, const json* value) {
   *out += text;
 }
 
+// A param as it appears after "key=". An error table (an object with a
+// kind, as recover's `error`) shows as its kind: the rest is in events.jsonl.
+const json* param_value(const json& value) {
+  if (!value.is_object()) return &value;
+  return field(value, "kind");
+}
+
 void append_params(std::string* out, const json& params) {
-  static const std::initializer_list<const char*> kFirst = {"kind",    "step",    "op",
-                                                            "attempt", "wait_ms", "until_ms"};
-  for (const char* key : kFirst) append_field(out, key, field(params, key));
+  // What a person looks for first; the rest follow by name.
+  static const std::array<const char*, 8> kFirst = {
+      "kind", "step", "name", "reason", "op", "attempt", "wait_ms", "until_ms"};
+  for (const char* key : kFirst) {
+    const json* value = field(params, key);
+    if (value != nullptr) append_field(out, key, param_value(*value));
+  }
   for (const auto& [key, value] : params.items()) {
     const bool placed = std::find_if(kFirst.begin(), kFirst.end(), [&key = key](const char* k) {
                           return key == k;
                         }) != kFirst.end();
     if (placed || key == "message" || key == "result") continue;
-    append_field(out, key, &value);
+    append_field(out, key, param_value(value));
   }
 }
 

@@ -97,9 +97,10 @@ std::string format_eta(uint64_t seconds);
 //   retry profile=p1 item=k3 kind=context_destroyed attempt=1 wait_ms=212
 //   item_failed fail profile=p1 item=k3 kind=timeout op=page:goto dur_ms=30004 message="Timed out"
 // The event name, then its outcome, then profile= and item=, then the
-// scalar params (kind, step, op, attempt, wait_ms, until_ms first, the rest
-// by name; objects, arrays, nulls and `result` are left to events.jsonl),
-// then dur_ms=, then the message, which is the long one. A value with
+// scalar params (kind, step, name, reason, op, attempt, wait_ms, until_ms
+// first, the rest by name; an error table shows as its kind; other objects,
+// arrays, nulls and `result` are left to events.jsonl), then dur_ms=, then
+// the message, which is the long one. A value with
 // spaces, quotes, '=' or control characters is written as a JSON string, so
 // an item key can neither split the line nor send escape sequences to a
 // terminal; long strings are cut.

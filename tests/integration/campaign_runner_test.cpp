@@ -281,7 +281,8 @@ TEST_F(CampaignRunner, AFailingProfilePausesWhileTheOtherFinishes) {
 // (DESIGN.md "Durable state"). The item fails its first three tries with a
 // real context_destroyed (the page navigates away while the script reads
 // it), keeps its checkpoint across tries, and is recovered by the ladder's
-// second step.
+// second step. The page leaves 600 ms after it was served: late enough that
+// page:navigate has seen it load even on a loaded machine.
 TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
   const char* source = R"lua(return {
   name = "recovered",
@@ -302,7 +303,7 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
     ctx:checkpoint({ seen = ((ctx.saved or {}).seen or 0) + 1 })
     if tries <= 3 then
       page:navigate(item.away)
-      page:evaluate("new Promise(r => setTimeout(() => r(document.title), 2000))")
+      page:evaluate("new Promise(r => setTimeout(() => r(document.title), 4000))")
     end
     return { tries = tries, seen = ctx.saved.seen, attempt = ctx.attempt }
   end,
@@ -312,7 +313,7 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
   dir_.write("campaign/items.jsonl",
              json{{"id", "r"},
                   {"url", server_.url("/item?key=r")},
-                  {"away", server_.url("/navigate-away?ms=100&to=/page2")}}
+                  {"away", server_.url("/navigate-away?ms=600&to=/page2")}}
                      .dump() +
                  "\n");
   const BelayRun run = run_belay(run_args(campaign), dir_.path(), seconds(90));

@@ -272,14 +272,33 @@ TEST(PlainLine, ItemOkLeavesTheResultToTheLog) {
             "item_ok ok profile=p1 item=k3");
 }
 
-TEST(PlainLine, RecoverNamesTheStep) {
-  EXPECT_EQ(plain_line(event("recover", "p1", "k3", {{"attempt", 2}, {"step", "go_home"}}, "ok")),
-            "recover ok profile=p1 item=k3 step=go_home attempt=2");
+TEST(PlainLine, RecoverNamesTheStepAndItsError) {
+  // The shape scripts/belay/attempt.lua gives it.
+  EXPECT_EQ(plain_line(event("recover", "p1", "k3", {{"name", "go_home"}, {"step", 1}}, "ok", 90)),
+            "recover ok profile=p1 item=k3 step=1 name=go_home dur_ms=90");
+  EXPECT_EQ(plain_line(event("recover", "p1", "k3",
+                             {{"step", 2},
+                              {"name", "reload"},
+                              {"error", {{"kind", "timeout"}, {"message", "m"}, {"op", "o"}}}},
+                             "fail")),
+            "recover fail profile=p1 item=k3 step=2 name=reload error=timeout");
+  EXPECT_EQ(plain_line(event("recover", "p1", "k3", {{"step_error", {{"message", "m"}}}}, "fail")),
+            "recover fail profile=p1 item=k3");
+}
+
+TEST(PlainLine, RestartingGivesTheReason) {
+  EXPECT_EQ(plain_line(event("restarting", "p1", "",
+                             {{"screenshot", nullptr}, {"restart", 2}, {"reason", "hung"}})),
+            "restarting profile=p1 reason=hung restart=2");
 }
 
 TEST(PlainLine, PauseNamesWhenItEnds) {
-  EXPECT_EQ(plain_line(event("pause", "p2", "", {{"streak", 3}, {"until_ms", 1700000000000}})),
-            "pause profile=p2 until_ms=1700000000000 streak=3");
+  EXPECT_EQ(plain_line(event("pause", "p2", "",
+                             {{"error_streak", 3},
+                              {"until_ms", 1700000000000},
+                              {"ms", 60000},
+                              {"reason", "error_streak"}})),
+            "pause profile=p2 reason=error_streak until_ms=1700000000000 error_streak=3 ms=60000");
 }
 
 TEST(PlainLine, ReloadFailureNamesFileAndLine) {
