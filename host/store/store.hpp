@@ -49,8 +49,8 @@ struct CampaignRecord {
   std::string items_fingerprint;  // of the items' content, last bound
   int64_t total = 0;              // items in the file, last bound
   int64_t last_index = 0;         // idx of the item finished last
-  int64_t done = 0;
-  int64_t failed = 0;
+  int64_t done = 0;               // items done now
+  int64_t failed = 0;             // items failed now (a retry takes one out)
   nlohmann::json state = nlohmann::json::object();  // free-form run state
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
@@ -115,7 +115,9 @@ class Store {
   virtual Result<ItemRecord> mark_running(const std::string& key, const std::string& profile) = 0;
   // The item's end, with its final attempts count. mark_done and
   // mark_failed also move the campaign checkpoint (last index, counts) in
-  // the same transaction.
+  // the same transaction. A done item is final: mark_done, mark_failed and
+  // mark_pending leave it as it is and return no error (the first result
+  // stands, no count moves twice); mark_running refuses it.
   virtual std::optional<Error> mark_done(const std::string& key, const nlohmann::json& result,
                                          int attempts) = 0;
   virtual std::optional<Error> mark_failed(const std::string& key, const nlohmann::json& error,
