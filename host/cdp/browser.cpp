@@ -114,21 +114,23 @@ void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, Pag
 }
 
 void Browser::close(std::function<void()> done, uint64_t grace_ms) {
-  auto finish = [this, done = std::move(done), grace_ms]() {
+  // `linger_ms`: how long the process may take to exit by itself first.
+  auto finish = [this, done = std::move(done), grace_ms](uint64_t linger_ms) {
     if (process_) {
-      process_->terminate(grace_ms, done);
+      process_->terminate(grace_ms, done, linger_ms);
     } else {
       if (connection_) connection_->close();
       if (done) done();
     }
   };
-  if (!connected()) return finish();
-  // Browser.close lets Chrome flush its profile; the process end is what
-  // we wait for, the reply may never come.
+  if (!connected()) return finish(0);
+  // Browser.close lets Chrome flush its profile. Chrome answers before it
+  // has done so: after an answer the process gets the grace period to exit
+  // by itself; without one (a hung browser) it is signalled at once.
   std::weak_ptr<bool> alive = alive_;
   send(Command{"Browser.close", json::object(), "", grace_ms, "browser:close"},
-       [alive, finish](Result<json>) {
-         if (!alive.expired()) finish();
+       [alive, finish, grace_ms](Result<json> reply) {
+         if (!alive.expired()) finish(reply ? grace_ms : 0);
        });
 }
 

@@ -265,19 +265,30 @@ void ChromeProcess::on_process_exit(int64_t status, int signal) {
   for (auto& waiter : waiters) waiter();
 }
 
-void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done) {
+void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done, uint64_t linger_ms) {
   if (!running()) {
     if (done) done();
     return;
   }
   if (done) exit_waiters_.push_back(std::move(done));
-  signal_group(SIGTERM);
+  grace_ms_ = grace_ms;
   uv_timer_init(loop_, kill_timer_.get());
   kill_timer_->data = this;
+  if (linger_ms == 0) return term_then_kill();
+  // A browser asked to close saves its profile on the way out: signalling
+  // the group at once kills the helpers that are still writing it.
+  uv_timer_start(kill_timer_.get(), [](uv_timer_t* t) {
+    auto* self = static_cast<ChromeProcess*>(t->data);
+    if (self != nullptr) self->term_then_kill();
+  }, linger_ms, 0);
+}
+
+void ChromeProcess::term_then_kill() {
+  signal_group(SIGTERM);
   uv_timer_start(kill_timer_.get(), [](uv_timer_t* t) {
     auto* self = static_cast<ChromeProcess*>(t->data);
     if (self != nullptr) self->signal_group(SIGKILL);
-  }, grace_ms, 0);
+  }, grace_ms_, 0);
 }
 
 void ChromeProcess::fire_ready_later(Result<std::unique_ptr<cdp::Transport>> result) {

@@ -77,9 +77,12 @@ class ChromeProcess {
   // Signals every process in the browser's group.
   void signal_group(int signal) const;
   // SIGTERM to the group, SIGKILL after `grace_ms`; `done` after the exit.
-  void terminate(uint64_t grace_ms, std::function<void()> done);
+  // With `linger_ms`, the process first gets that long to exit by itself
+  // (it was asked to close).
+  void terminate(uint64_t grace_ms, std::function<void()> done, uint64_t linger_ms = 0);
 
  private:
+  void term_then_kill();
   int spawn();
   void wait_for_devtools_port();
   void connect_websocket(const std::string& url);
@@ -98,6 +101,7 @@ class ChromeProcess {
   UvHandle<uv_pipe_t> stderr_pipe_;
   UvHandle<uv_timer_t> poll_timer_;
   UvHandle<uv_timer_t> kill_timer_;
+  uint64_t grace_ms_ = 0;
   std::unique_ptr<cdp::WsTransport> connecting_;
   std::string stderr_tail_;
   std::string stderr_buffer_;
