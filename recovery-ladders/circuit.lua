@@ -57,20 +57,24 @@ return {
       local wait = 250
       if state == "open" then
         wait = math.max(50, breaker.opened_at + breaker.cooldown_ms - belay.now())
+        report(shared, ctx, "open", { failures = breaker.failures, cooldown_ms = breaker.cooldown_ms })
       end
-      report(shared, ctx, "open", { failures = breaker.failures, cooldown_ms = breaker.cooldown_ms })
       belay.sleep(math.min(wait, 1000))
     end
     if breaker:state() == "half_open" then
       report(shared, ctx, "half_open")
     end
     local result = table.pack(pcall(breaker.call, breaker, run, page, item, ctx))
-    if result[1] then
+    -- Report what the breaker is now, not what this try did: a try that
+    -- began before the breaker opened does not close it.
+    local state = breaker:state()
+    if state == "closed" then
       report(shared, ctx, "closed")
-      return table.unpack(result, 2, result.n)
-    end
-    if breaker:state() ~= "closed" then
+    elseif state == "open" then
       report(shared, ctx, "open", { failures = breaker.failures, cooldown_ms = breaker.cooldown_ms })
+    end
+    if result[1] then
+      return table.unpack(result, 2, result.n)
     end
     error(result[2], 0)
   end,

@@ -57,9 +57,12 @@ function Circuit:call(fn, ...)
   if state == "half_open" then
     self.trial = true
   end
+  local is_trial = state == "half_open"
   local result = table.pack(pcall(fn, ...))
   if result[1] then
-    if self.trial or self.opened_at ~= nil then
+    -- Only the trial closes an open circuit: a call that began before it
+    -- opened says nothing about whether the cool-down helped.
+    if is_trial then
       self.opened_at = nil
       self.trial = false
       self.recent = {}
