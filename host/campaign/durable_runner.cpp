@@ -74,7 +74,6 @@ class DurableRunner final : public Runner {
 
   std::optional<Error> start(Finished finished) override;
   void stop() override;
-  std::vector<ProfileStatus> profiles() const override;
 
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
@@ -322,15 +321,6 @@ void DurableRunner::on_store_failed(const Error& e) {
   std::fprintf(stderr, "belay: the state could not be written, stopping: %s\n",
                e.to_string().c_str());
   maybe_finish();
-}
-
-std::vector<Runner::ProfileStatus> DurableRunner::profiles() const {
-  std::vector<ProfileStatus> out;
-  for (const auto& worker : workers_) {
-    out.push_back({worker->name(), std::string(state_name(worker->state())),
-                   worker->paused_until_ms()});
-  }
-  return out;
 }
 
 }  // namespace

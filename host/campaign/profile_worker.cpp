@@ -184,18 +184,21 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   save_profile();
   const int n = record_.restarts;
   const std::string shot = "restart-" + profile_.name + "-" + std::to_string(n) + ".png";
-  auto page = session_->connected() ? session_->current_page() : nullptr;
-  auto announce = [this, n, reason, shot, proceed](bool shot_taken) {
+  screenshot_then(shot, [this, n, reason, shot, proceed](bool shot_taken) {
     event("restarting", {{"restart", n},
                          {"reason", reason},
                          {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
     proceed();
-  };
-  if (!page) return announce(false);
+  });
+}
+
+void ProfileWorker::screenshot_then(const std::string& name, std::function<void(bool)> then) {
+  auto page = session_->connected() ? session_->current_page() : nullptr;
+  if (!page) return then(false);
   std::weak_ptr<bool> alive = alive_;
-  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + shot, kScreenshotTimeoutMs,
-                  [alive, announce](Result<nlohmann::json> r) {
-                    if (!alive.expired()) announce(r.ok());
+  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + name, kScreenshotTimeoutMs,
+                  [alive, then = std::move(then)](Result<nlohmann::json> r) {
+                    if (!alive.expired()) then(r.ok());
                   });
 }
 
@@ -250,13 +253,7 @@ void ProfileWorker::go_fatal(const std::string& reason) {
     changed_();
   };
   state_ = State::fatal;
-  auto page = session_->connected() ? session_->current_page() : nullptr;
-  if (!page) return finish(false);
-  std::weak_ptr<bool> alive = alive_;
-  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + shot, kScreenshotTimeoutMs,
-                  [alive, finish](Result<nlohmann::json> r) {
-                    if (!alive.expired()) finish(r.ok());
-                  });
+  screenshot_then(shot, finish);
 }
 
 void ProfileWorker::begin_item(const std::string& key) {

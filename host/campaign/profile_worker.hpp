@@ -51,7 +51,6 @@ class ProfileWorker {
   const std::string& name() const { return profile_.name; }
   State state() const { return state_; }
   bool ready() const { return state_ == State::idle; }
-  int64_t paused_until_ms() const { return record_.paused_until_ms; }
   const std::shared_ptr<BrowserSession>& session() const { return session_; }
   std::string session_id() const;
 
@@ -72,6 +71,9 @@ class ProfileWorker {
   void soft_restart(const std::string& reason);
   void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
   bool restart_allowed();
+  // Screenshots the current page into STATE/screenshots/NAME (when there is
+  // a live one), then calls `then` with whether it was taken.
+  void screenshot_then(const std::string& name, std::function<void(bool)> then);
   void go_fatal(const std::string& reason);
   void pause(uint64_t ms, const std::string& reason);
   void unpause();

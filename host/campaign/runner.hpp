@@ -27,11 +27,6 @@ struct RunOptions {
 class Runner {
  public:
   using Finished = std::function<void(int exit_code)>;
-  struct ProfileStatus {
-    std::string name;
-    std::string state;         // starting ready busy restarting paused fatal stopped
-    int64_t paused_until_ms;   // wall clock, when paused
-  };
   virtual ~Runner() = default;
   // Binds the items to the state and starts every profile. An error here
   // (the state belongs to another campaign, cannot be read) means nothing
@@ -40,7 +35,6 @@ class Runner {
   // Stop starting items; the ones in flight end (cancelled calls end them
   // at once), go back to pending, then the browsers close.
   virtual void stop() = 0;
-  virtual std::vector<ProfileStatus> profiles() const = 0;
 };
 
 // The launch spec of one profile (its own user-data-dir under the state dir).
