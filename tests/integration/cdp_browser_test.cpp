@@ -124,8 +124,13 @@ TEST_P(BrowserTest, EvaluateThatThrowsIsJsException) {
 
 TEST_P(BrowserTest, LongEvaluateDuringNavigationIsContextDestroyed) {
   open_page();
-  ASSERT_TRUE(navigate(fixture_.url("/navigate-away?ms=300&to=/page2")).ok());
-  auto waited = evaluate("new Promise(resolve => setTimeout(resolve, 20000))", 25000);
+  ASSERT_TRUE(navigate(fixture_.url("/page1")).ok());
+  // The navigation starts inside the evaluation it destroys: a timer set by
+  // the page on load could fire before a slow machine sends the evaluation.
+  auto waited = evaluate(
+      "setTimeout(() => { location.href = '/page2' }, 100);"
+      "new Promise(resolve => setTimeout(resolve, 20000))",
+      25000);
   ASSERT_FALSE(waited.ok());
   EXPECT_EQ(waited.error().kind, Kind::context_destroyed) << waited.error().to_string();
   EXPECT_EQ(waited.error().op, "page:evaluate");

@@ -434,20 +434,24 @@ TEST_F(LuaPage, EvaluateTakesAnOptsTableAsLastArgument) {
   EXPECT_TRUE(HostError(host, Kind::timeout, "page:evaluate"));
 }
 
-// The page navigates away by itself while a 5 s promise is pending.
+// The page navigates away by itself while a 5 s promise is pending. The
+// navigation is started by the evaluation it destroys: a timer set on load
+// could fire before a slow machine sends the evaluation.
 TEST_F(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
   auto lua = h().run(with_catch(R"LUA(
-    page:navigate(fixture .. "navigate-away?ms=300&to=/page2")
+    page:navigate(fixture .. "page1")
     return catch(function()
-      page:evaluate("new Promise(r => setTimeout(r, 5000))")
+      page:evaluate("setTimeout(() => { location.href = '/page2' }, 100);" ..
+                    "new Promise(r => setTimeout(r, 5000))")
     end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), Kind::context_destroyed, "page:evaluate"));
   EXPECT_LT(lua.value()["ms"].get<int64_t>(), 4000);
   auto host = h().run(R"LUA(
-    page:navigate(fixture .. "navigate-away?ms=300&to=/page2")
-    page:evaluate("new Promise(r => setTimeout(r, 5000))")
+    page:navigate(fixture .. "page1")
+    page:evaluate("setTimeout(() => { location.href = '/page2' }, 100);" ..
+                  "new Promise(r => setTimeout(r, 5000))")
   )LUA");
   EXPECT_TRUE(HostError(host, Kind::context_destroyed, "page:evaluate"));
 }
