@@ -74,6 +74,10 @@ class DurableRunner final : public Runner {
 
   std::optional<Error> start(Finished finished) override;
   void stop() override;
+  nlohmann::json status() const override;
+  std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) override;
+  std::optional<Error> resume_profile(const std::string& profile) override;
+  std::shared_ptr<BrowserSession> session(const std::string& profile) const override;
 
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
@@ -86,6 +90,8 @@ class DurableRunner final : public Runner {
   void maybe_finish();
   void finish(int code);
   void on_store_failed(const Error& e);
+  ProfileWorker* worker(const std::string& profile) const;
+  Error unknown_profile(const std::string& profile, const std::string& op) const;
 
   const CampaignConfig& config_;
   ItemExecutor& executor_;
@@ -312,6 +318,64 @@ void DurableRunner::finish(int code) {
 void DurableRunner::stop() {
   stopping_ = true;
   maybe_finish();
+}
+
+ProfileWorker* DurableRunner::worker(const std::string& profile) const {
+  for (const auto& w : workers_) {
+    if (w->name() == profile) return w.get();
+  }
+  return nullptr;
+}
+
+Error DurableRunner::unknown_profile(const std::string& profile, const std::string& op) const {
+  std::string known;
+  for (const auto& w : workers_) known += (known.empty() ? "" : ", ") + w->name();
+  return Error{Kind::config, "no profile '" + profile + "' (profiles: " + known + ")", op, {}};
+}
+
+nlohmann::json DurableRunner::status() const {
+  nlohmann::json out = {{"campaign", config_.name},
+                        {"items", config_.items.size()},
+                        {"queued", queue_.size()},
+                        {"in_flight", in_flight_.size()},
+                        {"done", done_},
+                        {"failed", failed_},
+                        {"stopping", stopping_}};
+  auto counts = context_.store.counts();
+  if (counts) {
+    const store::Counts& c = counts.value();
+    out["state"] = {{"done", c.done},       {"failed", c.failed}, {"pending", c.pending},
+                    {"running", c.running}, {"skipped", c.skipped}};
+  }
+  nlohmann::json profiles = nlohmann::json::array();
+  for (const auto& w : workers_) {
+    auto flight = in_flight_.find(w.get());
+    profiles.push_back({{"name", w->name()},
+                        {"state", state_name(w->state())},
+                        {"session", w->session_id()},
+                        {"pid", w->session()->pid()},
+                        {"item", flight == in_flight_.end() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(flight->second->key())}});
+  }
+  out["profiles"] = std::move(profiles);
+  return out;
+}
+
+std::optional<Error> DurableRunner::pause_profile(const std::string& profile, uint64_t ms) {
+  ProfileWorker* w = worker(profile);
+  if (w == nullptr) return unknown_profile(profile, "pause");
+  return w->hold(ms);
+}
+
+std::optional<Error> DurableRunner::resume_profile(const std::string& profile) {
+  ProfileWorker* w = worker(profile);
+  if (w == nullptr) return unknown_profile(profile, "resume");
+  return w->resume();
+}
+
+std::shared_ptr<BrowserSession> DurableRunner::session(const std::string& profile) const {
+  ProfileWorker* w = worker(profile);
+  return w == nullptr ? nullptr : w->session();
 }
 
 void DurableRunner::on_store_failed(const Error& e) {

@@ -143,6 +143,7 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
     launch_failures_ = 0;
     launched_at_ = uv_now(run_.loop);
     items_since_launch_ = 0;
+    if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
     set_state(State::idle);
     changed_();
     return;
@@ -258,7 +259,6 @@ void ProfileWorker::go_fatal(const std::string& reason) {
 
 void ProfileWorker::begin_item(const std::string& key) {
   current_item_ = key;
-  requested_pause_ms_.reset();
   set_state(State::busy);
 }
 
@@ -284,7 +284,7 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
   if (record_.error_streak > pause_config.max_error_streak) {
     return pause(pause_config.ms, "error_streak");
   }
-  if (requested_pause_ms_) return pause(*requested_pause_ms_, "script");
+  if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
   if (!session_->connected()) return supervise("disconnected");
   const SoftRestartConfig& soft = run_.config.soft_restart;
   if (soft.items > 0 && items_since_launch_ >= soft.items) return soft_restart("items");
@@ -296,6 +296,7 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
 // A paused profile closes its browser (a pause is long: 24 h by default)
 // and launches it again when the pause ends.
 void ProfileWorker::pause(uint64_t ms, const std::string& reason) {
+  requested_pause_ms_.reset();
   record_.paused_until_ms = wall_ms() + static_cast<int64_t>(ms);
   save_profile();
   event("pause", {{"until_ms", record_.paused_until_ms},
@@ -318,6 +319,40 @@ void ProfileWorker::unpause() {
   save_profile();
   event("unpause", nlohmann::json::object());
   launch();
+}
+
+std::optional<Error> ProfileWorker::hold(uint64_t ms) {
+  if (stopping_ || state_ == State::fatal || state_ == State::stopped) {
+    return Error{Kind::config, "profile '" + profile_.name + "' is " +
+                                   std::string(state_name(state_)) + ": nothing to pause",
+                 "pause", {}};
+  }
+  if (state_ == State::idle) {
+    pause(ms, "operator");
+  } else if (state_ == State::paused) {
+    timer_.cancel();
+    pause(ms, "operator");
+  } else {
+    // busy, starting or restarting: applied when the worker would be ready.
+    requested_pause_ms_ = ms;
+    requested_pause_reason_ = "operator";
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> ProfileWorker::resume() {
+  if (state_ == State::paused) {
+    timer_.cancel();
+    unpause();
+    return std::nullopt;
+  }
+  if (requested_pause_ms_) {
+    requested_pause_ms_.reset();
+    return std::nullopt;
+  }
+  return Error{Kind::config, "profile '" + profile_.name + "' is " +
+                                 std::string(state_name(state_)) + ", not paused",
+               "resume", {}};
 }
 
 void ProfileWorker::stop(std::function<void()> done) {

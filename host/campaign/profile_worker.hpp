@@ -59,7 +59,14 @@ class ProfileWorker {
   // browser or a soft restart may follow before the worker is ready again.
   void end_item(const std::optional<Error>& error);
   // ctx:pause_profile(ms): applied when the item in flight ends.
-  void request_pause(uint64_t ms) { requested_pause_ms_ = ms; }
+  void request_pause(uint64_t ms) {
+    requested_pause_ms_ = ms;
+    requested_pause_reason_ = "script";
+  }
+  // The operator's pause and resume (belay attach). A busy profile pauses
+  // once its item ends; a launching one once it is up.
+  std::optional<Error> hold(uint64_t ms);
+  std::optional<Error> resume();
   // Closes the browser; no restart or unpause happens after this.
   void stop(std::function<void()> done);
 
@@ -97,6 +104,7 @@ class ProfileWorker {
   uint64_t launched_at_ = 0;        // loop time of the last launch
   uint64_t items_since_launch_ = 0;
   std::optional<uint64_t> requested_pause_ms_;
+  std::string requested_pause_reason_;
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -35,6 +35,16 @@ class Runner {
   // Stop starting items; the ones in flight end (cancelled calls end them
   // at once), go back to pending, then the browsers close.
   virtual void stop() = 0;
+
+  // What an operator may do to a live run (belay attach).
+  // Counts from the store and each profile's state.
+  virtual nlohmann::json status() const = 0;
+  // No new item starts on the profile for `ms` (an item in flight ends
+  // first); resume_profile() ends the pause early.
+  virtual std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) = 0;
+  virtual std::optional<Error> resume_profile(const std::string& profile) = 0;
+  // The profile's browser and current page; null for an unknown profile.
+  virtual std::shared_ptr<BrowserSession> session(const std::string& profile) const = 0;
 };
 
 // The launch spec of one profile (its own user-data-dir under the state dir).
