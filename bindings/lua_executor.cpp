@@ -40,6 +40,25 @@ int l_host_event(lua_State* L) {
   return 0;
 }
 
+// host.ready(): waits until the profile's browser is up (see
+// ItemHost::when_ready); raises when it will not be.
+bool start_host_ready(lua_State* L) {
+  auto host = item_host_at(L, lua_upvalueindex(1));
+  if (!host) {
+    push_error(L, Error{Kind::cancelled, "the item has ended", "browser", {}});
+    return false;
+  }
+  auto slot = Runtime::from(L).begin_call(L, "browser");
+  if (!slot) return false;
+  host->when_ready([slot = *slot](std::optional<Error> error) {
+    if (error) return slot.fail(std::move(*error));
+    slot.succeed([](lua_State*) { return 0; });
+  });
+  return true;
+}
+
+BELAY_YIELDING_BINDING(host_ready)
+
 void push_retry_policy(lua_State* L, const campaign::RetryConfig& retry) {
   lua_createtable(L, 0, 6);
   lua_pushinteger(L, retry.attempts);
@@ -84,6 +103,9 @@ void LuaExecutor::run_item(const campaign::ItemAttempt& attempt,
   lua_pushvalue(task, -1);
   lua_pushcclosure(task, l_host_try, 1);
   lua_setfield(task, -3, "try");
+  lua_pushvalue(task, -1);
+  lua_pushcclosure(task, l_host_ready, 1);
+  lua_setfield(task, -3, "ready");
   lua_pushcclosure(task, l_host_event, 1);
   lua_setfield(task, -2, "event");
   runtime_.start(task, 6, [version, done = std::move(done)](lua_State* t,

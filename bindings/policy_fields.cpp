@@ -55,17 +55,21 @@ void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
     }
     lua_settop(L, idx - 1);
   }
-  if (limits_table(r, L, t, p, "soft_restart", {"items", "ms"})) {
+  if (limits_table(r, L, t, p, "soft_restart", {"items", "ms", "memory_mb"})) {
     const int idx = lua_gettop(L);
     if (auto v = r.number(idx, "items", p + "soft_restart.items", 0, kHuge, true)) {
       c.soft_restart.items = *v;
     }
     if (auto v = r.number(idx, "ms", p + "soft_restart.ms", 0, kHuge, false)) c.soft_restart.ms = *v;
+    if (auto v = r.number(idx, "memory_mb", p + "soft_restart.memory_mb", 0, kHuge, false)) {
+      c.soft_restart.memory_mb = *v;
+    }
     lua_settop(L, idx - 1);
   }
   if (limits_table(r, L, t, p, "health", {"interval_ms", "timeout_ms"})) {
     const int idx = lua_gettop(L);
-    if (auto v = r.number(idx, "interval_ms", p + "health.interval_ms", 1, kHuge, false)) {
+    // 0 turns the heartbeat off.
+    if (auto v = r.number(idx, "interval_ms", p + "health.interval_ms", 0, kHuge, false)) {
       c.health.interval_ms = *v;
     }
     if (auto v = r.number(idx, "timeout_ms", p + "health.timeout_ms", 1, kHuge, false)) {

@@ -18,6 +18,7 @@ BrowserSession::~BrowserSession() {
 
 void BrowserSession::start(Ready ready) {
   ++generation_;
+  closed_ = false;
   current_.reset();
   pages_.clear();
   std::weak_ptr<bool> alive = alive_;
@@ -30,6 +31,10 @@ void BrowserSession::start(Ready ready) {
   auto on_ready = [this, alive, report = std::move(report)](std::optional<Error> error) {
     if (alive.expired()) return;
     if (error) return report(std::move(error));
+    if (closed_) {
+      return report(Error{Kind::cancelled, "the browser was closed while it started", "browser",
+                          {}});
+    }
     const uint64_t generation = generation_;
     browser_->on_disconnect([this, alive, generation](const Error& why) {
       // Not for a browser closed on purpose (close, restart): only deaths.
@@ -54,21 +59,58 @@ void BrowserSession::open_first_page(Ready ready) {
   });
 }
 
-void BrowserSession::restart(Ready ready) {
+void BrowserSession::restart(Ready ready, RestartMode mode) {
+  restart_waiters_.push_back(std::move(ready));
+  if (restarting_) return;
+  restarting_ = true;
   std::weak_ptr<bool> alive = alive_;
-  auto proceed = [this, alive, ready]() {
+  auto proceed = [this, alive, mode]() {
     if (alive.expired()) return;
-    close([this, alive, ready]() {
-      if (!alive.expired()) start(ready);
-    });
+    auto relaunch = [this, alive]() {
+      if (alive.expired()) return;
+      // close() came while the old browser was going: it is the last word.
+      if (closed_) {
+        return finish_restart(
+            Error{Kind::cancelled, "the browser was closed during its restart", "browser", {}});
+      }
+      start([this](std::optional<Error> error) { finish_restart(error); });
+    };
+    if (mode == RestartMode::kill && browser_) {
+      current_.reset();
+      pages_.clear();
+      closing_ = true;
+      browser_->kill([this, alive, relaunch]() {
+        if (alive.expired()) return;
+        closing_ = false;
+        auto parting = std::make_shared<std::unique_ptr<cdp::Browser>>(std::move(browser_));
+        defer(loop_, [parting, relaunch]() {
+          parting->reset();
+          relaunch();
+        });
+      });
+      return;
+    }
+    close_browser(relaunch);
   };
   if (!hooks_.before_restart) return proceed();
-  hooks_.before_restart(proceed, [alive, ready](Error why) {
-    if (!alive.expired()) ready(std::move(why));
+  hooks_.before_restart(proceed, [this, alive](Error why) {
+    if (!alive.expired()) finish_restart(std::move(why));
   });
 }
 
+void BrowserSession::finish_restart(std::optional<Error> error) {
+  restarting_ = false;
+  auto waiters = std::move(restart_waiters_);
+  restart_waiters_.clear();
+  for (auto& waiter : waiters) waiter(error);
+}
+
 void BrowserSession::close(std::function<void()> done) {
+  closed_ = true;
+  close_browser(std::move(done));
+}
+
+void BrowserSession::close_browser(std::function<void()> done) {
   current_.reset();
   pages_.clear();
   if (!browser_) {
@@ -106,6 +148,7 @@ void BrowserSession::new_page(PageReady done) {
     }
     std::shared_ptr<cdp::Page> shared(std::move(page.value()));
     pages_.push_back(shared);
+    watch_page(shared);
     done(shared);
   });
 }
@@ -122,6 +165,30 @@ void BrowserSession::reopen_page(PageReady done) {
       forget_page(old.get());
     }
     done(std::move(page));
+  });
+}
+
+// A renderer that crashed, or a tab closed under the script, takes the
+// current page with it: the browser is fine, so only the page is replaced.
+void BrowserSession::watch_page(const std::shared_ptr<cdp::Page>& page) {
+  std::weak_ptr<bool> alive = alive_;
+  std::weak_ptr<cdp::Page> weak = page;
+  page->on_gone([this, alive, weak](const Error& why) {
+    if (alive.expired()) return;
+    auto gone = weak.lock();
+    // Deferred: the page is inside its own callback.
+    defer(loop_, [this, alive, gone, why]() {
+      if (!alive.expired() && gone) replace_page(gone, why);
+    });
+  });
+}
+
+void BrowserSession::replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why) {
+  if (closing_ || restarting_ || !connected() || current_ != page) return;
+  std::weak_ptr<bool> alive = alive_;
+  reopen_page([this, alive, why](Result<std::shared_ptr<cdp::Page>> fresh) {
+    if (alive.expired() || !hooks_.page_replaced) return;
+    hooks_.page_replaced(why, fresh ? std::nullopt : std::optional<Error>(fresh.error()));
   });
 }
 

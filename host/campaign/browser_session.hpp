@@ -31,6 +31,15 @@ struct SessionHooks {
       before_restart;
   // After each launch (or attach), with its error if it failed.
   std::function<void(pid_t pid, const std::optional<Error>& error, uint64_t dur_ms)> launched;
+  // The current page was replaced in a live browser (its renderer crashed
+  // or hung, or it was closed), with why and whether the new one opened.
+  std::function<void(const Error& why, const std::optional<Error>& error)> page_replaced;
+};
+
+// How restart() ends the old browser.
+enum class RestartMode {
+  close,  // Browser.close first, so the profile is saved
+  kill,   // signals at once: the browser is hung or dead
 };
 
 class BrowserSession {
@@ -46,8 +55,11 @@ class BrowserSession {
   // Launches (or attaches) and opens the first page.
   void start(Ready ready);
   // Closes the browser (the process group, when belay launched it) and starts
-  // it again with the same profile; every old page is gone.
-  void restart(Ready ready);
+  // it again with the same profile; every old page is gone. A restart asked
+  // for while one is under way joins it.
+  void restart(Ready ready, RestartMode mode = RestartMode::close);
+  bool restarting() const { return restarting_; }
+  // Closes the browser for good: a restart under way does not launch again.
   void close(std::function<void()> done);
 
   bool connected() const { return browser_ && browser_->connected(); }
@@ -61,6 +73,9 @@ class BrowserSession {
   // The page items run on: the first page, replaced by reopen_page().
   std::shared_ptr<cdp::Page> current_page() const { return current_; }
   void reopen_page(PageReady done);
+  // Replaces `page` if it is still the current one (a hung or crashed tab);
+  // the page_replaced hook hears of it.
+  void replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why);
   const std::vector<std::shared_ptr<cdp::Page>>& pages() const { return pages_; }
   void forget_page(const cdp::Page* page);
   // Called when the browser disconnects or its process exits.
@@ -70,6 +85,9 @@ class BrowserSession {
 
  private:
   void open_first_page(Ready ready);
+  void finish_restart(std::optional<Error> error);
+  void close_browser(std::function<void()> done);
+  void watch_page(const std::shared_ptr<cdp::Page>& page);
 
   uv_loop_t* loop_;
   BrowserSpec spec_;
@@ -80,6 +98,9 @@ class BrowserSession {
   std::function<void(const Error&)> disconnect_handler_;
   SessionHooks hooks_;
   bool closing_ = false;
+  bool restarting_ = false;
+  bool closed_ = false;  // close() was called and no start() since
+  std::vector<Ready> restart_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

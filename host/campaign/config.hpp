@@ -34,6 +34,9 @@ struct SupervisorConfig {
 struct SoftRestartConfig {
   uint64_t items = 500;
   uint64_t ms = 2ull * 3600 * 1000;
+  // The browser's memory (proportional set size summed over its process
+  // group) past which it is restarted between items; 0: no cap.
+  uint64_t memory_mb = 2048;
 };
 
 struct HealthConfig {

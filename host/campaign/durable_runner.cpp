@@ -48,6 +48,11 @@ class InFlight final : public ItemHost {
     return attempts_;
   }
 
+  void when_ready(std::function<void(std::optional<Error>)> done) override {
+    if (ended_) return done(Error{Kind::cancelled, "the item has ended", "browser", {}});
+    worker_.when_ready(std::move(done));
+  }
+
   ProfileWorker& worker() { return worker_; }
   const std::string& key() const { return key_; }
   int index() const { return index_; }

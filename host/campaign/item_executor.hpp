@@ -40,6 +40,10 @@ class ItemHost {
   // A try of run() begins (the first, a retry, or one after a ladder step);
   // returns its attempt number, which counts over runs.
   virtual int begin_try() = 0;
+  // `done` once the profile's browser is up: at once, or after the
+  // supervisor relaunched a browser that died or hung under the item; an
+  // error when the profile went fatal or the run is stopping.
+  virtual void when_ready(std::function<void(std::optional<Error>)> done) = 0;
 };
 
 class ItemExecutor {

@@ -1,6 +1,8 @@
 #include "campaign/profile_worker.hpp"
 
 #include "cdp/page_actions.hpp"
+#include "chrome/host_marker.hpp"
+#include "chrome/process_memory.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +34,7 @@ BrowserSpec browser_spec(const ProfileConfig& profile, const RunOptions& options
                                   ? profile.user_data_dir
                                   : options.state_dir + "/profiles/" + profile.name;
   spec.launch.extra_flags = profile.flags;
+  spec.launch.extra_env = chrome::marker_env(options.state_dir, profile.name);
   return spec;
 }
 
@@ -49,7 +52,8 @@ std::string_view state_name(ProfileWorker::State state) {
 }
 
 ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed)
-    : run_(run), profile_(std::move(profile)), changed_(std::move(changed)), timer_(run.loop) {
+    : run_(run), profile_(std::move(profile)), changed_(std::move(changed)),
+      health_(run.loop, run.config.health, {}), timer_(run.loop) {
   session_ = std::make_shared<BrowserSession>(run_.loop, browser_spec(profile_, run_.options));
   std::weak_ptr<bool> alive = alive_;
   SessionHooks hooks;
@@ -64,14 +68,25 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
           {{"pid", pid}, {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
           error ? "fail" : "ok", dur);
   };
+  hooks.page_replaced = [this, alive](const Error& why, const std::optional<Error>& error) {
+    if (!alive.expired()) on_page_replaced(why, error);
+  };
   session_->set_hooks(std::move(hooks));
   session_->on_disconnect([this, alive](const Error& why) {
-    if (alive.expired()) return;
-    event("browser_exit", {{"reason", why.message}});
-    // An idle browser that dies is restarted now; a busy one once its item
-    // has ended (the item sees the disconnect through its own calls).
-    if (state_ == State::idle) supervise("disconnected");
+    if (!alive.expired()) on_browser_exit(why);
   });
+  HealthMonitor::Handlers beats;
+  beats.beat = [this, alive](uint64_t) {
+    // The health row's last_heartbeat is written with the state.
+    if (!alive.expired() && !stopping_) set_state(state_);
+  };
+  beats.browser_missed = [this, alive](const Error& why) {
+    if (!alive.expired()) on_heartbeat_missed(why);
+  };
+  beats.page_missed = [this, alive](const std::shared_ptr<cdp::Page>& page, const Error& why) {
+    if (!alive.expired()) on_page_missed(page, why);
+  };
+  health_.set_handlers(std::move(beats));
 }
 
 ProfileWorker::~ProfileWorker() { alive_.reset(); }
@@ -143,6 +158,10 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
     launch_failures_ = 0;
     launched_at_ = uv_now(run_.loop);
     items_since_launch_ = 0;
+    health_.watch(session_);
+    fire_ready_waiters(std::nullopt);
+    // The supervisor relaunched the browser under an item: it goes on.
+    if (!current_item_.empty()) return set_state(State::busy);
     if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
     set_state(State::idle);
     changed_();
@@ -154,6 +173,30 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
   if (!launched_once_) return go_fatal("launch failed: " + error->to_string());
   ++launch_failures_;
   supervise("launch failed");
+}
+
+void ProfileWorker::when_ready(std::function<void(std::optional<Error>)> done) {
+  if (stopping_ || state_ == State::fatal) {
+    return done(Error{Kind::browser_disconnected,
+                      "profile '" + profile_.name + "' is " +
+                          (stopping_ ? std::string("stopping") : "fatal: " + last_error_),
+                      "browser", {}});
+  }
+  if (state_ == State::restarting || state_ == State::starting) {
+    ready_waiters_.push_back(std::move(done));
+    return;
+  }
+  if (!session_->connected()) {
+    ready_waiters_.push_back(std::move(done));
+    return supervise("disconnected");
+  }
+  done(std::nullopt);
+}
+
+void ProfileWorker::fire_ready_waiters(const std::optional<Error>& error) {
+  auto waiters = std::move(ready_waiters_);
+  ready_waiters_.clear();
+  for (auto& waiter : waiters) waiter(error);
 }
 
 bool ProfileWorker::restart_allowed() {
@@ -185,12 +228,16 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   save_profile();
   const int n = record_.restarts;
   const std::string shot = "restart-" + profile_.name + "-" + std::to_string(n) + ".png";
-  screenshot_then(shot, [this, n, reason, shot, proceed](bool shot_taken) {
-    event("restarting", {{"restart", n},
+  auto announce = [this, n, reason, shot, proceed](bool shot_taken) {
+    event("restarting", {{"scope", "browser"},
+                         {"restart", n},
                          {"reason", reason},
                          {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
     proceed();
-  });
+  };
+  // A hung browser would only make the screenshot wait for its deadline.
+  if (reason == "hung") return announce(false);
+  screenshot_then(shot, announce);
 }
 
 void ProfileWorker::screenshot_then(const std::string& name, std::function<void(bool)> then) {
@@ -203,30 +250,75 @@ void ProfileWorker::screenshot_then(const std::string& name, std::function<void(
                   });
 }
 
-// The browser died (or a relaunch failed): wait, growing, then relaunch.
-void ProfileWorker::supervise(const std::string& reason) {
+void ProfileWorker::on_browser_exit(const Error& why) {
+  event("browser_exit", {{"reason", why.message}, {"pid", session_->pid()}});
+  if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
+  // Also under an item: its calls fail with browser_disconnected now, and
+  // its next try or ladder step waits for the relaunch (when_ready).
+  supervise("disconnected");
+}
+
+void ProfileWorker::on_heartbeat_missed(const Error& why) {
+  event("heartbeat_missed", {{"target", "browser"},
+                             {"pid", session_->pid()},
+                             {"timeout_ms", run_.config.health.timeout_ms},
+                             {"error", why.to_string()}});
+  if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
+  supervise("hung");
+}
+
+void ProfileWorker::on_page_missed(const std::shared_ptr<cdp::Page>& page, const Error& why) {
+  event("heartbeat_missed", {{"target", "page"},
+                             {"target_id", page->target_id()},
+                             {"timeout_ms", run_.config.health.timeout_ms},
+                             {"error", why.to_string()}});
+  session_->replace_page(page, why);
+}
+
+void ProfileWorker::on_page_replaced(const Error& why, const std::optional<Error>& error) {
+  event("restarting",
+        {{"scope", "page"},
+         {"reason", kind_name(why.kind)},
+         {"message", why.message},
+         {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
+        error ? "fail" : "ok");
+}
+
+// The browser died, hung or failed to relaunch: its group is killed, then
+// after a growing delay it is launched again.
+void ProfileWorker::supervise(const std::string& reason, RestartMode mode) {
   if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
   set_state(State::restarting, reason);
+  health_.stop();
   const int doublings = std::min(launch_failures_, kMaxDelayDoublings);
   const uint64_t delay = run_.config.supervisor.delay_ms << doublings;
+  const uint64_t generation = session_->generation();
   std::weak_ptr<bool> alive = alive_;
-  timer_.after(delay, [this, alive, reason]() {
+  auto relaunched = [this, alive](std::optional<Error> error) {
     if (alive.expired() || stopping_) return;
+    if (state_ == State::fatal) return fire_ready_waiters(error);  // over max_restarts
+    state_ = State::starting;
+    on_launched(std::move(error));
+  };
+  timer_.after(delay, [this, alive, reason, mode, generation, relaunched]() {
+    if (alive.expired() || stopping_) return;
+    // The script restarted the browser itself in the meantime.
+    if (session_->generation() != generation && session_->connected() &&
+        !session_->restarting()) {
+      return relaunched(std::nullopt);
+    }
     restart_reason_ = reason;
-    session_->restart([this, alive](std::optional<Error> error) {
-      if (alive.expired()) return;
-      if (state_ == State::fatal) return;  // refused: over max_restarts
-      state_ = State::starting;
-      on_launched(std::move(error));
-    });
+    session_->restart(relaunched, mode);
   });
 }
 
-void ProfileWorker::soft_restart(const std::string& reason) {
-  event("soft_restart", {{"reason", reason},
-                         {"items", items_since_launch_},
-                         {"age_ms", uv_now(run_.loop) - launched_at_}});
+void ProfileWorker::soft_restart(const std::string& reason, nlohmann::json params) {
+  params["reason"] = reason;
+  params["items"] = items_since_launch_;
+  params["age_ms"] = uv_now(run_.loop) - launched_at_;
+  event("soft_restart", params);
   set_state(State::restarting);
+  health_.stop();
   restart_reason_ = "soft";
   std::weak_ptr<bool> alive = alive_;
   session_->restart([this, alive](std::optional<Error> error) {
@@ -236,11 +328,27 @@ void ProfileWorker::soft_restart(const std::string& reason) {
   });
 }
 
+std::optional<std::string> ProfileWorker::soft_restart_due(nlohmann::json* params) {
+  const SoftRestartConfig& soft = run_.config.soft_restart;
+  if (soft.items > 0 && items_since_launch_ >= soft.items) return "items";
+  if (soft.ms > 0 && uv_now(run_.loop) - launched_at_ >= soft.ms) return "age";
+  if (soft.memory_mb > 0 && session_->pid() > 0) {
+    const uint64_t mb = chrome::group_memory_kb(session_->pid()) / 1024;
+    if (mb >= soft.memory_mb) {
+      (*params)["memory_mb"] = mb;
+      (*params)["cap_mb"] = soft.memory_mb;
+      return "memory";
+    }
+  }
+  return std::nullopt;
+}
+
 void ProfileWorker::go_fatal(const std::string& reason) {
   if (state_ == State::fatal) return;
   const std::string shot = "fatal-" + profile_.name + ".png";
   auto finish = [this, reason, shot](bool shot_taken) {
     timer_.cancel();
+    health_.stop();
     record_.fatal = true;
     save_profile();
     event("fatal", {{"scope", "profile"},
@@ -251,6 +359,9 @@ void ProfileWorker::go_fatal(const std::string& reason) {
     // Not while an item is in flight: it ends on its own and the runner
     // gives it to another profile.
     if (current_item_.empty()) session_->close(nullptr);
+    fire_ready_waiters(Error{Kind::browser_disconnected,
+                             "profile '" + profile_.name + "' is fatal: " + reason, "browser",
+                             {}});
     changed_();
   };
   state_ = State::fatal;
@@ -281,14 +392,21 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
     session_->close(nullptr);
     return changed_();
   }
-  if (record_.error_streak > pause_config.max_error_streak) {
-    return pause(pause_config.ms, "error_streak");
+  const bool over_streak = record_.error_streak > pause_config.max_error_streak;
+  if (state_ == State::restarting || state_ == State::starting) {
+    // The supervisor is relaunching the browser: what follows is decided
+    // once it is up (on_launched).
+    if (over_streak) {
+      requested_pause_ms_ = pause_config.ms;
+      requested_pause_reason_ = "error_streak";
+    }
+    return set_state(state_);
   }
+  if (over_streak) return pause(pause_config.ms, "error_streak");
   if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
   if (!session_->connected()) return supervise("disconnected");
-  const SoftRestartConfig& soft = run_.config.soft_restart;
-  if (soft.items > 0 && items_since_launch_ >= soft.items) return soft_restart("items");
-  if (soft.ms > 0 && uv_now(run_.loop) - launched_at_ >= soft.ms) return soft_restart("age");
+  nlohmann::json params = nlohmann::json::object();
+  if (auto reason = soft_restart_due(&params)) return soft_restart(*reason, std::move(params));
   set_state(State::idle);
   changed_();
 }
@@ -304,6 +422,7 @@ void ProfileWorker::pause(uint64_t ms, const std::string& reason) {
                   {"reason", reason},
                   {"error_streak", record_.error_streak}});
   set_state(State::paused);
+  health_.stop();
   session_->close(nullptr);
   std::weak_ptr<bool> alive = alive_;
   timer_.after(ms, [this, alive]() {
@@ -358,6 +477,8 @@ std::optional<Error> ProfileWorker::resume() {
 void ProfileWorker::stop(std::function<void()> done) {
   stopping_ = true;
   timer_.cancel();
+  health_.stop();
+  fire_ready_waiters(Error{Kind::cancelled, "the run is stopping", "browser", {}});
   std::weak_ptr<bool> alive = alive_;
   session_->close([this, alive, done = std::move(done)]() {
     if (!alive.expired() && state_ != State::fatal) set_state(State::stopped);

@@ -1,10 +1,14 @@
 #pragma once
-// One profile of a running campaign: its browser and what happens to it
-// between items. It launches the browser, restarts it when it died
-// (supervisor: growing delay, at most max_restarts within period_ms, else
-// the profile is fatal), restarts it preventively (soft restart), keeps the
-// error streak and pauses the profile past max_error_streak. The profile's
-// streak, pause and restarts are durable, so a pause outlives the host.
+// One profile of a running campaign: its browser and what happens to it.
+// It launches the browser and supervises it: a browser that exits,
+// disconnects or misses a heartbeat has its process group killed and is
+// relaunched after a growing delay (at most max_restarts within period_ms,
+// else the profile is fatal), also in the middle of an item, whose next
+// try waits for it; a page whose renderer crashed or hung is replaced. It
+// restarts the browser preventively between items (soft restart: item
+// count, age, memory), keeps the error streak and pauses the profile past
+// max_error_streak. The profile's streak, pause and restarts are durable,
+// so a pause outlives the host.
 //
 // Which item runs where is the runner's business: the worker only says when
 // it is ready for one.
@@ -12,6 +16,7 @@
 #include "campaign/browser_session.hpp"
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
+#include "campaign/health_monitor.hpp"
 #include "campaign/runner.hpp"
 #include "core/timer.hpp"
 #include "store/store.hpp"
@@ -55,6 +60,10 @@ class ProfileWorker {
   std::string session_id() const;
 
   void begin_item(const std::string& key);
+  // Calls `done` once the browser is up: at once, or after the supervisor's
+  // relaunch; with an error when the profile went fatal or is stopping. An
+  // item whose browser died waits here before its next try or step.
+  void when_ready(std::function<void(std::optional<Error>)> done);
   // The item ended: the streak moves, then a pause, a restart of a dead
   // browser or a soft restart may follow before the worker is ready again.
   void end_item(const std::optional<Error>& error);
@@ -74,8 +83,15 @@ class ProfileWorker {
   void set_state(State state, const std::string& error = "");
   void launch();
   void on_launched(std::optional<Error> error);
-  void supervise(const std::string& reason);
-  void soft_restart(const std::string& reason);
+  void on_browser_exit(const Error& why);
+  void supervise(const std::string& reason, RestartMode mode = RestartMode::kill);
+  void on_heartbeat_missed(const Error& why);
+  void on_page_missed(const std::shared_ptr<cdp::Page>& page, const Error& why);
+  void on_page_replaced(const Error& why, const std::optional<Error>& error);
+  void fire_ready_waiters(const std::optional<Error>& error);
+  // The soft restart due between items, if any: "items", "age", "memory".
+  std::optional<std::string> soft_restart_due(nlohmann::json* params);
+  void soft_restart(const std::string& reason, nlohmann::json params);
   void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
   bool restart_allowed();
   // Screenshots the current page into STATE/screenshots/NAME (when there is
@@ -92,6 +108,8 @@ class ProfileWorker {
   ProfileConfig profile_;
   std::function<void()> changed_;
   std::shared_ptr<BrowserSession> session_;
+  HealthMonitor health_;
+  std::vector<std::function<void(std::optional<Error>)>> ready_waiters_;
   store::ProfileRecord record_;
   State state_ = State::starting;
   std::string current_item_;

@@ -134,4 +134,10 @@ void Browser::close(std::function<void()> done, uint64_t grace_ms) {
        });
 }
 
+void Browser::kill(std::function<void()> done, uint64_t grace_ms) {
+  if (process_) return process_->terminate(grace_ms, std::move(done));
+  if (connection_) connection_->close();
+  if (done) done();
+}
+
 }  // namespace belay::cdp

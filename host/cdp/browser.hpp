@@ -41,6 +41,9 @@ class Browser {
   void pages(Connection::ReplyCallback done);
   // Browser.close, then the process group is ended (SIGTERM, then SIGKILL).
   void close(std::function<void()> done, uint64_t grace_ms = 3000);
+  // No Browser.close: the process group is signalled at once (SIGTERM,
+  // SIGKILL after `grace_ms`). For a browser that is hung or already dead.
+  void kill(std::function<void()> done, uint64_t grace_ms = 3000);
   // The connection dropped or the process exited; runs once.
   void on_disconnect(std::function<void(const Error&)> handler);
 

@@ -1,7 +1,9 @@
 #include "chrome/launcher.hpp"
 
 #include "cdp/classify.hpp"
+#include "chrome/child_reaper.hpp"
 #include "chrome/devtools_port.hpp"
+#include "chrome/host_marker.hpp"
 #include "core/defer.hpp"
 
 #include <sys/wait.h>
@@ -90,6 +92,7 @@ ChromeProcess::~ChromeProcess() {
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    release_child(pid_);
   }
   if (owns_user_data_dir_ && !user_data_dir_.empty()) {
     std::error_code ec;
@@ -148,7 +151,12 @@ int ChromeProcess::spawn() {
   argv.push_back(nullptr);
 
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    // A belay started from a belay-launched process must not pass on the
+    // marker of the host that started that process.
+    const std::string entry(*e);
+    if (!is_marker_variable(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
   for (const auto& [k, v] : options_.extra_env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
@@ -184,6 +192,7 @@ int ChromeProcess::spawn() {
   const int rc = uv_spawn(loop_, process_.get(), &spawn_options);
   if (rc != 0) return rc;
   pid_ = process_->pid;
+  claim_child(pid_);
 
   stderr_pipe_->data = this;
   uv_read_start(
@@ -247,6 +256,7 @@ void ChromeProcess::connect_websocket(const std::string& url) {
 
 void ChromeProcess::on_process_exit(int64_t status, int signal) {
   exit_ = ExitInfo{status, signal};
+  release_child(pid_);
   // The leader is gone; its helpers (zygote, renderers) must not outlive it.
   signal_group(SIGKILL);
   poll_timer_.reset();
@@ -271,6 +281,10 @@ void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done, uin
     return;
   }
   if (done) exit_waiters_.push_back(std::move(done));
+  // Already being ended (a second close, a kill during a close): the
+  // timer is running, and initialising it again would corrupt the loop's
+  // timer heap.
+  if (kill_timer_.initialized()) return;
   grace_ms_ = grace_ms;
   uv_timer_init(loop_, kill_timer_.get());
   kill_timer_->data = this;
@@ -285,6 +299,9 @@ void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done, uin
 
 void ChromeProcess::term_then_kill() {
   signal_group(SIGTERM);
+  // A stopped (SIGSTOPped, hung in a debugger) browser holds SIGTERM
+  // pending until it runs again; without this it always waits for SIGKILL.
+  signal_group(SIGCONT);
   uv_timer_start(kill_timer_.get(), [](uv_timer_t* t) {
     auto* self = static_cast<ChromeProcess*>(t->data);
     if (self != nullptr) self->signal_group(SIGKILL);

@@ -17,5 +17,6 @@ struct RunArgs {
 int run_command(const RunArgs& args);
 int check_command(const std::vector<std::string>& files);
 int status_command(const std::string& state_dir);
+int cleanup_command(const std::string& state_dir, bool emergency);
 
 }  // namespace belay::cli

@@ -36,6 +36,15 @@ int main(int argc, char** argv) {
   auto* status_cmd = app.add_subcommand("status", "show a campaign's state (read-only)");
   status_cmd->add_option("--state", status_state, "state directory (default ./.belay)");
 
+  std::string cleanup_state = ".belay";
+  bool emergency = false;
+  auto* cleanup_cmd = app.add_subcommand(
+      "cleanup", "end the browsers belay left behind for a state (orphans of a dead host)");
+  cleanup_cmd->add_option("--state", cleanup_state, "state directory (default ./.belay)");
+  cleanup_cmd->add_flag("--emergency", emergency,
+                        "end every browser belay launched for the state, running host or not, "
+                        "and put their running items back to pending");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,5 +54,6 @@ int main(int argc, char** argv) {
   if (*run_cmd) return belay::cli::run_command(run);
   if (*check_cmd) return belay::cli::check_command(check_files);
   if (*status_cmd) return belay::cli::status_command(status_state);
+  if (*cleanup_cmd) return belay::cli::cleanup_command(cleanup_state, emergency);
   return 2;
 }

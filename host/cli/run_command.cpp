@@ -4,6 +4,8 @@
 #include "campaign/event_log.hpp"
 #include "campaign/progress_display.hpp"
 #include "campaign/runner.hpp"
+#include "chrome/child_reaper.hpp"
+#include "cleanup.hpp"
 #include "commands.hpp"
 #include "core/file_watcher.hpp"
 #include "script_host.hpp"
@@ -71,6 +73,16 @@ int run_command(const RunArgs& args) {
     uv_loop_close(&loop);
     return 2;
   }
+  // A host that died (SIGKILL, a power cut) may have left its browsers
+  // running, holding the profiles' directories: end them before this run
+  // launches its own. Only marked browsers of this state whose host is gone.
+  const CleanupReport reaped = clean_state(args.state_dir, false);
+  if (!reaped.killed.empty()) {
+    std::fprintf(stderr, "belay: ended the browsers of a host that is gone:\n%s",
+                 describe(reaped).c_str());
+  }
+  log_cleanup(events, reaped, false, false);
+  chrome::ChildReaper reaper(&loop);
   campaign::ProgressDisplay display(&loop);
   lua::ScriptHostOptions options;
   options.screenshots_dir = args.state_dir + "/screenshots";

@@ -15,7 +15,10 @@
 --
 -- `host` is the runner's side: host.try() before each try (returns the
 -- attempt number, which counts over runs), host.event(name, params,
--- outcome, dur_ms) for `retry` and `recover` events.
+-- outcome, dur_ms) for `retry` and `recover` events, and host.ready(),
+-- which waits while the supervisor relaunches a browser that died or hung
+-- under the item, and raises when the profile will not come back (fatal,
+-- or the run is stopping): nothing a try or a step could do then.
 
 local retry = require("belay.retry")
 
@@ -58,9 +61,14 @@ return function(run, ladder, policy, item, ctx, host)
     return run(ctx.page, item, ctx)
   end
 
+  local function try_when_ready()
+    host.ready()
+    return pcall(try)
+  end
+
   -- Layer 1: call retry.
   local tries = 1
-  local ok, result = pcall(try)
+  local ok, result = try_when_ready()
   while not ok and tries < policy.attempts and retryable(result, policy.kinds) do
     local wait = retry.delay(policy, tries)
     local params = describe(result)
@@ -71,7 +79,7 @@ return function(run, ladder, policy, item, ctx, host)
       belay.sleep(wait)
     end
     tries = tries + 1
-    ok, result = pcall(try)
+    ok, result = try_when_ready()
   end
   if ok then
     return result
@@ -89,9 +97,10 @@ return function(run, ladder, policy, item, ctx, host)
     end
     ctx.error = err
     local started = belay.now()
+    host.ready()
     local step_ok, step_err = pcall(step.run, ctx.page, ctx)
     if step_ok then
-      ok, result = pcall(try)
+      ok, result = try_when_ready()
       if ok then
         host.event("recover", { step = i, name = name }, "ok", belay.now() - started)
         return result

@@ -230,6 +230,20 @@ TEST_P(BrowserTest, PageOutlivingItsBrowserFailsCleanly) {
   page_.reset();  // must not touch the freed connection
 }
 
+// Regression: a second close (or a kill) while the first was still ending
+// the process initialised its kill timer again, corrupting libuv's timer
+// heap; the loop then never emptied (a soft restart at the end of a run
+// hung `belay run`).
+TEST_P(BrowserTest, ClosingTwiceAndKillingEndsOnceAndCallsEveryone) {
+  int closed = 0;
+  browser_->close([&] { ++closed; }, 2000);
+  browser_->close([&] { ++closed; }, 2000);
+  browser_->kill([&] { ++closed; }, 2000);
+  ASSERT_TRUE(run_until(&loop_, [&] { return closed == 3; }, 10000)) << closed;
+  browser_.reset();
+  EXPECT_TRUE(group_gone(pid_));
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, BrowserTest,
                          ::testing::Values(TransportKind::pipe, TransportKind::websocket),
                          [](const auto& info) {

@@ -39,9 +39,15 @@ bool group_gone(pid_t pgid, uint64_t wait_ms) {
   return true;
 }
 
-ForeignChromium::ForeignChromium() {
-  char templ[] = "/tmp/belay-foreign-XXXXXX";
-  user_data_dir_ = mkdtemp(templ);
+ForeignChromium::ForeignChromium(std::string user_data_dir)
+    : user_data_dir_(std::move(user_data_dir)) {
+  if (user_data_dir_.empty()) {
+    char templ[] = "/tmp/belay-foreign-XXXXXX";
+    user_data_dir_ = mkdtemp(templ);
+    owns_user_data_dir_ = true;
+  } else {
+    std::filesystem::create_directories(user_data_dir_);
+  }
   auto options = launch_options(chrome::TransportKind::websocket);
   std::vector<std::string> args = {options.chrome_path};
   for (auto& f : chrome::default_flags(options)) args.push_back(f);
@@ -79,7 +85,7 @@ ForeignChromium::~ForeignChromium() {
     group_gone(pid_);
   }
   std::error_code ec;
-  std::filesystem::remove_all(user_data_dir_, ec);
+  if (owns_user_data_dir_) std::filesystem::remove_all(user_data_dir_, ec);
 }
 
 bool ForeignChromium::alive() const {

@@ -24,7 +24,8 @@ bool group_gone(pid_t pgid, uint64_t wait_ms = 3000);
 // for proving cleanup spares it). Killed by its PID in the destructor.
 class ForeignChromium {
  public:
-  ForeignChromium();
+  // In `user_data_dir` (kept afterwards) or a fresh one (removed).
+  explicit ForeignChromium(std::string user_data_dir = "");
   ~ForeignChromium();
   pid_t pid() const { return pid_; }
   const std::string& ws_url() const { return ws_url_; }
@@ -33,6 +34,7 @@ class ForeignChromium {
  private:
   pid_t pid_ = 0;
   std::string user_data_dir_;
+  bool owns_user_data_dir_ = false;
   std::string ws_url_;
 };
 

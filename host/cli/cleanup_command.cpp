@@ -1,0 +1,35 @@
+// belay cleanup [--state DIR] [--emergency]: ends the browsers belay left
+// behind for a state directory. Without --emergency only orphans (their
+// host is gone); with it every browser belay launched for that state, and
+// their running items go back to pending.
+
+#include "cleanup.hpp"
+#include "commands.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace belay::cli {
+
+int cleanup_command(const std::string& state_dir, bool emergency) {
+  if (!std::filesystem::is_directory(state_dir)) {
+    std::fprintf(stderr, "belay: no state directory at %s\n", state_dir.c_str());
+    return 2;
+  }
+  campaign::EventLog events(state_dir + "/events.jsonl", "");
+  if (!events.ok()) {
+    std::fprintf(stderr, "belay: %s\n", events.error().c_str());
+    return 2;
+  }
+  const CleanupReport report = clean_state(state_dir, emergency);
+  log_cleanup(events, report, emergency, true);
+  if (report.killed.empty() && report.requeued == 0) {
+    std::printf("nothing to clean in %s: no %sbrowser processes\n", state_dir.c_str(),
+                emergency ? "" : "orphaned ");
+  } else {
+    std::fputs(describe(report).c_str(), stdout);
+  }
+  return report.survived.empty() ? 0 : 1;
+}
+
+}  // namespace belay::cli
