@@ -17,7 +17,10 @@ return {
     { name = "reload", run = function(page, ctx) page:reload() end },
     { name = "reopen_page", run = function(page, ctx) ctx:reopen_page() end },
     -- The profile is kept: the browser comes back on the same user-data-dir.
-    { name = "restart_browser", run = function(page, ctx) ctx:restart_browser() end },
+    -- One that died is back already: the supervisor relaunched it.
+    { name = "restart_browser", run = function(page, ctx)
+        if ctx.error.kind ~= "browser_disconnected" then ctx:restart_browser() end
+      end },
   },
   pause = { max_error_streak = 3, ms = 24 * 3600 * 1000 },
 }

@@ -11,7 +11,11 @@ return {
   -- The wait before the relaunch below.
   backoff_ms = 3000,
   steps = {
-    { name = "relaunch", run = function(page, ctx) ctx:restart_browser() end },
+    -- A browser that died was relaunched by the supervisor already (after
+    -- supervisor.delay_ms); any other failure relaunches it here.
+    { name = "relaunch", run = function(page, ctx)
+        if ctx.error.kind ~= "browser_disconnected" then ctx:restart_browser() end
+      end },
   },
   supervisor = { max_restarts = 10, delay_ms = 3000, period_ms = 24 * 3600 * 1000 },
   soft_restart = { items = 500, ms = 2 * 3600 * 1000 },

@@ -168,8 +168,8 @@ void BrowserSession::reopen_page(PageReady done) {
   });
 }
 
-// A renderer that crashed, or a tab closed under the script, takes the
-// current page with it: the browser is fine, so only the page is replaced.
+// What happens to a page that is gone is the owner's decision (a campaign
+// replaces it; a console keeps it, since navigating revives a crashed tab).
 void BrowserSession::watch_page(const std::shared_ptr<cdp::Page>& page) {
   std::weak_ptr<bool> alive = alive_;
   std::weak_ptr<cdp::Page> weak = page;
@@ -178,18 +178,17 @@ void BrowserSession::watch_page(const std::shared_ptr<cdp::Page>& page) {
     auto gone = weak.lock();
     // Deferred: the page is inside its own callback.
     defer(loop_, [this, alive, gone, why]() {
-      if (!alive.expired() && gone) replace_page(gone, why);
+      if (alive.expired() || !gone || closing_ || restarting_ || !connected()) return;
+      if (hooks_.page_gone) hooks_.page_gone(gone, why);
     });
   });
 }
 
-void BrowserSession::replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why) {
-  if (closing_ || restarting_ || !connected() || current_ != page) return;
-  std::weak_ptr<bool> alive = alive_;
-  reopen_page([this, alive, why](Result<std::shared_ptr<cdp::Page>> fresh) {
-    if (alive.expired() || !hooks_.page_replaced) return;
-    hooks_.page_replaced(why, fresh ? std::nullopt : std::optional<Error>(fresh.error()));
-  });
+void BrowserSession::replace_page(const std::shared_ptr<cdp::Page>& page, PageReady done) {
+  if (closing_ || restarting_ || !connected() || current_ != page) {
+    return done(std::shared_ptr<cdp::Page>());
+  }
+  reopen_page(std::move(done));
 }
 
 void BrowserSession::forget_page(const cdp::Page* page) {

@@ -31,9 +31,9 @@ struct SessionHooks {
       before_restart;
   // After each launch (or attach), with its error if it failed.
   std::function<void(pid_t pid, const std::optional<Error>& error, uint64_t dur_ms)> launched;
-  // The current page was replaced in a live browser (its renderer crashed
-  // or hung, or it was closed), with why and whether the new one opened.
-  std::function<void(const Error& why, const std::optional<Error>& error)> page_replaced;
+  // A page's session ended while the browser lives on: its renderer
+  // crashed, or the tab was closed. Not called for pages belay closed.
+  std::function<void(const std::shared_ptr<cdp::Page>& page, const Error& why)> page_gone;
 };
 
 // How restart() ends the old browser.
@@ -73,9 +73,10 @@ class BrowserSession {
   // The page items run on: the first page, replaced by reopen_page().
   std::shared_ptr<cdp::Page> current_page() const { return current_; }
   void reopen_page(PageReady done);
-  // Replaces `page` if it is still the current one (a hung or crashed tab);
-  // the page_replaced hook hears of it.
-  void replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why);
+  // Replaces `page` with a new tab if it is still the current one (a hung
+  // or crashed tab) in a live browser; `done` with the new page, or with
+  // nullptr when there was nothing to replace.
+  void replace_page(const std::shared_ptr<cdp::Page>& page, PageReady done);
   const std::vector<std::shared_ptr<cdp::Page>>& pages() const { return pages_; }
   void forget_page(const cdp::Page* page);
   // Called when the browser disconnects or its process exits.

@@ -68,8 +68,8 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
           {{"pid", pid}, {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
           error ? "fail" : "ok", dur);
   };
-  hooks.page_replaced = [this, alive](const Error& why, const std::optional<Error>& error) {
-    if (!alive.expired()) on_page_replaced(why, error);
+  hooks.page_gone = [this, alive](const std::shared_ptr<cdp::Page>& page, const Error& why) {
+    if (!alive.expired()) replace_page(page, why);
   };
   session_->set_hooks(std::move(hooks));
   session_->on_disconnect([this, alive](const Error& why) {
@@ -272,16 +272,21 @@ void ProfileWorker::on_page_missed(const std::shared_ptr<cdp::Page>& page, const
                              {"target_id", page->target_id()},
                              {"timeout_ms", run_.config.health.timeout_ms},
                              {"error", why.to_string()}});
-  session_->replace_page(page, why);
+  replace_page(page, why);
 }
 
-void ProfileWorker::on_page_replaced(const Error& why, const std::optional<Error>& error) {
-  event("restarting",
-        {{"scope", "page"},
-         {"reason", kind_name(why.kind)},
-         {"message", why.message},
-         {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
-        error ? "fail" : "ok");
+void ProfileWorker::replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why) {
+  if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
+  std::weak_ptr<bool> alive = alive_;
+  session_->replace_page(page, [this, alive, why](Result<std::shared_ptr<cdp::Page>> fresh) {
+    if (alive.expired() || (fresh && fresh.value() == nullptr)) return;
+    event("restarting",
+          {{"scope", "page"},
+           {"reason", kind_name(why.kind)},
+           {"message", why.message},
+           {"error", fresh ? nlohmann::json(nullptr) : nlohmann::json(fresh.error().to_string())}},
+          fresh ? "ok" : "fail");
+  });
 }
 
 // The browser died, hung or failed to relaunch: its group is killed, then

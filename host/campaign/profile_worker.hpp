@@ -87,7 +87,8 @@ class ProfileWorker {
   void supervise(const std::string& reason, RestartMode mode = RestartMode::kill);
   void on_heartbeat_missed(const Error& why);
   void on_page_missed(const std::shared_ptr<cdp::Page>& page, const Error& why);
-  void on_page_replaced(const Error& why, const std::optional<Error>& error);
+  // Replaces a crashed, hung or closed current page in the live browser.
+  void replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why);
   void fire_ready_waiters(const std::optional<Error>& error);
   // The soft restart due between items, if any: "items", "age", "memory".
   std::optional<std::string> soft_restart_due(nlohmann::json* params);

@@ -398,7 +398,9 @@ TEST_F(LadderZeroTouch, CrashedBrowserIsRelaunchedAfterThreeSeconds) {
 
   const size_t crashing = find_event(events, "crashing");
   ASSERT_LT(crashing, events.size()) << log;
-  // The browser died of it (not closed by belay), then the ladder relaunched it.
+  // The browser died of it (not closed by belay); the supervisor relaunched
+  // it after zero_touch's 3 s delay, and the ladder's relaunch step, seeing
+  // browser_disconnected, left the fresh browser alone.
   const size_t exited = find_event(events, "browser_exit", crashing);
   ASSERT_LT(exited, events.size()) << "the browser did not die of Browser.crash: " << log;
   const size_t restarting = find_event(events, "restarting", exited);
