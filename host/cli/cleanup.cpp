@@ -38,13 +38,15 @@ CleanupReport clean_state(const std::string& state_dir, bool emergency) {
   CleanupReport report;
   report.killed = emergency ? chrome::find_marked_processes(state_dir)
                             : chrome::find_orphans(state_dir);
-  if (!report.killed.empty()) report.survived = chrome::end_processes(report.killed, kGraceMs);
   if (emergency) {
+    // Before the browsers go: a live host must not finish (or fail) the
+    // item in the time they take to exit and so escape the requeue.
     std::set<std::string> profiles;
     for (const auto& p : report.killed) profiles.insert(p.marker.profile);
     // With no browser found, every running item is stale all the same.
     report.requeued = requeue_items(state_dir, profiles);
   }
+  if (!report.killed.empty()) report.survived = chrome::end_processes(report.killed, kGraceMs);
   return report;
 }
 

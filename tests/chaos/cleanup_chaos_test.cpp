@@ -123,12 +123,12 @@ TEST_F(Cleanup, ALiveHostsBrowserIsLeftAloneUnlessItIsAnEmergency) {
   supervisor = { delay_ms = 200 },
   run = function(page, item, ctx)
     page:navigate(item.url)
-    belay.sleep(1000)
+    belay.sleep(2000)
     return { ok = true }
   end,
 }
 )LUA",
-                                                   6);
+                                                   4);
   BelayProcess host(run_.run_args(campaign), run_.dir().path());
   const pid_t browser = run_.wait_for_launch(1, seconds(60), &host);
   ASSERT_GT(browser, 0) << host.describe();
@@ -152,7 +152,7 @@ TEST_F(Cleanup, ALiveHostsBrowserIsLeftAloneUnlessItIsAnEmergency) {
   // The host's supervisor relaunches the browser and the run finishes.
   ASSERT_EQ(host.wait(seconds(120)), 0) << host.describe();
   const auto events = run_.events();
-  EXPECT_EQ(of_event(events, "item_ok").size(), 6u) << event_names(events);
+  EXPECT_EQ(of_event(events, "item_ok").size(), 4u) << event_names(events);
   const auto cleanups = of_event(events, "cleanup");
   ASSERT_EQ(cleanups.size(), 2u) << event_names(events);
   EXPECT_EQ(cleanups[1]["params"]["mode"], "emergency");
