@@ -4,7 +4,11 @@
 -- `context_destroyed` error and the campaign's `retry` runs the item again.
 -- One page hides its heading the first time a tab opens it, so the script's
 -- JavaScript throws: no retry fixes that, and the recovery ladder's first
--- step (go home) does. The run ends green, with the retries and the recovery in
+-- step (go home) does. Two items break the browser itself on their first
+-- try, as a heavy page or a bad build can: one crashes its tab's renderer
+-- (belay replaces the page in the same browser), one crashes the whole
+-- browser (the supervisor relaunches it, and the item goes on in the new
+-- one). The run ends green, with the retries, recoveries and restarts in
 -- STATE/events.jsonl.
 
 local pages = "file://" .. belay.script_dir .. "/pages/"
@@ -18,9 +22,15 @@ return {
   -- with a short wait between steps instead of 30 s.
   ladder = { from = "standard", backoff_ms = 500 },
   retry = { attempts = 3, base_ms = 200, kinds = { "context_destroyed", "timeout" } },
+  supervisor = { delay_ms = 500 },
 
   run = function(page, item, ctx)
     page:navigate(pages .. item.page)
+    if ctx.attempt == 1 and item.crash == "renderer" then
+      page:cdp("Page.crash")
+    elseif ctx.attempt == 1 and item.crash == "browser" then
+      ctx.browser:cdp("Browser.crash")
+    end
     -- A slow read: long enough for a restless page to pull the rug.
     local heading = page:evaluate([[new Promise((resolve, reject) => setTimeout(() => {
       try { resolve(document.getElementById('heading').textContent) } catch (e) { reject(e) }
