@@ -161,3 +161,18 @@ TEST_F(Cleanup, ALiveHostsBrowserIsLeftAloneUnlessItIsAnEmergency) {
 
 }  // namespace
 }  // namespace belay::test
+
+namespace belay::test {
+namespace {
+
+TEST(CleanupCommand, AMissingStateDirectoryIsAUsageError) {
+  TempDir dir;
+  const BelayRun r =
+      run_belay({"cleanup", "--state", dir.file("no-such-state")}, dir.path(), seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.describe;
+  EXPECT_NE(r.err.find("no state directory at"), std::string::npos) << r.describe;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("no-such-state")));
+}
+
+}  // namespace
+}  // namespace belay::test
