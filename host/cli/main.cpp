@@ -36,6 +36,20 @@ int main(int argc, char** argv) {
   auto* status_cmd = app.add_subcommand("status", "show a campaign's state (read-only)");
   status_cmd->add_option("--state", status_state, "state directory (default ./.belay)");
 
+  belay::cli::ReplArgs repl;
+  auto* repl_cmd = app.add_subcommand("repl", "a Lua prompt with a browser of its own");
+  repl_cmd->add_option("campaign", repl.campaign, "a campaign to load at the prompt")
+      ->check(CLI::ExistingFile);
+  repl_cmd->add_option("--state", repl.state_dir, "state directory (default ./.belay)");
+  repl_cmd->add_option("--connect", repl.connect, "attach to a running browser (ws://...)");
+  repl_cmd->add_option("--chrome", repl.chrome_path, "the browser to launch")
+      ->check(CLI::ExistingFile);
+  repl_cmd->add_flag("--headful", repl.headful, "show the browser window");
+
+  std::string attach_state = ".belay";
+  auto* attach_cmd = app.add_subcommand("attach", "a Lua prompt inside a running `belay run`");
+  attach_cmd->add_option("--state", attach_state, "the run's state directory (default ./.belay)");
+
   std::string cleanup_state = ".belay";
   bool emergency = false;
   auto* cleanup_cmd = app.add_subcommand(
@@ -55,5 +69,7 @@ int main(int argc, char** argv) {
   if (*check_cmd) return belay::cli::check_command(check_files);
   if (*status_cmd) return belay::cli::status_command(status_state);
   if (*cleanup_cmd) return belay::cli::cleanup_command(cleanup_state, emergency);
+  if (*repl_cmd) return belay::cli::repl_command(repl);
+  if (*attach_cmd) return belay::cli::attach_command(attach_state);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include "chrome/child_reaper.hpp"
 #include "cleanup.hpp"
 #include "commands.hpp"
+#include "control/control_server.hpp"
 #include "core/file_watcher.hpp"
 #include "script_host.hpp"
 #include "store/store.hpp"
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <regex>
 
 namespace belay::cli {
@@ -82,7 +84,8 @@ int run_command(const RunArgs& args) {
                  describe(reaped).c_str());
   }
   log_cleanup(events, reaped, false, false);
-  chrome::ChildReaper reaper(&loop);
+  // Closed before the loop is drained (its handle is freed by the loop).
+  auto reaper = std::make_unique<chrome::ChildReaper>(&loop);
   campaign::ProgressDisplay display(&loop);
   lua::ScriptHostOptions options;
   options.screenshots_dir = args.state_dir + "/screenshots";
@@ -116,17 +119,20 @@ int run_command(const RunArgs& args) {
           args.transport == "ws" ? chrome::TransportKind::websocket : chrome::TransportKind::pipe;
       auto runner = campaign::make_durable_runner(&loop, config.value(), host->executor(),
                                                   events, *store.value(), run_options);
-      FileWatcher watcher(&loop, [&](const std::string& path) {
+      // A reload, from a changed file or from the console, and its event.
+      auto reload = [&](const std::string& path) -> Result<nlohmann::json> {
         auto version = host->reload();
-        if (version) {
-          events.write(campaign::Event{"reload", "", "", "",
-                                       {{"file", path}, {"version", version.value()}}, "ok", {}});
-        } else {
+        if (!version) {
           nlohmann::json params = reload_failure(version.error());
           if (!params.contains("file")) params["file"] = path;
           events.write(campaign::Event{"reload", "", "", "", params, "fail", {}});
+          return version.error();
         }
-      });
+        events.write(campaign::Event{"reload", "", "", "",
+                                     {{"file", path}, {"version", version.value()}}, "ok", {}});
+        return nlohmann::json{{"version", version.value()}};
+      };
+      FileWatcher watcher(&loop, [&](const std::string& path) { reload(path); });
       if (!args.no_reload) {
         watcher.watch_file(fs::absolute(args.campaign).string());
         for (const auto& ladder : config.value().ladder_files) {
@@ -162,6 +168,11 @@ int run_command(const RunArgs& args) {
       };
       uv_signal_start(&sigint, on_signal, SIGINT);
       uv_signal_start(&sigterm, on_signal, SIGTERM);
+      // belay attach: a console inside this run, on STATE/control.sock; its
+      // reload() is the watcher's, with the same event.
+      auto console = serve_console(&loop, *runner, args, [&]() {
+        return reload(fs::absolute(args.campaign).string());
+      });
       bool finished = false;
       auto started = runner->start([&](int code) {
         exit_code = code;
@@ -182,9 +193,11 @@ int run_command(const RunArgs& args) {
       }
       while (!finished && uv_run(&loop, UV_RUN_ONCE) != 0) {
       }
+      console.reset();  // attached consoles end with the run
       uv_run(&loop, UV_RUN_NOWAIT);
     }
   }
+  reaper.reset();
   while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
   }
   uv_loop_close(&loop);

@@ -1,0 +1,120 @@
+// belay repl: a browser of its own and a Lua prompt in the same sandbox as
+// scripts, with `page`, `browser` and `belay` ready (and `campaign`, `ctx`
+// and the ladder when a campaign is given).
+
+#include "campaign/runner.hpp"
+#include "commands.hpp"
+#include "console.hpp"
+#include "repl.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+namespace belay::cli {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kReplProfile = "repl";
+
+class LocalBackend final : public ConsoleBackend {
+ public:
+  explicit LocalBackend(lua::Repl& repl) : repl_(repl) {}
+  void evaluate(const std::string& chunk, Evaluated done) override {
+    repl_.evaluate(chunk, [done = std::move(done)](lua::ReplReply r) { done(r.ok, r.text); });
+  }
+  void cancel() override { repl_.cancel("cancelled at the console (Ctrl-C)"); }
+  void complete(const std::string& word, Completed done) override { done(repl_.complete(word)); }
+  bool alive() const override { return true; }
+
+ private:
+  lua::Repl& repl_;
+};
+
+std::shared_ptr<campaign::BrowserSession> start_browser(uv_loop_t* loop, const ReplArgs& args) {
+  campaign::RunOptions run;
+  run.state_dir = args.state_dir;
+  run.chrome_path = args.chrome_path;
+  run.headless = !args.headful;
+  run.connect = args.connect;
+  campaign::ProfileConfig profile;
+  profile.name = kReplProfile;
+  auto session = std::make_shared<campaign::BrowserSession>(loop, campaign::browser_spec(profile, run));
+  std::optional<std::optional<Error>> ready;
+  session->start([&](std::optional<Error> e) { ready = std::move(e); });
+  while (!ready && uv_run(loop, UV_RUN_ONCE) != 0) {
+  }
+  if (!ready || *ready) {
+    std::fprintf(stderr, "belay: cannot start the browser: %s\n",
+                 ready && *ready ? (*ready)->to_string().c_str() : "no answer");
+    return nullptr;
+  }
+  return session;
+}
+
+int run_repl(uv_loop_t* loop, const ReplArgs& args) {
+  lua::ReplOptions options;
+  if (!args.campaign.empty()) {
+    const fs::path dir = fs::absolute(args.campaign).parent_path();
+    options.module_dirs.push_back(dir.string());
+  } else {
+    options.module_dirs.push_back(".");
+  }
+  options.screenshots_dir = args.state_dir + "/screenshots";
+  options.print = [](std::string_view line) {
+    std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(stdout);
+  };
+  auto repl = lua::Repl::create(loop, options);
+  if (!repl) {
+    std::fprintf(stderr, "belay: %s\n", repl.error().to_string().c_str());
+    return 2;
+  }
+  auto session = start_browser(loop, args);
+  if (!session) return 2;
+  repl.value()->set_session_lookup([session](const std::string& name) {
+    return name == kReplProfile ? session : nullptr;
+  });
+  repl.value()->use_profile(kReplProfile);
+  int code = 0;
+  if (!args.campaign.empty()) {
+    if (auto e = repl.value()->load_campaign(args.campaign)) {
+      std::fprintf(stderr, "%s\n", e->message.c_str());
+      code = 2;
+    }
+  }
+  if (code == 0) {
+    LocalBackend backend(*repl.value());
+    code = run_console(loop, backend, ConsoleOptions{args.state_dir + "/repl_history", "> ", ">> "});
+  }
+  repl.value().reset();  // no chunk may outlive the browser it talks to
+  bool closed = false;
+  session->close([&] { closed = true; });
+  while (!closed && uv_run(loop, UV_RUN_ONCE) != 0) {
+  }
+  return code;
+}
+
+}  // namespace
+
+int repl_command(const ReplArgs& args) {
+  std::error_code ec;
+  fs::create_directories(args.state_dir + "/screenshots", ec);
+  if (ec) {
+    std::fprintf(stderr, "belay: cannot create %s: %s\n", args.state_dir.c_str(),
+                 ec.message().c_str());
+    return 2;
+  }
+  ::chmod(args.state_dir.c_str(), 0700);  // history and profiles may hold private data
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  const int code = run_repl(&loop, args);
+  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
+  }
+  uv_loop_close(&loop);
+  return code;
+}
+
+}  // namespace belay::cli

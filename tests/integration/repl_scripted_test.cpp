@@ -1,0 +1,52 @@
+// `belay repl` with stdin not a terminal: chunks read from stdin, results
+// printed, so the console can be scripted.
+
+#include "support/belay_process.hpp"
+#include "support/fixture_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace belay::test {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ReplScripted, ReadsChunksFromStdinAndPrintsResults) {
+  TempDir dir("belay-repl-scripted-");
+  BackgroundFixtureServer fixture;
+  dir.write("input.lua", "=1+1\n"
+                         "page:navigate('" + fixture.url("/page2") + "')\n"
+                         "=page:title()\n"
+                         "for i = 1, 2 do\n"
+                         "  print('n' .. i)\n"
+                         "end\n"
+                         "t = { 1, 2, { x = 'y' } }\n"
+                         "t.self = t\n"
+                         "=t\n"
+                         "error('boom')\n"
+                         "=#belay.json.encode({ a = 1 })\n");
+  const std::string cmd = "cd " + dir.path() + " && timeout 120 " + belay_binary() +
+                          " repl --state state < input.lua > out.txt 2> err.txt";
+  const int status = std::system(cmd.c_str());
+  const std::string out = slurp(dir.file("out.txt"));
+  const std::string err = slurp(dir.file("err.txt"));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "a failed chunk makes the exit code 1\n" << out << err;
+  EXPECT_NE(out.find("2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"Page 2\"\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("n1\nn2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("{ 1, 2, { x = \"y\" }, self = <cycle> }"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n7\n"), std::string::npos) << "chunks after an error still run\n" << out;
+  EXPECT_NE(err.find("script: stdin:1: boom"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace belay::test
