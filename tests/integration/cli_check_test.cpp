@@ -88,7 +88,7 @@ TEST_F(CliCheck, DemoCampaignIsReportedAsACampaign) {
   const BelayRun r = check({source_path("scripts/demo/campaign.lua")});
   EXPECT_EQ(r.exit_code, 0) << r.describe;
   EXPECT_TRUE(contains(r.out, "campaign 'demo'")) << r.describe;
-  EXPECT_TRUE(contains(r.out, "6 items")) << r.describe;
+  EXPECT_TRUE(contains(r.out, "8 items")) << r.describe;
 }
 
 TEST_F(CliCheck, SyntaxErrorIsExitTwoWithFileAndLine) {
