@@ -32,8 +32,12 @@ Connection::Connection(uv_loop_t* loop, std::unique_ptr<Transport> transport)
 Connection::~Connection() {
   alive_.reset();
   transport_->set_sink(nullptr);
-  // Nobody is left to call back into: owners destroy the connection only
-  // once they no longer wait on it.
+  // A refusal already decided but not yet delivered is owed to its caller
+  // (a script waiting on it would wait forever); it gets no `this`.
+  auto deferred = std::move(deferred_);
+  for (auto& [done, error] : deferred) done(std::move(error));
+  // Nobody is left to call back into for the rest: owners destroy the
+  // connection only once they no longer wait on it.
   pending_.clear();
 }
 
@@ -75,11 +79,8 @@ void Connection::run_deferred() {
   uv_idle_stop(deferred_idle_.get());
   std::deque<std::pair<ReplyCallback, Error>> ready;
   ready.swap(deferred_);
-  std::weak_ptr<bool> alive = alive_;
-  for (auto& [done, error] : ready) {
-    done(std::move(error));
-    if (alive.expired()) return;
-  }
+  // All of them, even if one destroys this connection: each is owed its end.
+  for (auto& [done, error] : ready) done(std::move(error));
 }
 
 bool Connection::cancel(uint64_t id, const Error& why) {
@@ -236,6 +237,8 @@ void Connection::on_closed(const Error& why) {
   std::weak_ptr<bool> alive = alive_;
   fail_all(*closed_because_);
   if (alive.expired()) return;
+  end_all_sessions(*closed_because_);
+  if (alive.expired()) return;
   deadline_timer_.reset();
   if (close_handler_) {
     CloseHandler handler = std::move(close_handler_);
@@ -251,7 +254,22 @@ void Connection::browser_exited(const Error& why) {
     open_ = false;
     transport_->close();
   }
+  std::weak_ptr<bool> alive = alive_;
   fail_all(why);
+  if (!alive.expired()) end_all_sessions(why);
+}
+
+// What waits on a session beyond its commands (a navigation waiting for
+// its document) ends with the connection too, not at its own deadline.
+void Connection::end_all_sessions(const Error& why) {
+  if (all_sessions_ended_) return;
+  all_sessions_ended_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  auto handlers = session_end_handlers_;
+  for (auto& [hid, handler] : handlers) {
+    handler(SessionEnd{"", why});
+    if (alive.expired()) return;
+  }
 }
 
 void Connection::close() {

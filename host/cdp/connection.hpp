@@ -35,7 +35,7 @@ struct Command {
 
 // Why a session ended; carried to its watchers.
 struct SessionEnd {
-  std::string session_id;
+  std::string session_id;  // empty: the connection closed, ending every session
   Error why;
 };
 
@@ -97,6 +97,7 @@ class Connection final : private Transport::Sink {
   void on_message(std::string_view message) override;
   void on_transport_error(const Error& error) override;
   void on_closed(const Error& why) override;
+  void end_all_sessions(const Error& why);
 
   void dispatch_reply(uint64_t id, const json& message);
   void dispatch_event(const std::string& method, const std::string& session_id,
@@ -125,6 +126,7 @@ class Connection final : private Transport::Sink {
   std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline ms, id)
   std::map<uint64_t, Subscription> subscriptions_;
   std::map<uint64_t, SessionEndHandler> session_end_handlers_;
+  bool all_sessions_ended_ = false;
   std::map<std::string, Error> ended_sessions_;        // commands to these fail at once
   std::deque<std::string> ended_order_;                // bounds ended_sessions_
   std::set<std::string> crashed_sessions_;

@@ -53,12 +53,28 @@ Page::Page(uv_loop_t* loop, Connection& connection, std::string target_id,
       session_id_, "Page.lifecycleEvent",
       [this](const std::string&, const json& params) { on_lifecycle(params); });
   session_end_subscription_ = connection_.on_session_end([this](const SessionEnd& end) {
-    if (end.session_id == session_id_) on_session_end(end.why);
+    // An empty id: the connection closed, every session with it.
+    if (end.session_id == session_id_ || end.session_id.empty()) on_session_end(end.why);
   });
 }
 
 Page::~Page() {
   alive_.reset();
+  // A navigation still waiting for its document ends now: its deadline
+  // timer goes with this page (a browser restarted under an item drops
+  // every page at once).
+  const bool browser_gone = connection_alive_.expired() || !connection_.is_open();
+  const Error why = gone_          ? *gone_
+                    : browser_gone ? Error{Kind::browser_disconnected,
+                                           "the browser went away while the page navigated", "", {}}
+                                   : Error{Kind::target_closed,
+                                           "the page was closed while it navigated", "", {}};
+  auto waits = std::move(waits_);
+  for (auto& wait : waits) {
+    Error error = why;
+    error.op = wait->op;
+    wait->done(std::move(error));
+  }
   if (connection_alive_.expired()) return;
   connection_.unsubscribe(lifecycle_subscription_);
   connection_.remove_session_end_handler(session_end_subscription_);

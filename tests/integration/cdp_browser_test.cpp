@@ -156,6 +156,28 @@ TEST_P(BrowserTest, SigkillDuringPendingCommandIsBrowserDisconnected) {
   EXPECT_EQ(later.error().kind, Kind::browser_disconnected);
 }
 
+// Regression: a navigation whose command was answered but whose document
+// was still loading waited for its own deadline after the browser died (a
+// supervisor restart under an item then left the item hanging).
+TEST_P(BrowserTest, SigkillDuringANavigationWaitIsBrowserDisconnectedAtOnce) {
+  open_page();
+  ASSERT_TRUE(navigate(fixture_.url("/slow?ms=3000")).ok());
+  // Page.reload is answered at once; the document takes 3 s again, so the
+  // reload then waits for its lifecycle events, not for a command.
+  std::optional<Result<json>> out;
+  cdp::NavigateOptions options;
+  options.timeout_ms = 60000;
+  page_->reload(options, [&](Result<json> r) { out = std::move(r); });
+  ASSERT_TRUE(run_until(&loop_, [&] { return browser_->connection().pending_count() == 0; },
+                        10000));
+  run_until(&loop_, [] { return false; }, 100);
+  ASSERT_FALSE(out.has_value()) << "the navigation should still wait for its document";
+  ASSERT_EQ(::kill(pid_, SIGKILL), 0);
+  ASSERT_TRUE(run_until(&loop_, [&] { return out.has_value(); }, 2000));
+  ASSERT_FALSE(out->ok());
+  EXPECT_EQ(out->error().kind, Kind::browser_disconnected) << out->error().to_string();
+}
+
 TEST_P(BrowserTest, PageCrashIsTargetCrashed) {
   open_page();
   ASSERT_TRUE(navigate(fixture_.url("/page1")).ok());
