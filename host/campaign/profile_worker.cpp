@@ -337,7 +337,14 @@ std::optional<std::string> ProfileWorker::soft_restart_due(nlohmann::json* param
   const SoftRestartConfig& soft = run_.config.soft_restart;
   if (soft.items > 0 && items_since_launch_ >= soft.items) return "items";
   if (soft.ms > 0 && uv_now(run_.loop) - launched_at_ >= soft.ms) return "age";
-  if (soft.memory_mb > 0 && session_->pid() > 0) {
+  // Reading the memory of a browser's processes costs the kernel a walk of
+  // their address spaces (tens of ms for a busy Chrome): it is a health
+  // check, so it runs at most once per health.interval_ms.
+  const uint64_t now = uv_now(run_.loop);
+  const bool memory_check_due = memory_checked_at_ == 0 ||
+                                now - memory_checked_at_ >= run_.config.health.interval_ms;
+  if (soft.memory_mb > 0 && session_->pid() > 0 && memory_check_due) {
+    memory_checked_at_ = now;
     const uint64_t mb = chrome::group_memory_kb(session_->pid()) / 1024;
     if (mb >= soft.memory_mb) {
       (*params)["memory_mb"] = mb;

@@ -122,6 +122,7 @@ class ProfileWorker {
   bool launched_once_ = false;
   uint64_t launched_at_ = 0;        // loop time of the last launch
   uint64_t items_since_launch_ = 0;
+  uint64_t memory_checked_at_ = 0;  // loop time of the last memory reading
   std::optional<uint64_t> requested_pause_ms_;
   std::string requested_pause_reason_;
   bool stopping_ = false;

@@ -218,6 +218,7 @@ TEST_F(Supervisor, ABrowserPastTheMemoryCapIsRestartedBetweenItems) {
   items = "items.jsonl",
   profiles = { "p1" },
   soft_restart = { memory_mb = 1 },
+  health = { interval_ms = 200 },  -- memory is read at most once per beat
   run = function(page, item, ctx)
     page:navigate(item.url)
     return { pid = ctx.browser:pid() }
