@@ -132,6 +132,10 @@ TEST_F(ReplAttach, StatusPauseResumeThenDetachLeavesTheRunToFinish) {
 
 TEST_F(ReplAttach, ProfilePageAndErrorsAtTheAttachedPrompt) {
   auto run = start_run();
+  // p2 has a page once its browser is up: wait for its first item.
+  ASSERT_TRUE(wait_for_event(events(), [](const json& e) { return is(e, "item_start", "p2"); },
+                             seconds(60), run.get()))
+      << run->describe();
   auto console = attach();
   EXPECT_TRUE(type(*console, "=page_of('p2'):url({timeout = 3000})", "/slow?ms=800"));
   EXPECT_TRUE(type(*console, "pause('nobody')", "config: "));
