@@ -9,8 +9,7 @@
 // Prints one line per transport: "pipelined evaluate (pipe) window=32 n=4000
 // per_s=12345.6" (the best and median of the interleaved rounds).
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "bench_browser.hpp"
 #include "stats.hpp"
 
 #include <chrono>
@@ -24,14 +23,6 @@ namespace cdp = belay::cdp;
 namespace chrome = belay::chrome;
 
 namespace {
-
-template <typename Pred>
-bool spin(uv_loop_t* loop, Pred done) {
-  while (!done()) {
-    if (uv_run(loop, UV_RUN_ONCE) == 0 && !done()) return false;
-  }
-  return true;
-}
 
 // Keeps `window` evaluates in flight until `n` have been answered.
 class Pipeline {
@@ -66,43 +57,17 @@ class Pipeline {
 
 // Evaluates per second in one browser, or a negative number on failure.
 double measure(chrome::TransportKind kind, int n, int window) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  chrome::LaunchOptions options;
-  if (const char* path = std::getenv("BELAY_CHROME")) options.chrome_path = path;
-  options.transport = kind;
-  std::optional<std::optional<Error>> ready;
-  auto browser = cdp::Browser::launch(&loop, options, [&](std::optional<Error> e) { ready = e; });
-  spin(&loop, [&] { return ready.has_value(); });
-  double per_s = -1;
-  if (*ready) {
-    std::fprintf(stderr, "launch failed: %s\n", (*ready)->to_string().c_str());
-  } else {
-    std::optional<Result<std::unique_ptr<cdp::Page>>> page;
-    browser->new_page([&](Result<std::unique_ptr<cdp::Page>> p) { page = std::move(p); });
-    spin(&loop, [&] { return page.has_value(); });
-    if (page->ok()) {
-      Pipeline warmup(*page->value(), 200, window);
-      warmup.start();
-      spin(&loop, [&] { return warmup.finished(); });
-      Pipeline run(*page->value(), n, window);
-      const auto start = std::chrono::steady_clock::now();
-      run.start();
-      spin(&loop, [&] { return run.finished(); });
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (run.failures() == 0) per_s = n / s;
-      page->value().reset();
-    }
-  }
-  bool closed = false;
-  browser->close([&] { closed = true; });
-  spin(&loop, [&] { return closed; });
-  browser.reset();
-  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
-  }
-  uv_loop_close(&loop);
-  return per_s;
+  belay::bench::BenchBrowser browser(kind);
+  if (browser.page() == nullptr) return -1;
+  Pipeline warmup(*browser.page(), 200, window);
+  warmup.start();
+  browser.spin([&] { return warmup.finished(); });
+  Pipeline run(*browser.page(), n, window);
+  const auto start = std::chrono::steady_clock::now();
+  run.start();
+  browser.spin([&] { return run.finished(); });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return run.failures() == 0 ? n / s : -1;
 }
 
 void print(const char* transport, int window, int n, const std::vector<double>& rounds) {

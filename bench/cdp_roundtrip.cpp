@@ -4,8 +4,7 @@
 //
 //   build/release/bench-cdp-roundtrip [--n 1000] [--transport pipe|ws|both]
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "bench_browser.hpp"
 #include "stats.hpp"
 
 #include <chrono>
@@ -20,32 +19,10 @@ namespace chrome = belay::chrome;
 
 namespace {
 
-template <typename Pred>
-bool spin(uv_loop_t* loop, Pred done) {
-  while (!done()) {
-    if (uv_run(loop, UV_RUN_ONCE) == 0 && !done()) return false;
-  }
-  return true;
-}
-
 int measure(chrome::TransportKind kind, int n, std::vector<double>& samples) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  chrome::LaunchOptions options;
-  if (const char* path = std::getenv("BELAY_CHROME")) options.chrome_path = path;
-  options.transport = kind;
-  std::optional<std::optional<Error>> ready;
-  auto browser = cdp::Browser::launch(&loop, options, [&](std::optional<Error> e) { ready = e; });
-  spin(&loop, [&] { return ready.has_value(); });
-  if (*ready) {
-    std::fprintf(stderr, "launch failed: %s\n", (*ready)->to_string().c_str());
-    return 1;
-  }
-  std::optional<Result<std::unique_ptr<cdp::Page>>> page;
-  browser->new_page([&](Result<std::unique_ptr<cdp::Page>> p) { page = std::move(p); });
-  spin(&loop, [&] { return page.has_value(); });
-  if (!page->ok()) return 1;
-  auto& p = *page->value();
+  belay::bench::BenchBrowser browser(kind);
+  if (browser.page() == nullptr) return 1;
+  auto& p = *browser.page();
   const int warmup = 50;
   for (int i = 0; i < n + warmup; ++i) {
     bool done = false;
@@ -56,20 +33,12 @@ int measure(chrome::TransportKind kind, int n, std::vector<double>& samples) {
              done = true;
              if (!r.ok()) std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
            });
-    spin(&loop, [&] { return done; });
+    browser.spin([&] { return done; });
     const auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
                                                               start)
                         .count();
     if (i >= warmup) samples.push_back(us);
   }
-  page->value().reset();
-  bool closed = false;
-  browser->close([&] { closed = true; });
-  spin(&loop, [&] { return closed; });
-  browser.reset();
-  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
-  }
-  uv_loop_close(&loop);
   return 0;
 }
 
