@@ -1,15 +1,18 @@
--- The demo campaign: six items over bundled local pages, on two profiles in
--- parallel. Two of the pages reload themselves while the script reads them,
--- which destroys the JavaScript context mid-call: belay turns that into a
--- `context_destroyed` error and the campaign's `retry` runs the item again.
+-- The demo campaign: eight items over bundled pages, on two profiles in
+-- parallel. Some items meet a fault on their first try, the faults that stop
+-- Puppeteer scripts, which the demo injects itself so that every run shows
+-- them:
+--   reload    the page reloads under a running read, which destroys its
+--             JavaScript context: belay raises `context_destroyed` and the
+--             campaign's `retry` runs the item again;
+--   renderer  the tab's renderer crashes: belay replaces the page in the
+--             same browser;
+--   browser   the whole browser crashes: the supervisor relaunches it and
+--             the item goes on in the new one.
 -- One page hides its heading the first time a tab opens it, so the script's
 -- JavaScript throws: no retry fixes that, and the recovery ladder's first
--- step (go home) does. Two items break the browser itself on their first
--- try, as a heavy page or a bad build can: one crashes its tab's renderer
--- (belay replaces the page in the same browser), one crashes the whole
--- browser (the supervisor relaunches it, and the item goes on in the new
--- one). The run ends green, with the retries, recoveries and restarts in
--- STATE/events.jsonl.
+-- step (go home) does. The run ends green, with the retries, recoveries and
+-- restarts in STATE/events.jsonl.
 
 local pages = "file://" .. belay.script_dir .. "/pages/"
 
@@ -26,15 +29,22 @@ return {
 
   run = function(page, item, ctx)
     page:navigate(pages .. item.page)
-    if ctx.attempt == 1 and item.crash == "renderer" then
+    local first_try = ctx.attempt == 1
+    if first_try and item.fault == "renderer" then
       page:cdp("Page.crash")
-    elseif ctx.attempt == 1 and item.crash == "browser" then
+    elseif first_try and item.fault == "browser" then
       ctx.browser:cdp("Browser.crash")
     end
-    -- A slow read: long enough for a restless page to pull the rug.
-    local heading = page:evaluate([[new Promise((resolve, reject) => setTimeout(() => {
+    -- A slow read. On a restless item's first try the page reloads 150 ms
+    -- into it; the reload starts inside the read, so however slow the machine
+    -- it cannot land before the read begins.
+    local read = [[new Promise((resolve, reject) => setTimeout(() => {
       try { resolve(document.getElementById('heading').textContent) } catch (e) { reject(e) }
-    }, 300))]])
+    }, 300))]]
+    if first_try and item.fault == "reload" then
+      read = "setTimeout(() => location.reload(), 150);\n" .. read
+    end
+    local heading = page:evaluate(read)
     if page:exists("#send") then
       page:type("#to", item.to)
       page:click("#send")
