@@ -2,10 +2,10 @@
 
 #include "cdp/classify.hpp"
 #include "core/base64.hpp"
+#include "core/private_files.hpp"
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 
 namespace belay::cdp {
 namespace {
@@ -243,13 +243,9 @@ void screenshot(Page& page, const std::string& path, uint64_t timeout_ms, Page::
                 return done(protocol_error("screenshot data is not base64", "page:screenshot"));
               }
               // A few hundred KiB, written once per screenshot: not worth a
-              // thread hop.
-              std::ofstream out(path, std::ios::binary | std::ios::trunc);
-              out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-              out.close();
-              if (!out) {
-                return done(Error{Kind::script, "cannot write screenshot " + path,
-                                  "page:screenshot", {}});
+              // thread hop. 0600 whatever the umask: a page shows private data.
+              if (auto error = write_private_file(path, *bytes)) {
+                return done(Error{Kind::script, "screenshot: " + *error, "page:screenshot", {}});
               }
               done(json{{"path", path}, {"bytes", bytes->size()}});
             });

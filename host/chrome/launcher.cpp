@@ -5,6 +5,7 @@
 #include "chrome/devtools_port.hpp"
 #include "chrome/host_marker.hpp"
 #include "core/defer.hpp"
+#include "core/private_files.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,9 +111,9 @@ void ChromeProcess::start(ReadyCallback ready) {
   if (user_data_dir_.empty()) {
     user_data_dir_ = make_temp_dir();
     owns_user_data_dir_ = true;
-  } else {
-    std::error_code ec;
-    std::filesystem::create_directories(user_data_dir_, ec);
+  } else if (auto error = make_private_dirs(user_data_dir_)) {
+    fire_ready_later(launch_error("cannot create the user-data-dir: " + *error));
+    return;
   }
   if (user_data_dir_.empty()) {
     fire_ready_later(launch_error("cannot create a user-data-dir"));

@@ -3,6 +3,7 @@
 #include "repl_chunk.hpp"
 
 #include <editline/readline.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,8 +100,14 @@ class Session {
     if (options_.history_file.empty() || *line == '\0') return;
     add_history(line);
     // Written at every line, so a console that is killed keeps its history.
+    // Created 0600 first: write_history would create it with the umask's
+    // mode, and a typed line may hold a password.
+    const int fd = ::open(options_.history_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
     write_history(options_.history_file.c_str());
-    ::chmod(options_.history_file.c_str(), 0600);
   }
 
   // Feeds one line; returns false when the chunk goes on.

@@ -5,6 +5,7 @@
 #include "campaign/runner.hpp"
 #include "commands.hpp"
 #include "console.hpp"
+#include "core/private_files.hpp"
 #include "repl.hpp"
 
 #include <sys/stat.h>
@@ -100,14 +101,13 @@ int run_repl(uv_loop_t* loop, const ReplArgs& args) {
 }  // namespace
 
 int repl_command(const ReplArgs& args) {
-  std::error_code ec;
-  fs::create_directories(args.state_dir + "/screenshots", ec);
-  if (ec) {
-    std::fprintf(stderr, "belay: cannot create %s: %s\n", args.state_dir.c_str(),
-                 ec.message().c_str());
-    return 2;
+  // History and profiles may hold private data.
+  for (const std::string& dir : {args.state_dir, args.state_dir + "/screenshots"}) {
+    if (auto error = make_private_dirs(dir)) {
+      std::fprintf(stderr, "belay: %s\n", error->c_str());
+      return 2;
+    }
   }
-  ::chmod(args.state_dir.c_str(), 0700);  // history and profiles may hold private data
   uv_loop_t loop;
   uv_loop_init(&loop);
   const int code = run_repl(&loop, args);

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "control/control_server.hpp"
 #include "core/file_watcher.hpp"
+#include "core/private_files.hpp"
 #include "script_host.hpp"
 #include "store/store.hpp"
 
@@ -27,13 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 
 bool make_private_dir(const std::string& dir, std::string* error) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    *error = "cannot create " + dir + ": " + ec.message();
+  // Profiles and events may hold private data.
+  if (auto failure = make_private_dirs(dir)) {
+    *error = *failure;
     return false;
   }
-  ::chmod(dir.c_str(), 0700);  // profiles and events may hold private data
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_schema.hpp"
 
+#include "core/private_files.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -193,13 +195,11 @@ Result<bool> ensure_file(const std::string& state_dir, const std::string& path, 
   }
   if (errno != ENOENT) return config_error(path + ": " + std::strerror(errno));
   if (read_only) return false;
-  std::error_code ec;
-  if (fs::create_directories(state_dir, ec)) {
-    // Profiles' user-data-dirs (cookies) will live here too.
-    fs::permissions(state_dir, fs::perms::owner_all, ec);
+  // Profiles' user-data-dirs (cookies) will live here too.
+  if (!fs::is_directory(state_dir)) {
+    if (auto error = make_private_dirs(state_dir))
+      return config_error("cannot create the state directory: " + *error);
   }
-  if (ec)
-    return config_error("cannot create the state directory " + state_dir + ": " + ec.message());
   // SQLite would create it 0644; its -wal and -shm files copy the mode.
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0 && errno != EEXIST)
