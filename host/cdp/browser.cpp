@@ -123,7 +123,9 @@ void Browser::close(std::function<void()> done, uint64_t grace_ms) {
       if (done) done();
     }
   };
-  if (!connected()) return finish(0);
+  // A browser belay attached to (--connect) is not belay's to end: closing
+  // it only detaches.
+  if (!process_ || !connected()) return finish(0);
   // Browser.close lets Chrome flush its profile. Chrome answers before it
   // has done so: after an answer the process gets the grace period to exit
   // by itself; without one (a hung browser) it is signalled at once.

@@ -40,6 +40,7 @@ class Browser {
   // Target infos of every page.
   void pages(Connection::ReplyCallback done);
   // Browser.close, then the process group is ended (SIGTERM, then SIGKILL).
+  // A browser belay did not launch (connect) is only detached from.
   void close(std::function<void()> done, uint64_t grace_ms = 3000);
   // No Browser.close: the process group is signalled at once (SIGTERM,
   // SIGKILL after `grace_ms`). For a browser that is hung or already dead.

@@ -166,6 +166,8 @@ TEST(Security, ConnectTalksOnlyToTheGivenEndpointAndLaunchesNothing) {
   for (const auto& e : of_event(chaos.events(), "browser_launch")) {
     EXPECT_EQ(e["params"].value("pid", 0), 0) << e.dump();
   }
+  // A Browser.close takes Chromium a moment to act on: give it one.
+  std::this_thread::sleep_for(seconds(2));
   EXPECT_TRUE(foreign.alive()) << "belay ended a browser it did not start";
 }
 
