@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "error.hpp"
+#include "lua_pattern.hpp"
 #include "lua_state.hpp"
 
 namespace belay::lua {
@@ -416,6 +417,7 @@ void add_string(lua_State* L) {
   push_copy(L, -1, {"dump"});
   lua_remove(L, -2);
   guard_field(L, "rep", sandbox_string_rep);
+  set_counted_pattern_functions(L, -1);
   push_forbidding_metatable(L, kForbiddenString);
   lua_setmetatable(L, -2);
   push_readonly(L, -1, "string");

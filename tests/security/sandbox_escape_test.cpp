@@ -666,6 +666,39 @@ TEST_F(SandboxEscape, CLoopCallingACMetamethodIsStopped) {
                  "instruction quota exceeded");
 }
 
+// Lua's matcher backtracks inside one C call, where no count hook runs: the
+// sandbox's string functions count their steps instead (lua_pattern.cpp).
+TEST_F(SandboxEscape, BacktrackingFindIsStopped) {
+  expect_refused(run("return ('a'):rep(5000):find('.-.-.-.-.-b')"), "instruction quota exceeded");
+}
+
+TEST_F(SandboxEscape, BacktrackingMatchAsAMethodIsStopped) {
+  expect_refused(run("return (('a'):rep(5000)):match('^(.-)(.-)(.-)(.-)(.-)b')"),
+                 "instruction quota exceeded");
+}
+
+TEST_F(SandboxEscape, BacktrackingGmatchIsStopped) {
+  expect_refused(run("for w in ('a'):rep(5000):gmatch('a-a-a-a-b') do end"),
+                 "instruction quota exceeded");
+}
+
+TEST_F(SandboxEscape, BacktrackingGsubUnderPcallIsStopped) {
+  expect_refused(run("return pcall(string.gsub, ('a'):rep(5000), '.-.-.-.-x', '')"),
+                 "instruction quota exceeded");
+}
+
+TEST_F(SandboxEscape, QuadraticPlainFindIsStopped) {
+  expect_refused(run(R"lua(
+    local haystack, needle = ('a'):rep(2000000), ('a'):rep(1000000) .. 'b'
+    return haystack:find(needle, 1, true))lua"),
+                 "instruction quota exceeded");
+}
+
+TEST_F(SandboxEscape, BalancedMatchOverAHugeSubjectIsStopped) {
+  expect_refused(run("local s = ('('):rep(1000000) return s:find('%b()%b()%b()x')"),
+                 "instruction quota exceeded");
+}
+
 TEST_F(SandboxEscape, PrintGoesToTheHostLogNotStdout) {
   std::string logged;
   lua_.set_log([&logged](std::string_view line) { logged += line; });
