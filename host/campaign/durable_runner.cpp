@@ -41,12 +41,7 @@ class InFlight final : public ItemHost {
   void pause_profile(uint64_t ms) override {
     if (!ended_) worker_.request_pause(ms);
   }
-  int begin_try() override {
-    if (ended_) return 0;
-    // The first try's number was counted when the item was marked running.
-    if (tries_++ > 0) ++attempts_;
-    return attempts_;
-  }
+  int begin_try() override;
 
   void when_ready(std::function<void(std::optional<Error>)> done) override {
     if (ended_) return done(Error{Kind::cancelled, "the item has ended", "browser", {}});
@@ -86,6 +81,7 @@ class DurableRunner final : public Runner {
 
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
+  void store_failed(const Error& e) { on_store_failed(e); }
 
  private:
   void dispatch();
@@ -120,6 +116,19 @@ void InFlight::event(const std::string& name, const nlohmann::json& params,
   if (ended_) return;
   runner_.events().write(
       Event{name, worker_.name(), worker_.session_id(), key_, params, outcome, dur_ms});
+}
+
+int InFlight::begin_try() {
+  if (ended_) return 0;
+  // The first try was counted when the item was marked running.
+  if (tries_++ > 0) {
+    ++attempts_;
+    if (auto e = runner_.store().save_attempts(key_, attempts_)) {
+      runner_.store_failed(*e);
+      return 0;
+    }
+  }
+  return attempts_;
 }
 
 std::optional<Error> InFlight::checkpoint(const nlohmann::json& saved) {

@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   std::optional<Error> mark_failed(const std::string& key, const nlohmann::json& error,
                                    int attempts) override;
   std::optional<Error> mark_pending(const std::string& key, int attempts) override;
+  std::optional<Error> save_attempts(const std::string& key, int attempts) override;
   std::optional<Error> save_checkpoint(const std::string& key,
                                        const nlohmann::json& saved) override;
   std::optional<Error> save_campaign_state(const nlohmann::json& state) override;
@@ -76,7 +77,8 @@ class SqliteStore final : public Store {
   // The connection outlives every statement: members go in reverse order.
   std::unique_ptr<Db> db_;
   Statement select_item_, select_current_, mark_running_, mark_done_, mark_failed_, mark_pending_,
-      move_counts_, save_checkpoint_, select_profile_, save_profile_, save_health_;
+      move_counts_, save_checkpoint_, save_attempts_, select_profile_, save_profile_,
+      save_health_;
 };
 
 }  // namespace belay::store::sqlite

@@ -25,6 +25,8 @@ constexpr const char* kMarkPending =
 constexpr const char* kMoveCounts =
     "UPDATE campaign SET last_index = coalesce(?1, last_index), done_count = done_count + ?2, "
     "failed_count = failed_count + ?3, updated_at = ?4 WHERE id = 1";
+constexpr const char* kSaveAttempts =
+    "UPDATE items SET attempts = ?2, updated_at = ?3 WHERE key = ?1 AND status = 'running'";
 constexpr const char* kSaveCheckpoint =
     "UPDATE items SET saved = ?2, updated_at = ?3 WHERE key = ?1";
 
@@ -145,6 +147,20 @@ std::optional<Error> SqliteStore::mark_pending(const std::string& key, int attem
     return error;
   }
   return tx.commit();
+}
+
+std::optional<Error> SqliteStore::save_attempts(const std::string& key, int attempts) {
+  auto st = statement(save_attempts_, kSaveAttempts);
+  if (!st) return st.error();
+  auto changed = Query(*st.value())
+                     .bind(key)
+                     .bind(static_cast<int64_t>(attempts))
+                     .bind(wall_clock_ms())
+                     .run("cannot save the attempts of '" + key + "'");
+  // No row changed: the item is no longer running (`belay cleanup
+  // --emergency` put it back), and stays as it was.
+  if (!changed) return changed.error();
+  return std::nullopt;
 }
 
 std::optional<Error> SqliteStore::save_checkpoint(const std::string& key, const json& saved) {

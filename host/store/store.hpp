@@ -124,6 +124,9 @@ class Store {
                                            int attempts) = 0;
   // Back to pending (a shutdown interrupted it), attempts kept.
   virtual std::optional<Error> mark_pending(const std::string& key, int attempts) = 0;
+  // A running item begins another try: its attempts count is durable before
+  // the try runs, so a host killed mid-try does not forget the tries it made.
+  virtual std::optional<Error> save_attempts(const std::string& key, int attempts) = 0;
   // ctx:checkpoint(tbl): durable partial progress, handed back as ctx.saved.
   virtual std::optional<Error> save_checkpoint(const std::string& key,
                                                const nlohmann::json& saved) = 0;

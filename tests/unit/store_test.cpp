@@ -218,6 +218,24 @@ TEST_F(StoreTest, TransitionsMoveCountsAndTheCampaignCheckpoint) {
   EXPECT_EQ(campaign().last_index, 4);
 }
 
+TEST_F(StoreTest, AttemptsOfARunningItemAreDurableAndOnlyWhileItRuns) {
+  bind({"a", "b"});
+  run("a");
+  EXPECT_OK(store_->save_attempts("a", 3));
+  reopen();
+  EXPECT_EQ(item("a").attempts, 3);
+  // A killed host's row goes back to pending with its tries kept.
+  bind({"a", "b"});
+  EXPECT_EQ(item("a").status, ItemStatus::pending);
+  EXPECT_EQ(run("a").attempts, 4);
+  // An item that is not running is left as it is.
+  EXPECT_OK(store_->save_attempts("b", 7));
+  EXPECT_EQ(item("b").attempts, 0);
+  EXPECT_OK(store_->mark_done("a", 1, 4));
+  EXPECT_OK(store_->save_attempts("a", 9));
+  EXPECT_EQ(item("a").attempts, 4);
+}
+
 TEST_F(StoreTest, CheckpointIsHandedBackWhenTheItemRunsAgain) {
   bind({"a"});
   run("a");
