@@ -182,7 +182,8 @@ void ProfileWorker::when_ready(std::function<void(std::optional<Error>)> done) {
                           (stopping_ ? std::string("stopping") : "fatal: " + last_error_),
                       "browser", {}});
   }
-  if (state_ == State::restarting || state_ == State::starting) {
+  if (state_ == State::restarting || state_ == State::starting ||
+      pages_being_replaced_ > 0) {
     ready_waiters_.push_back(std::move(done));
     return;
   }
@@ -278,8 +279,16 @@ void ProfileWorker::on_page_missed(const std::shared_ptr<cdp::Page>& page, const
 void ProfileWorker::replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why) {
   if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
   std::weak_ptr<bool> alive = alive_;
+  ++pages_being_replaced_;
   session_->replace_page(page, [this, alive, why](Result<std::shared_ptr<cdp::Page>> fresh) {
-    if (alive.expired() || (fresh && fresh.value() == nullptr)) return;
+    if (alive.expired()) return;
+    // A browser restart begun meanwhile releases the waiters when it is done
+    // (on_launched), a stop or a fatal profile with their error.
+    if (--pages_being_replaced_ == 0 && !stopping_ && state_ != State::restarting &&
+        state_ != State::starting && state_ != State::fatal) {
+      fire_ready_waiters(std::nullopt);
+    }
+    if (fresh && fresh.value() == nullptr) return;
     event("restarting",
           {{"scope", "page"},
            {"reason", kind_name(why.kind)},

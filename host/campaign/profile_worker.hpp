@@ -111,6 +111,9 @@ class ProfileWorker {
   std::shared_ptr<BrowserSession> session_;
   HealthMonitor health_;
   std::vector<std::function<void(std::optional<Error>)>> ready_waiters_;
+  // A crashed or hung page is being replaced: the item's next try waits for
+  // the new one rather than reviving the dead tab.
+  int pages_being_replaced_ = 0;
   store::ProfileRecord record_;
   State state_ = State::starting;
   std::string current_item_;

@@ -212,6 +212,33 @@ TEST_F(Supervisor, ACrashedRendererIsReplacedWithoutRestartingTheBrowser) {
   EXPECT_EQ(run_.launched_pids().size(), 1u);
 }
 
+// A retry that comes sooner than the page's replacement waits for it: it
+// runs once, on the new page, instead of reviving the crashed tab (a second
+// execution) that the replacement then closes under it (a third).
+TEST_F(Supervisor, AnImmediateRetryAfterARendererCrashRunsOnceOnTheNewPage) {
+  const std::string campaign = run_.write_campaign(R"LUA(return {
+  name = "crash-retry",
+  items = "items.jsonl",
+  profiles = { "p1" },
+  retry = { attempts = 4, base_ms = 1, jitter = 0, kinds = { "target_crashed", "target_closed" } },
+  run = function(page, item, ctx)
+    page:navigate(item.url)
+    if ctx.attempt == 1 then page:cdp("Page.crash") end
+    return { attempt = ctx.attempt, count = tonumber(page:text("#count")) }
+  end,
+}
+)LUA",
+                                                   1);
+  const BelayRun r = run_belay(run_.run_args(campaign), run_.dir().path(), seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  const auto events = run_.events();
+  const auto ok = of_event(events, "item_ok");
+  ASSERT_EQ(ok.size(), 1u) << event_names(events);
+  EXPECT_EQ(ok[0]["params"]["result"]["attempt"], 2) << event_names(events);
+  EXPECT_EQ(ok[0]["params"]["result"]["count"], 2) << ok[0].dump();
+  EXPECT_EQ(run_.server().hits("item-1"), 2);
+}
+
 TEST_F(Supervisor, ABrowserPastTheMemoryCapIsRestartedBetweenItems) {
   const std::string campaign = run_.write_campaign(R"LUA(return {
   name = "memory-cap",
