@@ -1,6 +1,8 @@
 #pragma once
 // The marker every browser belay launches carries in its environment, and
-// that its helpers (zygote, renderers, crashpad) inherit: which host started
+// that its helpers inherit (though renderers, GPU and utility processes
+// overwrite what /proc/PID/environ shows, so only the browser process can
+// be relied on to show it): which host started
 // it (PID and that process's start time, so a reused PID is not mistaken
 // for the host), for which state directory and profile. Orphan reaping and
 // `belay cleanup` find belay's browsers by this marker, never by name.
