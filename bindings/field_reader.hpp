@@ -66,7 +66,7 @@ class Reader {
                       luaL_typename(L_, -1));
     } else {
       const double v = lua_tonumber(L_, -1);
-      if (v < min || v > max) {
+      if (!(v >= min && v <= max)) {  // NaN too (0/0): it compares false with every bound
         fail(field, "must be between " + fmt(min) + " and " + fmt(max) + ", got " + fmt(v));
       } else {
         out = v;

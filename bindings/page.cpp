@@ -6,6 +6,7 @@
 #include "handles.hpp"
 #include "json.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -99,14 +100,18 @@ bool is_opts_table(lua_State* L, int idx) {
 
 // `function …`, `(a, b) => …`, `x => …`, optionally async: a function
 // source to call with the arguments; anything else is an expression.
-bool looks_like_function(const char* source) {
+// Only the head is searched: std::regex recurses once per character, and a
+// long source (a 100 KB object literal in parentheses) would overflow the stack.
+bool looks_like_function(const char* source, size_t size) {
   static const std::regex function_head(
       R"(^\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>))");
-  return std::regex_search(source, function_head);
+  constexpr size_t kHeadBytes = 1024;
+  return std::regex_search(source, source + std::min(size, kHeadBytes), function_head);
 }
 
 bool start_evaluate(lua_State* L) {
-  const char* source = luaL_checkstring(L, 2);
+  size_t source_size = 0;
+  const char* source = luaL_checklstring(L, 2, &source_size);
   int last = lua_gettop(L);
   int opts_idx = 0;
   if (last >= 3 && is_opts_table(L, last)) opts_idx = last--;
@@ -124,7 +129,7 @@ bool start_evaluate(lua_State* L) {
   }
   Prologue p;
   if (!begin_page_call(L, "page:evaluate", opts_idx, &p)) return false;
-  if (!args.empty() || looks_like_function(source)) {
+  if (!args.empty() || looks_like_function(source, source_size)) {
     p.page->call_function(source, args, p.timeout_ms, "page:evaluate", finish_into(p.slot));
   } else {
     p.page->evaluate(source, p.timeout_ms, "page:evaluate", finish_into(p.slot));

@@ -119,9 +119,13 @@ void Runtime::start(lua_State* task, int nargs, TaskDone done) {
 std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   auto it = tasks_.find(L);
   if (it == tasks_.end()) {
+    // Where, in the message: at a file's top level nothing else names the line.
+    const std::string where = where_of(L);
     push_error(L, Error{Kind::script,
-                        std::string(op) + " cannot be called here: browser calls run only in "
-                        "the campaign's own coroutine, not in one the script created",
+                        (where.empty() ? "" : where + ": ") + op +
+                            " cannot be called here: browser calls run only inside run, a "
+                            "ladder step or the console, not at a file's top level or in a "
+                            "coroutine the script created",
                         op, {}});
     return std::nullopt;
   }

@@ -94,6 +94,11 @@ Result<CheckReport> check_file(const std::string& path) {
       report = to_error(runtime.main(), -1);
     } else {
       report = [&]() -> Result<CheckReport> {
+        // A directory opens and reads as empty: it would pass as a module.
+        std::error_code ec;
+        if (fs::is_directory(path, ec)) {
+          return Error{Kind::config, path + ": a directory, not a script", "", {}};
+        }
         std::ifstream in(path, std::ios::binary);
         if (!in) return Error{Kind::config, path + ": cannot read the file", "", {}};
         std::stringstream buffer;

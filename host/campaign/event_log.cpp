@@ -1,6 +1,7 @@
 #include "campaign/event_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,12 +27,23 @@ EventLog::EventLog(std::string path, std::string campaign)
     : path_(std::move(path)), campaign_(std::move(campaign)) {
   if (path_.empty()) return;
   // 0600: events can carry item data.
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     error_ = "cannot open " + path_ + ": " + std::strerror(errno);
     return;
   }
+  // A host killed in the middle of a line left it without its newline: end
+  // it, or this run's first event would be glued to it and lost to readers.
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (::pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
+  }
   file_ = fdopen(fd, "a");
+  if (file_ != nullptr && last != '\n') {
+    std::fputc('\n', file_);
+    std::fflush(file_);
+  }
 }
 
 EventLog::~EventLog() {

@@ -17,6 +17,13 @@ bool allowed_while_crashed(const std::string& method) {
          method.rfind("Target.", 0) == 0;
 }
 
+// params[key] when it is a string, else `fallback`: a peer's wrong type is
+// not ours to crash on (json::value would throw).
+std::string string_param(const json& params, const char* key, const std::string& fallback) {
+  auto it = params.find(key);
+  return it != params.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 }  // namespace
 
 Connection::Connection(uv_loop_t* loop, std::unique_ptr<Transport> transport)
@@ -155,6 +162,12 @@ void Connection::dispatch_reply(uint64_t id, const json& message) {
     return;
   }
   auto result = message.find("result");
+  if (result != message.end() && !result->is_object()) {
+    // Every CDP result is an object; the callers read fields from it.
+    complete(id,
+             protocol_error("CDP reply with a result that is not an object", op_of(it->second)));
+    return;
+  }
   complete(id, result != message.end() ? *result : json::object());
 }
 
@@ -181,16 +194,17 @@ void Connection::dispatch_event(const std::string& method, const std::string& se
 void Connection::track_session_lifecycle(const std::string& method,
                                          const std::string& session_id, const json& params) {
   if (method == "Target.detachedFromTarget") {
-    const std::string gone = params.value("sessionId", "");
+    const std::string gone = string_param(params, "sessionId", "");
     if (!gone.empty()) end_session(gone, session_detached("the target's session was detached"));
   } else if (method == "Inspector.detached" && !session_id.empty()) {
     end_session(session_id, session_detached("inspector detached: " +
-                                             params.value("reason", std::string("unknown"))));
+                                             string_param(params, "reason", "unknown")));
   } else if (method == "Inspector.targetCrashed" && !session_id.empty()) {
     crashed_sessions_.insert(session_id);
     const Error crashed = target_crashed();
-    fail_where([&](const Pending& p) { return p.session_id == session_id; }, crashed);
     std::weak_ptr<bool> alive = alive_;
+    fail_where([&](const Pending& p) { return p.session_id == session_id; }, crashed);
+    if (alive.expired()) return;  // a command's callback destroyed the connection
     auto handlers = session_end_handlers_;
     for (auto& [hid, handler] : handlers) {
       handler(SessionEnd{session_id, crashed});

@@ -229,6 +229,12 @@ void Page::start_wait(const std::string& loader_id, NavigateOptions options, Don
 }
 
 void Page::on_lifecycle(const json& params) {
+  // An event with a field of the wrong type is the peer's fault: dropped,
+  // never thrown (json::value would throw).
+  for (const char* key : {"frameId", "loaderId", "name"}) {
+    auto field = params.find(key);
+    if (field != params.end() && !field->is_string()) return;
+  }
   const std::string frame = params.value("frameId", "");
   if (frame != target_id_) return;  // a child frame
   LifecycleMark mark{params.value("loaderId", ""), params.value("name", ""), 0};

@@ -53,6 +53,7 @@ struct WsTransport::Impl {
   std::optional<Error> closed_because;  // set once; delivered by drain
   ConnectCallback on_connect;
   bool open = false;
+  bool handshake_done = false;
   bool finished = false;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
@@ -108,16 +109,19 @@ struct WsTransport::Impl {
   void deliver() {
     uv_idle_stop(drain.get());
     std::weak_ptr<bool> guard = alive;
+    // The connect callback first: it installs the sink, and frames that came
+    // with the handshake's answer are already in the inbox. A handshake that
+    // succeeded is a connect that succeeded, even if the close came with it.
+    if (on_connect && (handshake_done || closed_because)) {
+      ConnectCallback cb = std::move(on_connect);
+      on_connect = nullptr;
+      cb(handshake_done ? std::nullopt : closed_because);
+      if (guard.expired()) return;
+    }
     while (!inbox.empty()) {
       std::string message = std::move(inbox.front());
       inbox.pop_front();
       if (owner->sink_ != nullptr) owner->sink_->on_message(message);
-      if (guard.expired()) return;
-    }
-    if (on_connect && (open || closed_because)) {
-      ConnectCallback cb = std::move(on_connect);
-      on_connect = nullptr;
-      cb(open ? std::nullopt : closed_because);
       if (guard.expired()) return;
     }
     if (closed_because && !finished) {
@@ -139,6 +143,7 @@ struct WsTransport::Impl {
 
   void on_open() {
     open = true;
+    handshake_done = true;
     deadline.reset();
     schedule_drain();
   }
@@ -146,9 +151,9 @@ struct WsTransport::Impl {
   void on_close() {
     const auto local = con->get_local_close_code();
     if (local == websocketpp::close::status::message_too_big) {
-      // websocketpp has already refused the frame; say so as a protocol
-      // error before the connection goes.
-      inbox.clear();
+      // websocketpp has already refused the frame; say so before the
+      // connection goes. The whole messages before it are still delivered
+      // (a reply among them completes its command).
       fail(transport_closed("a CDP message exceeded the " +
                             std::to_string(options.max_message_bytes) + "-byte limit"));
       return;

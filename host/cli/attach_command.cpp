@@ -149,25 +149,38 @@ class RemoteBackend final : public ConsoleBackend {
   bool alive() const override { return client_.connected(); }
 
  private:
+  // A field of the wrong type reads as absent: the socket's other end is
+  // not trusted to be a belay (json::value would throw).
+  static std::string text_of(const json& m, const char* key) {
+    auto it = m.find(key);
+    return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+
   void on_message(const json& m) {
     if (m.contains("print")) {
-      std::printf("%s\n", m.value("print", "").c_str());
+      std::printf("%s\n", text_of(m, "print").c_str());
       std::fflush(stdout);
       return;
     }
+    const bool ok = m.contains("ok") && m["ok"] == true;
     if (!m.contains("id") || m["id"] != json(last_id_)) {
-      if (m.value("ok", true) == false) std::fprintf(stderr, "%s\n", m.value("error", "").c_str());
+      if (m.contains("ok") && !ok) std::fprintf(stderr, "%s\n", text_of(m, "error").c_str());
       return;
     }
     if (m.contains("candidates") && completed_) {
       auto done = std::move(completed_);
       completed_ = nullptr;
-      done(m["candidates"].get<std::vector<std::string>>());
+      std::vector<std::string> words;
+      if (m["candidates"].is_array()) {
+        for (const auto& w : m["candidates"]) {
+          if (w.is_string()) words.push_back(w.get<std::string>());
+        }
+      }
+      done(std::move(words));
     } else if (evaluated_) {
       auto done = std::move(evaluated_);
       evaluated_ = nullptr;
-      const bool ok = m.value("ok", false);
-      done(ok, ok ? m.value("text", "") : m.value("error", ""));
+      done(ok, ok ? text_of(m, "text") : text_of(m, "error"));
     }
   }
 

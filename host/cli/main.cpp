@@ -12,6 +12,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "belay 0.1.0");
 
+  // Caught here, not at the first launch: a bad endpoint is a usage error
+  // (exit 2, nothing written), not a fatal profile.
+  const CLI::Validator ws_url(
+      [](std::string& url) {
+        return url.rfind("ws://", 0) == 0
+                   ? std::string()
+                   : "must be a ws:// URL (ws://127.0.0.1:PORT/devtools/browser/ID), got '" + url +
+                         "'";
+      },
+      "WS_URL");
+
   belay::cli::RunArgs run;
   auto* run_cmd = app.add_subcommand("run", "run a campaign (items, profiles, recovery)");
   run_cmd->add_option("campaign", run.campaign, "the campaign script (CAMPAIGN.lua)")
@@ -20,7 +31,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--state", run.state_dir, "state directory (default ./.belay)");
   run_cmd->add_option("--connect", run.connect,
                       "attach to a browser someone else started (ws://127.0.0.1:PORT/devtools/"
-                      "browser/ID) instead of launching one");
+                      "browser/ID) instead of launching one")
+      ->check(ws_url);
   run_cmd->add_option("--chrome", run.chrome_path, "the browser to launch")
       ->check(CLI::ExistingFile);
   run_cmd->add_flag("--headful", run.headful, "show the browser window");
@@ -41,7 +53,8 @@ int main(int argc, char** argv) {
   repl_cmd->add_option("campaign", repl.campaign, "a campaign to load at the prompt")
       ->check(CLI::ExistingFile);
   repl_cmd->add_option("--state", repl.state_dir, "state directory (default ./.belay)");
-  repl_cmd->add_option("--connect", repl.connect, "attach to a running browser (ws://...)");
+  repl_cmd->add_option("--connect", repl.connect, "attach to a running browser (ws://...)")
+      ->check(ws_url);
   repl_cmd->add_option("--chrome", repl.chrome_path, "the browser to launch")
       ->check(CLI::ExistingFile);
   repl_cmd->add_flag("--headful", repl.headful, "show the browser window");

@@ -13,14 +13,18 @@
 #include "script_host.hpp"
 #include "store/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
-#include <regex>
 
 namespace belay::cli {
 namespace {
@@ -36,16 +40,52 @@ bool make_private_dir(const std::string& dir, std::string* error) {
   return true;
 }
 
-// "file:line: message" -> {file, line, message} for the reload event.
+// One run per state: a second would put the first one's items in flight
+// back to pending and run them again. The lock is flock on the state
+// directory itself, so it goes with the host however the host ends; CLOEXEC
+// keeps it out of the browsers (a websocket browser may outlive its host).
+class StateLock {
+ public:
+  explicit StateLock(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) {
+      error_ = "cannot open " + dir + ": " + std::strerror(errno);
+    } else if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      error_ = errno == EWOULDBLOCK
+                   ? dir + " is in use by another belay run (belay attach --state " + dir +
+                         " reaches it)"
+                   : "cannot lock " + dir + ": " + std::strerror(errno);
+    }
+  }
+  ~StateLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+  const std::string& error() const { return error_; }
+
+ private:
+  int fd_ = -1;
+  std::string error_;
+};
+
+// "file:line: message" -> {file, line, message} for the reload event. A
+// plain scan, not a regex: the message is the script's and may be megabytes.
 nlohmann::json reload_failure(const Error& e) {
-  static const std::regex where(R"(^(.*?):(\d+): (.*)$)");
-  std::smatch m;
   nlohmann::json params = {{"message", e.message}, {"kind", kind_name(e.kind)}};
-  if (std::regex_match(e.message, m, where)) {
+  const std::string& text = e.message;
+  for (size_t colon = text.find(':'); colon != std::string::npos;
+       colon = text.find(':', colon + 1)) {
+    size_t end = colon + 1;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])) != 0) ++end;
+    const size_t digits = end - colon - 1;
+    if (colon == 0 || digits == 0 || digits > 9 || text.compare(end, 2, ": ") != 0) continue;
     // Lua names the file as it was given; the watcher reports it absolute.
-    params["file"] = fs::absolute(m[1].str()).lexically_normal().string();
-    params["line"] = std::stoi(m[2].str());
-    params["message"] = m[3].str();
+    std::error_code ec;
+    params["file"] = fs::absolute(text.substr(0, colon), ec).lexically_normal().string();
+    params["line"] = std::stoi(text.substr(colon + 1, digits));
+    params["message"] = text.substr(end + 2);
+    break;
   }
   return params;
 }
@@ -57,6 +97,11 @@ int run_command(const RunArgs& args) {
   if (!make_private_dir(args.state_dir, &error) ||
       !make_private_dir(args.state_dir + "/screenshots", &error)) {
     std::fprintf(stderr, "belay: %s\n", error.c_str());
+    return 2;
+  }
+  const StateLock lock(args.state_dir);
+  if (!lock.error().empty()) {
+    std::fprintf(stderr, "belay: %s\n", lock.error().c_str());
     return 2;
   }
   uv_loop_t loop;

@@ -99,9 +99,13 @@ std::optional<Error> ControlClient::connect(const std::string& path, uint64_t ti
   uv_run(state_->loop, UV_RUN_NOWAIT);
   if (state_->first && state_->first->contains("hello")) return std::nullopt;
   state_->connected = false;
-  if (state_->first && state_->first->value("error", "") != "") {
-    return Error{Kind::config, "the run refused this console: " + state_->first->value("error", ""),
-                 "attach", {}};
+  std::string refusal;  // a string, or nothing: the other end may be no belay
+  if (state_->first) {
+    auto error = state_->first->find("error");
+    if (error != state_->first->end() && error->is_string()) refusal = error->get<std::string>();
+  }
+  if (!refusal.empty()) {
+    return Error{Kind::config, "the run refused this console: " + refusal, "attach", {}};
   }
   return Error{Kind::config,
                timed_out ? "the run at " + path + " did not answer" : "the run closed the connection",
