@@ -162,12 +162,15 @@ int l_decode(lua_State* L) {
   return 1;
 }
 
-}  // namespace
-
-void push_json_null(lua_State* L) { lua_pushlightuserdata(L, const_cast<char*>(&kNullKey)); }
-
-void push_json(lua_State* L, const json& value) {
+// Recursion bounded as to_json's is: a decoded string nested a million deep
+// would otherwise overflow the C stack. Raises from inside the recursion,
+// where only references and trivial iterators are alive.
+void push_nested(lua_State* L, const json& value, int depth) {
   luaL_checkstack(L, 4, "JSON too deep");
+  if (depth > kMaxDepth && value.is_structured()) {
+    push_plain_error(L, Kind::script, "JSON nested deeper than 200 levels", "belay.json");
+    lua_error(L);
+  }
   switch (value.type()) {
     case json::value_t::null:
       push_json_null(L);
@@ -199,16 +202,17 @@ void push_json(lua_State* L, const json& value) {
       lua_createtable(L, static_cast<int>(value.size()), 0);
       lua_Integer i = 1;
       for (const auto& item : value) {
-        push_json(L, item);
+        push_nested(L, item, depth + 1);
         lua_rawseti(L, -2, i++);
       }
       break;
     }
     case json::value_t::object: {
       lua_createtable(L, 0, static_cast<int>(value.size()));
-      for (const auto& [key, item] : value.items()) {
+      for (auto it = value.begin(); it != value.end(); ++it) {  // items() holds a std::string
+        const std::string& key = it.key();
         lua_pushlstring(L, key.data(), key.size());
-        push_json(L, item);
+        push_nested(L, it.value(), depth + 1);
         lua_rawset(L, -3);
       }
       break;
@@ -217,6 +221,12 @@ void push_json(lua_State* L, const json& value) {
       lua_pushnil(L);  // binary and discarded values have no Lua form
   }
 }
+
+}  // namespace
+
+void push_json_null(lua_State* L) { lua_pushlightuserdata(L, const_cast<char*>(&kNullKey)); }
+
+void push_json(lua_State* L, const json& value) { push_nested(L, value, 0); }
 
 Result<json> to_json(lua_State* L, int idx) { return convert(L, lua_absindex(L, idx), 0, "$"); }
 

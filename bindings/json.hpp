@@ -14,7 +14,8 @@
 
 namespace belay::lua {
 
-// Pushes the Lua form of `value`. May raise a memory error.
+// Pushes the Lua form of `value`. May raise a memory error, or a `script`
+// error table for nesting deeper than 200 levels (as to_json refuses).
 void push_json(lua_State* L, const nlohmann::json& value);
 // The JSON form of the value at `idx`. Never raises and runs no metamethod;
 // functions, userdata (but the null sentinel), cycles and depth past 200 are

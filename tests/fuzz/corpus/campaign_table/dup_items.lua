@@ -1,0 +1,1 @@
+return { items = { { id = 1 }, { id = 1 } }, run = function() end }

@@ -1,0 +1,1 @@
+return { items = { {} }, profiles = { "p1", "p1" }, run = function() end }

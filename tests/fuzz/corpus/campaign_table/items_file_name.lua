@@ -1,0 +1,1 @@
+return { items = "contacts.jsonl", run = function() end, ladder = "zero_touch" }

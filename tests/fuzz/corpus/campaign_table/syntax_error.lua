@@ -1,0 +1,1 @@
+return { items = { run = function( end }
