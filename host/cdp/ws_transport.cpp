@@ -79,6 +79,18 @@ struct WsTransport::Impl {
     alive.reset();
     if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&resolver));
     resolver.data = nullptr;
+    if (con) {
+      // A read websocketpp is waiting for (the handshake's answer from a
+      // peer that never sent one) holds a handler bound to the connection
+      // itself: end the input, with our handlers detached, or the
+      // connection keeps itself alive after us.
+      con->set_open_handler(nullptr);
+      con->set_fail_handler(nullptr);
+      con->set_close_handler(nullptr);
+      con->set_message_handler(nullptr);
+      con->set_write_handler(nullptr);
+      con->eof();
+    }
   }
 
   void write_bytes(const char* data, size_t len) {

@@ -104,13 +104,13 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "belay: %s\n", lock.error().c_str());
     return 2;
   }
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   campaign::EventLog events(args.state_dir + "/events.jsonl", "");
   if (!events.ok()) {
     std::fprintf(stderr, "belay: %s\n", events.error().c_str());
     return 2;
   }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
   // The store is checked before anything else runs: a corrupt or foreign
   // state stops the run here, untouched.
   auto store = store::open_sqlite_store(args.state_dir);
