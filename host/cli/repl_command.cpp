@@ -8,7 +8,6 @@
 #include "core/private_files.hpp"
 #include "repl.hpp"
 
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>

@@ -15,7 +15,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -30,15 +29,6 @@ namespace belay::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool make_private_dir(const std::string& dir, std::string* error) {
-  // Profiles and events may hold private data.
-  if (auto failure = make_private_dirs(dir)) {
-    *error = *failure;
-    return false;
-  }
-  return true;
-}
 
 // One run per state: a second would put the first one's items in flight
 // back to pending and run them again. The lock is flock on the state
@@ -93,11 +83,12 @@ nlohmann::json reload_failure(const Error& e) {
 }  // namespace
 
 int run_command(const RunArgs& args) {
-  std::string error;
-  if (!make_private_dir(args.state_dir, &error) ||
-      !make_private_dir(args.state_dir + "/screenshots", &error)) {
-    std::fprintf(stderr, "belay: %s\n", error.c_str());
-    return 2;
+  // Profiles and events may hold private data.
+  for (const std::string& dir : {args.state_dir, args.state_dir + "/screenshots"}) {
+    if (auto error = make_private_dirs(dir)) {
+      std::fprintf(stderr, "belay: %s\n", error->c_str());
+      return 2;
+    }
   }
   const StateLock lock(args.state_dir);
   if (!lock.error().empty()) {
