@@ -33,6 +33,9 @@ class Page {
   Page(const Page&) = delete;
   Page& operator=(const Page&) = delete;
 
+  uv_loop_t* loop() const { return loop_; }
+  // Expires when this page is destroyed: for work that outlives one call.
+  std::weak_ptr<bool> lifetime() const { return alive_; }
   const std::string& target_id() const { return target_id_; }
   const std::string& session_id() const { return session_id_; }
   // Set once the session ended (closed, detached) or the renderer crashed.

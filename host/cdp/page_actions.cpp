@@ -2,10 +2,12 @@
 
 #include "cdp/classify.hpp"
 #include "core/base64.hpp"
+#include "core/defer.hpp"
 #include "core/private_files.hpp"
 
 #include <array>
 #include <cstdio>
+#include <memory>
 
 namespace belay::cdp {
 namespace {
@@ -95,6 +97,57 @@ void send_sequence(Page& page, std::vector<Command> commands, size_t index, Page
   });
 }
 
+// A wait_for in progress. It outlives the document it started in: a page
+// that navigates during the wait (a redirect, a submitted form) destroys the
+// page-side half, and the wait looks again in the new document until its
+// deadline, as Puppeteer's waitForSelector and Playwright's locators do.
+struct SelectorWait {
+  Page* page = nullptr;
+  std::weak_ptr<bool> page_alive;
+  uv_loop_t* loop = nullptr;
+  std::string selector;
+  WaitForOptions options;
+  uint64_t deadline = 0;
+  Page::Done done;
+};
+
+// The pause before looking in the next document: its context may not exist
+// yet, and a page that keeps navigating must not be asked in a tight loop.
+constexpr uint64_t kLookAgainPauseMs = 20;
+
+void look_for_selector(std::shared_ptr<SelectorWait> wait) {
+  uv_update_time(wait->loop);
+  const uint64_t now = uv_now(wait->loop);
+  const uint64_t left = wait->deadline > now ? wait->deadline - now : 0;
+  wait->page->call_function(
+      kWaitForJs, json::array({wait->selector, wait->options.visible, left}), left + kPageGraceMs,
+      "page:wait_for", [wait](Result<json> r) {
+        if (!r && r.error().kind == Kind::context_destroyed && !wait->page_alive.expired()) {
+          uv_update_time(wait->loop);
+          if (uv_now(wait->loop) + kLookAgainPauseMs < wait->deadline) {
+            return defer_after(wait->loop, kLookAgainPauseMs, [wait] {
+              if (wait->page_alive.expired()) {
+                return wait->done(Error{Kind::target_closed,
+                                        "the page was closed while it waited for '" +
+                                            wait->selector + "'",
+                                        "page:wait_for", {}});
+              }
+              look_for_selector(wait);
+            });
+          }
+          r = Result<json>(json(false));  // the deadline came with the navigation
+        }
+        if (!r) return wait->done(std::move(r));
+        if (r.value() != true) {
+          return wait->done(not_found(
+              wait->selector, "page:wait_for",
+              (wait->options.visible ? " visibly" : std::string()) + " within " +
+                  std::to_string(wait->options.timeout_ms) + " ms"));
+        }
+        wait->done(json(true));
+      });
+}
+
 Command key_event(const std::string& type, const KeyDefinition& key, uint64_t timeout_ms,
                   const char* op) {
   json params = {{"type", type},
@@ -119,18 +172,16 @@ const KeyDefinition* find_key(const std::string& name) {
 }
 
 void wait_for(Page& page, const std::string& selector, WaitForOptions options, Page::Done done) {
-  page.call_function(kWaitForJs, json::array({selector, options.visible, options.timeout_ms}),
-                     options.timeout_ms + kPageGraceMs, "page:wait_for",
-                     [selector, options, done = std::move(done)](Result<json> r) {
-                       if (!r) return done(std::move(r));
-                       if (r.value() != true) {
-                         return done(not_found(
-                             selector, "page:wait_for",
-                             (options.visible ? " visibly" : std::string()) + " within " +
-                                 std::to_string(options.timeout_ms) + " ms"));
-                       }
-                       done(json(true));
-                     });
+  auto wait = std::make_shared<SelectorWait>();
+  wait->page = &page;
+  wait->page_alive = page.lifetime();
+  wait->loop = page.loop();
+  wait->selector = selector;
+  wait->options = options;
+  uv_update_time(wait->loop);
+  wait->deadline = uv_now(wait->loop) + options.timeout_ms;
+  wait->done = std::move(done);
+  look_for_selector(std::move(wait));
 }
 
 void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {

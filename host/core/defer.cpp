@@ -10,6 +10,11 @@ struct Deferred {
   std::function<void()> fn;
 };
 
+struct DeferredAfter {
+  uv_timer_t timer;
+  std::function<void()> fn;
+};
+
 }  // namespace
 
 void defer(uv_loop_t* loop, std::function<void()> fn) {
@@ -27,6 +32,22 @@ void defer(uv_loop_t* loop, std::function<void()> fn) {
     });
     if (fn) fn();
   });
+  deferred.release();  // owned by the handle until its close callback
+}
+
+void defer_after(uv_loop_t* loop, uint64_t ms, std::function<void()> fn) {
+  auto deferred = std::make_unique<DeferredAfter>();
+  deferred->fn = std::move(fn);
+  deferred->timer.data = deferred.get();
+  uv_timer_init(loop, &deferred->timer);
+  uv_timer_start(&deferred->timer, [](uv_timer_t* timer) {
+    auto* d = static_cast<DeferredAfter*>(timer->data);
+    std::function<void()> fn = std::move(d->fn);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) {
+      std::unique_ptr<DeferredAfter> owned(static_cast<DeferredAfter*>(h->data));
+    });
+    if (fn) fn();
+  }, ms, 0);
   deferred.release();  // owned by the handle until its close callback
 }
 

@@ -5,10 +5,15 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 
 namespace belay {
 
 void defer(uv_loop_t* loop, std::function<void()> fn);
+
+// Runs a function after `ms` milliseconds of loop time. Nothing cancels it:
+// the function checks for itself whether what it acts on still exists.
+void defer_after(uv_loop_t* loop, uint64_t ms, std::function<void()> fn);
 
 }  // namespace belay

@@ -304,6 +304,12 @@ Reply slow_page(const Request& request) {
 Reply navigate_away_page(const Request& request) {
   const uint64_t ms = number_param(request, "ms", 50, kMaxDelayMs);
   const std::string to = param(request, "to", "/page2");
+  // ms=0 redirects while the page is still parsing, so before its load
+  // event; a timer of any length may fire before or after that event.
+  if (ms == 0) {
+    return html_reply(200, "Navigating",
+                      "<script>location.href = " + js_string(to) + ";</script><p>leaving</p>");
+  }
   return html_reply(200, "Navigating",
                     "<script>setTimeout(function () { location.href = " + js_string(to) + "; }, " +
                         std::to_string(ms) + ");</script>");

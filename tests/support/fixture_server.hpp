@@ -9,6 +9,7 @@
 //   /slow?ms=N                   "Slow" page sent after N ms (default 1000)
 //   /hang                        never answers
 //   /navigate-away?ms=N&to=PATH  "Navigating" page; sets location.href after N ms
+//                                (ms=0: at once, while the page is still parsing)
 //   /item?key=K                  counts an execution of K; shows the new count
 //   /hits[?key=K]                counters as JSON, without counting
 //   /form                        an input, a button, and a delayed #sent echo

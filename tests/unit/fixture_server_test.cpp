@@ -299,6 +299,9 @@ TEST_F(FixtureServerTest, NavigateAwayScriptsTheTarget) {
   const HttpResult custom = http_get(server_.port(), "/navigate-away?ms=10&to=%2Fpage3%3Fx%3D1");
   EXPECT_NE(custom.body.find("location.href = \"/page3?x=1\"; }, 10)"), std::string::npos)
       << custom.body;
+  const HttpResult at_once = http_get(server_.port(), "/navigate-away?ms=0");
+  EXPECT_NE(at_once.body.find("<script>location.href = \"/page2\";</script>"), std::string::npos)
+      << at_once.body;
 }
 
 TEST_F(FixtureServerTest, NavigateAwayTargetCannotEndTheScript) {
