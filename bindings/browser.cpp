@@ -1,5 +1,6 @@
 // browser:* — the profile's browser as the script sees it.
 
+#include "cdp/reply_fields.hpp"
 #include "error.hpp"
 #include "handles.hpp"
 #include "json.hpp"
@@ -71,7 +72,7 @@ bool start_version(lua_State* L) {
   if (!begin_browser_call(L, "browser:version", 2, true, &p)) return false;
   p.session->browser()->version([slot = p.slot](Result<nlohmann::json> r) {
     if (!r) return slot.fail(std::move(r.error()));
-    slot.succeed_json(r.value().value("product", ""));
+    slot.succeed_json(cdp::string_field(r.value(), "product"));
   });
   return true;
 }

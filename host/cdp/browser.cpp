@@ -2,6 +2,7 @@
 
 #include "cdp/classify.hpp"
 #include "cdp/page.hpp"
+#include "cdp/reply_fields.hpp"
 
 namespace belay::cdp {
 
@@ -44,6 +45,12 @@ std::unique_ptr<Browser> Browser::connect(uv_loop_t* loop, const std::string& ws
   return browser;
 }
 
+std::unique_ptr<Browser> Browser::over(uv_loop_t* loop, std::unique_ptr<Transport> transport) {
+  std::unique_ptr<Browser> browser(new Browser(loop));
+  browser->adopt(std::move(transport));
+  return browser;
+}
+
 Browser::~Browser() {
   alive_.reset();
   connection_.reset();
@@ -81,8 +88,8 @@ void Browser::pages(Connection::ReplyCallback done) {
        [done = std::move(done)](Result<json> reply) {
          if (!reply) return done(std::move(reply));
          json pages = json::array();
-         for (const auto& info : reply.value().value("targetInfos", json::array())) {
-           if (info.value("type", "") == "page") pages.push_back(info);
+         for (const auto& info : array_field(reply.value(), "targetInfos")) {
+           if (string_field(info, "type") == "page") pages.push_back(info);
          }
          done(std::move(pages));
        });
@@ -93,7 +100,10 @@ void Browser::new_page(PageCallback done, uint64_t timeout_ms) {
                "browser:new_page"},
        [this, timeout_ms, done = std::move(done)](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
-         attach_page(reply.value().value("targetId", ""), timeout_ms, done);
+         auto target_id =
+             required_string(reply.value(), "targetId", "Target.createTarget", "browser:new_page");
+         if (!target_id) return done(std::move(target_id.error()));
+         attach_page(target_id.value(), timeout_ms, done);
        });
 }
 
@@ -102,10 +112,13 @@ void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, Pag
                timeout_ms, "browser:new_page"},
        [this, target_id, timeout_ms, done](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
+         auto session_id =
+             required_string(reply.value(), "sessionId", "Target.attachToTarget", "browser:new_page");
+         if (!session_id) return done(std::move(session_id.error()));
          // The page must exist while it prepares (its handlers point at it);
          // the holder hands it over once ready, or drops it on failure.
-         auto holder = std::make_shared<std::unique_ptr<Page>>(std::make_unique<Page>(
-             loop_, *connection_, target_id, reply.value().value("sessionId", "")));
+         auto holder = std::make_shared<std::unique_ptr<Page>>(
+             std::make_unique<Page>(loop_, *connection_, target_id, session_id.value()));
          (*holder)->prepare(timeout_ms, [holder, done](std::optional<Error> error) {
            if (error) return done(std::move(*error));
            done(std::move(*holder));

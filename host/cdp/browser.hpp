@@ -25,6 +25,10 @@ class Browser {
   // Attaches to a browser someone else started (ws://…/devtools/browser/…).
   static std::unique_ptr<Browser> connect(uv_loop_t* loop, const std::string& ws_url,
                                           uint64_t timeout_ms, ReadyCallback ready);
+  // Drives a browser over a transport that is already open (the fake CDP
+  // peers of the tests, for faults Chromium cannot be made to produce).
+  // Like connect, nothing was launched: close only detaches.
+  static std::unique_ptr<Browser> over(uv_loop_t* loop, std::unique_ptr<Transport> transport);
   ~Browser();
 
   bool connected() const { return connection_ && connection_->is_open(); }

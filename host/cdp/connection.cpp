@@ -1,6 +1,7 @@
 #include "cdp/connection.hpp"
 
 #include "cdp/classify.hpp"
+#include "cdp/reply_fields.hpp"
 
 #include <utility>
 #include <vector>
@@ -15,13 +16,6 @@ constexpr size_t kEndedSessionsKept = 1024;
 bool allowed_while_crashed(const std::string& method) {
   return method == "Page.navigate" || method == "Page.reload" || method == "Page.close" ||
          method.rfind("Target.", 0) == 0;
-}
-
-// params[key] when it is a string, else `fallback`: a peer's wrong type is
-// not ours to crash on (json::value would throw).
-std::string string_param(const json& params, const char* key, const std::string& fallback) {
-  auto it = params.find(key);
-  return it != params.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 }  // namespace
@@ -194,11 +188,11 @@ void Connection::dispatch_event(const std::string& method, const std::string& se
 void Connection::track_session_lifecycle(const std::string& method,
                                          const std::string& session_id, const json& params) {
   if (method == "Target.detachedFromTarget") {
-    const std::string gone = string_param(params, "sessionId", "");
+    const std::string gone = string_field(params, "sessionId", "");
     if (!gone.empty()) end_session(gone, session_detached("the target's session was detached"));
   } else if (method == "Inspector.detached" && !session_id.empty()) {
     end_session(session_id, session_detached("inspector detached: " +
-                                             string_param(params, "reason", "unknown")));
+                                             string_field(params, "reason", "unknown")));
   } else if (method == "Inspector.targetCrashed" && !session_id.empty()) {
     crashed_sessions_.insert(session_id);
     const Error crashed = target_crashed();

@@ -1,6 +1,7 @@
 #include "cdp/page.hpp"
 
 #include "cdp/classify.hpp"
+#include "cdp/reply_fields.hpp"
 
 #include <cmath>
 #include <limits>
@@ -112,15 +113,13 @@ void Page::navigate(const std::string& url, NavigateOptions options, Done done) 
          if (!reply) return done(std::move(reply));
          if (alive.expired()) return done(session_detached("page was closed", options.op));
          const json& r = reply.value();
-         const std::string error_text = r.value("errorText", "");
+         const std::string error_text = string_field(r, "errorText");
          if (!error_text.empty()) {
            return done(Error{Kind::navigation_failed,
                              "navigation to " + url + " failed: " + error_text, options.op, r});
          }
-         json result = {{"url", url},
-                        {"frameId", r.value("frameId", "")},
-                        {"loaderId", r.value("loaderId", "")}};
-         const std::string loader = r.value("loaderId", "");
+         const std::string loader = string_field(r, "loaderId");
+         json result = {{"url", url}, {"frameId", string_field(r, "frameId")}, {"loaderId", loader}};
          // No loader: a same-document navigation (a #hash); nothing to load.
          if (loader.empty() || options.wait == WaitUntil::none) return done(std::move(result));
          uv_update_time(loop_);
@@ -166,12 +165,14 @@ void Page::go_history(int delta, NavigateOptions options, Done done) {
        [this, alive, delta, options, done](Result<json> reply) {
          if (!reply) return done(std::move(reply));
          if (alive.expired()) return done(session_detached("page was closed", options.op));
-         const json& entries = reply.value()["entries"];
-         const int index = reply.value().value("currentIndex", 0) + delta;
+         const json& entries = array_field(reply.value(), "entries");
+         const int64_t current_index = integer_field(reply.value(), "currentIndex", -1);
          // Like Puppeteer's goBack: nowhere to go is not an error.
-         if (!entries.is_array() || index < 0 || index >= static_cast<int>(entries.size())) {
+         if (current_index < 0 || current_index >= static_cast<int64_t>(entries.size())) {
            return done(json(nullptr));
          }
+         const int64_t index = current_index + delta;
+         if (index < 0 || index >= static_cast<int64_t>(entries.size())) return done(json(nullptr));
          std::string current;
          for (auto it = recent_lifecycle_.rbegin(); it != recent_lifecycle_.rend(); ++it) {
            if (it->name == "init") {
@@ -179,13 +180,19 @@ void Page::go_history(int delta, NavigateOptions options, Done done) {
              break;
            }
          }
-         const json entry = entries[index];
-         send(Command{"Page.navigateToHistoryEntry", {{"entryId", entry.value("id", 0)}}, "",
+         const json entry = entries[static_cast<size_t>(index)];
+         const int64_t entry_id = integer_field(entry, "id", -1);
+         if (entry_id < 0) {
+           return done(Error{Kind::protocol,
+                             "CDP reply to Page.getNavigationHistory has an entry without an id",
+                             options.op, {}});
+         }
+         send(Command{"Page.navigateToHistoryEntry", {{"entryId", entry_id}}, "",
                       options.timeout_ms, options.op},
               [this, alive, current, options, entry, done](Result<json> r) {
                 if (!r) return done(std::move(r));
                 if (alive.expired()) return done(session_detached("page was closed", options.op));
-                json result = {{"url", entry.value("url", "")}};
+                json result = {{"url", string_field(entry, "url")}};
                 if (options.wait == WaitUntil::none) return done(std::move(result));
                 start_wait("", options, done, std::move(result));
                 waits_.back()->not_loader_id = current.empty() ? "-" : current;
@@ -235,9 +242,9 @@ void Page::on_lifecycle(const json& params) {
     auto field = params.find(key);
     if (field != params.end() && !field->is_string()) return;
   }
-  const std::string frame = params.value("frameId", "");
+  const std::string frame = string_field(params, "frameId");
   if (frame != target_id_) return;  // a child frame
-  LifecycleMark mark{params.value("loaderId", ""), params.value("name", ""), 0};
+  LifecycleMark mark{string_field(params, "loaderId"), string_field(params, "name"), 0};
   if (!params.contains("replay")) {
     mark.seq = next_lifecycle_seq_++;
     recent_lifecycle_.push_back(mark);
@@ -303,17 +310,29 @@ Result<json> Page::unwrap_remote_object(Result<json> reply, const std::string& o
   if (!reply) return reply;
   const json& r = reply.value();
   if (auto details = r.find("exceptionDetails"); details != r.end()) {
-    std::string message = details->value("text", "exception");
-    if (auto ex = details->find("exception"); ex != details->end()) {
-      message = ex->value("description", message);
+    std::string message = string_field(*details, "text", "exception");
+    if (details->is_object()) {
+      if (auto ex = details->find("exception"); ex != details->end()) {
+        message = string_field(*ex, "description", message);
+      }
     }
     return Error{Kind::js_exception, message, op, *details};
   }
-  const json& object = r.contains("result") ? r["result"] : r;
-  if (object.contains("unserializableValue")) {
-    return unserializable_to_json(object.value("unserializableValue", ""));
+  const auto result = r.find("result");
+  const json& object = result != r.end() ? *result : r;
+  if (!object.is_object()) {
+    return Error{Kind::protocol, "CDP reply to Runtime.evaluate has a result that is no object",
+                 op, {}};
   }
-  if (object.contains("value")) return object["value"];
+  if (auto unserializable = object.find("unserializableValue"); unserializable != object.end()) {
+    if (!unserializable->is_string()) {
+      return Error{Kind::protocol,
+                   "CDP reply to Runtime.evaluate has an unserializableValue that is no string",
+                   op, {}};
+    }
+    return unserializable_to_json(unserializable->get<std::string>());
+  }
+  if (auto value = object.find("value"); value != object.end()) return *value;
   return json(nullptr);  // undefined, functions, symbols
 }
 

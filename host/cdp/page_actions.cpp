@@ -1,6 +1,7 @@
 #include "cdp/page_actions.hpp"
 
 #include "cdp/classify.hpp"
+#include "cdp/reply_fields.hpp"
 #include "core/base64.hpp"
 #include "core/defer.hpp"
 #include "core/private_files.hpp"
@@ -195,8 +196,8 @@ void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::D
       [&page, selector, timeout_ms, done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
         if (!r.value().is_object()) return done(not_found(selector, "page:click", ""));
-        const double x = r.value().value("x", 0.0);
-        const double y = r.value().value("y", 0.0);
+        const double x = number_field(r.value(), "x", 0.0);
+        const double y = number_field(r.value(), "y", 0.0);
         std::vector<Command> mouse;
         for (const char* type : {"mouseMoved", "mousePressed", "mouseReleased"}) {
           json params = {{"type", type}, {"x", x}, {"y", y}};
@@ -289,7 +290,7 @@ void screenshot(Page& page, const std::string& path, uint64_t timeout_ms, Page::
                     "page:screenshot"},
             [path, done = std::move(done)](Result<json> r) {
               if (!r) return done(std::move(r));
-              auto bytes = base64_decode(r.value().value("data", ""));
+              auto bytes = base64_decode(string_field(r.value(), "data"));
               if (!bytes || bytes->empty()) {
                 return done(protocol_error("screenshot data is not base64", "page:screenshot"));
               }

@@ -34,6 +34,7 @@
 #include "script_host.hpp"
 #include "store/store.hpp"
 #include "support/belay_process.hpp"
+#include "support/fake_cdp_transport.hpp"
 #include "support/run_loop.hpp"
 #include "support/state_files.hpp"
 
@@ -704,21 +705,7 @@ TEST(BadControlSocket, StaleSocketFileIsReplacedAndALiveOneIsRefused) {
 // --- CDP messages
 // --------------------------------------------------------------------
 
-class FakeTransport final : public cdp::Transport {
- public:
-  void set_sink(Sink* sink) override { sink_ = sink; }
-  void send(std::string message) override { sent.push_back(json::parse(message)); }
-  void close() override { open_ = false; }
-  bool is_open() const override { return open_; }
-  std::string_view name() const override { return "fake"; }
-  void deliver(const std::string& raw) { sink_->on_message(raw); }
-
-  std::vector<json> sent;
-
- private:
-  Sink* sink_ = nullptr;
-  bool open_ = true;
-};
+using FakeTransport = test::FakeCdpTransport;
 
 class BadCdpMessage : public ::testing::Test {
  protected:

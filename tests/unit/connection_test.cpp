@@ -4,6 +4,7 @@
 // replies that never come.
 
 #include "cdp/connection.hpp"
+#include "support/fake_cdp_transport.hpp"
 #include "support/run_loop.hpp"
 
 #include <gtest/gtest.h>
@@ -13,31 +14,7 @@
 namespace belay::cdp {
 namespace {
 
-class FakeTransport final : public Transport {
- public:
-  void set_sink(Sink* sink) override { sink_ = sink; }
-  void send(std::string message) override { sent.push_back(json::parse(message)); }
-  void close() override {
-    if (!open_) return;
-    open_ = false;
-    if (sink_ != nullptr) sink_->on_closed(transport_closed_error);
-  }
-  bool is_open() const override { return open_; }
-  std::string_view name() const override { return "fake"; }
-
-  void deliver(const std::string& raw) { sink_->on_message(raw); }
-  void drop(const Error& why) {
-    open_ = false;
-    sink_->on_closed(why);
-  }
-
-  std::vector<json> sent;
-  Error transport_closed_error{Kind::browser_disconnected, "closed", "", {}};
-
- private:
-  Sink* sink_ = nullptr;
-  bool open_ = true;
-};
+using FakeTransport = test::FakeCdpTransport;
 
 class ConnectionTest : public ::testing::Test {
  protected:
