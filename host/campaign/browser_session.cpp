@@ -41,6 +41,9 @@ void BrowserSession::start(Ready ready) {
       if (alive.expired() || closing_ || generation != generation_) return;
       if (disconnect_handler_) disconnect_handler_(why);
     });
+    browser_->connection().on_protocol_error([this, alive](const Error& why) {
+      if (!alive.expired() && hooks_.dropped_message) hooks_.dropped_message(why);
+    });
     open_first_page(report);
   };
   if (spec_.connect_url.empty()) {

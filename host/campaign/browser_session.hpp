@@ -34,6 +34,8 @@ struct SessionHooks {
   // A page's session ended while the browser lives on: its renderer
   // crashed, or the tab was closed. Not called for pages belay closed.
   std::function<void(const std::shared_ptr<cdp::Page>& page, const Error& why)> page_gone;
+  // The browser sent a message that was dropped as garbage.
+  std::function<void(const Error& why)> dropped_message;
 };
 
 // How restart() ends the old browser.

@@ -368,6 +368,7 @@ nlohmann::json DurableRunner::status() const {
                         {"state", state_name(w->state())},
                         {"session", w->session_id()},
                         {"pid", w->session()->pid()},
+                        {"dropped_messages", w->dropped_messages()},
                         {"item", flight == in_flight_.end() ? nlohmann::json(nullptr)
                                                             : nlohmann::json(flight->second->key())}});
   }

@@ -5,6 +5,7 @@
 #include "chrome/process_memory.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 
 namespace belay::campaign {
@@ -71,6 +72,9 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
   hooks.page_gone = [this, alive](const std::shared_ptr<cdp::Page>& page, const Error& why) {
     if (!alive.expired()) replace_page(page, why);
   };
+  hooks.dropped_message = [this, alive](const Error& why) {
+    if (!alive.expired()) report_dropped_message(why);
+  };
   session_->set_hooks(std::move(hooks));
   session_->on_disconnect([this, alive](const Error& why) {
     if (!alive.expired()) on_browser_exit(why);
@@ -99,6 +103,20 @@ void ProfileWorker::event(const std::string& name, nlohmann::json params,
                           const std::string& outcome, std::optional<uint64_t> dur_ms) {
   run_.events.write(Event{name, profile_.name, session_id(), current_item_, std::move(params),
                           outcome, dur_ms});
+}
+
+// Every garbage message is counted in the status; the first, the tenth, the
+// hundredth... are told on stderr, so a peer that sends nothing else
+// cannot flood it.
+void ProfileWorker::report_dropped_message(const Error& why) {
+  ++dropped_messages_;
+  uint64_t told = 1;
+  while (told < dropped_messages_ && told <= UINT64_MAX / 10) told *= 10;
+  if (told != dropped_messages_) return;
+  std::fprintf(stderr,
+               "belay: profile '%s': dropped a message from the browser (%llu so far): %s\n",
+               profile_.name.c_str(), static_cast<unsigned long long>(dropped_messages_),
+               why.message.c_str());
 }
 
 void ProfileWorker::set_state(State state, const std::string& error) {

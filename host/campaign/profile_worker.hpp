@@ -58,6 +58,8 @@ class ProfileWorker {
   bool ready() const { return state_ == State::idle; }
   const std::shared_ptr<BrowserSession>& session() const { return session_; }
   std::string session_id() const;
+  // Messages from this profile's browsers dropped as garbage, in this run.
+  uint64_t dropped_messages() const { return dropped_messages_; }
 
   void begin_item(const std::string& key);
   // Calls `done` once the browser is up: at once, or after the supervisor's
@@ -102,6 +104,7 @@ class ProfileWorker {
   void pause(uint64_t ms, const std::string& reason);
   void unpause();
   void save_profile();
+  void report_dropped_message(const Error& why);
   void event(const std::string& name, nlohmann::json params, const std::string& outcome = "",
              std::optional<uint64_t> dur_ms = std::nullopt);
 
@@ -118,6 +121,7 @@ class ProfileWorker {
   State state_ = State::starting;
   std::string current_item_;
   std::string last_error_;
+  uint64_t dropped_messages_ = 0;
   Timer timer_;                     // supervisor delay or pause
   std::deque<uint64_t> restarts_;   // loop times of restarts inside the period
   int launch_failures_ = 0;         // in a row: the supervisor's delay grows

@@ -234,9 +234,8 @@ void Connection::end_session(const std::string& session_id, const Error& why) {
 void Connection::on_transport_error(const Error& error) {
   ++protocol_errors_;
   // A garbage frame carries no id we could trust, so no command fails for
-  // it; the count is visible, and the command it belonged to (if any) ends
-  // by its deadline.
-  (void)error;
+  // it; the command it belonged to (if any) ends by its deadline.
+  if (protocol_error_handler_) protocol_error_handler_(error);
 }
 
 void Connection::on_closed(const Error& why) {

@@ -66,6 +66,9 @@ class Connection final : private Transport::Sink {
   uint64_t on_session_end(SessionEndHandler handler);
   void remove_session_end_handler(uint64_t id);
   void on_close(CloseHandler handler) { close_handler_ = std::move(handler); }
+  // A message dropped as garbage (not JSON, no id or method, an oversized
+  // pipe frame): the connection goes on, and whoever owns it tells the user.
+  void on_protocol_error(CloseHandler handler) { protocol_error_handler_ = std::move(handler); }
 
   // The browser process exited: fail everything with that reason and close.
   void browser_exited(const Error& why);
@@ -131,6 +134,7 @@ class Connection final : private Transport::Sink {
   std::deque<std::string> ended_order_;                // bounds ended_sessions_
   std::set<std::string> crashed_sessions_;
   CloseHandler close_handler_;
+  CloseHandler protocol_error_handler_;
   uint64_t dropped_replies_ = 0;
   uint64_t protocol_errors_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
