@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -39,15 +40,50 @@ EventLog::EventLog(std::string path, std::string campaign)
   if (::fstat(fd, &st) == 0 && st.st_size > 0) {
     if (::pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
   }
-  file_ = fdopen(fd, "a");
-  if (file_ != nullptr && last != '\n') {
-    std::fputc('\n', file_);
-    std::fflush(file_);
-  }
+  fd_ = fd;
+  line_open_ = last != '\n';
 }
 
 EventLog::~EventLog() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// One write(2) a line, with no stdio buffer in between: a crash loses at
+// most the line being written, and a failed write leaves nothing queued to
+// land later in the middle of another line.
+void EventLog::append(const std::string& line) {
+  const std::string text = (line_open_ ? "\n" : "") + line;
+  size_t written = 0;
+  int error = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd_, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = n < 0 ? errno : EIO;
+      break;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (written == text.size()) {
+    line_open_ = false;
+    if (lost_unreported_ > 0) {
+      std::fprintf(stderr, "belay: %s is written again; %llu event(s) were lost before this one\n",
+                   path_.c_str(), static_cast<unsigned long long>(lost_unreported_));
+      lost_unreported_ = 0;
+    }
+    return;
+  }
+  // A partial line stays in the file: the next line starts on its own. (The
+  // line has no newline inside; only a leading one can end the file.)
+  if (written > 0) line_open_ = text[written - 1] != '\n';
+  if (lost_unreported_ == 0) {
+    std::fprintf(stderr,
+                 "belay: cannot write %s (%s): events are lost until it can; the run goes on "
+                 "and its items are kept in belay.db\n",
+                 path_.c_str(), std::strerror(error));
+  }
+  ++lost_;
+  ++lost_unreported_;
 }
 
 void EventLog::write(const Event& event) {
@@ -61,11 +97,8 @@ void EventLog::write(const Event& event) {
                          {"params", event.params},
                          {"outcome", event.outcome.empty() ? nullptr : nlohmann::json(event.outcome)},
                          {"dur_ms", event.dur_ms ? nlohmann::json(*event.dur_ms) : nullptr}};
-  if (file_ != nullptr) {
-    const std::string text =
-        line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-    std::fwrite(text.data(), 1, text.size(), file_);
-    std::fflush(file_);  // one line at a time: a crash loses at most the line being written
+  if (fd_ >= 0) {
+    append(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   }
   if (observer_) observer_(nlohmann::json(line));
 }

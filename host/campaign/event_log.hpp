@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,10 +33,14 @@ class EventLog {
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
-  bool ok() const { return file_ != nullptr || path_.empty(); }
+  bool ok() const { return fd_ >= 0 || path_.empty(); }
   const std::string& error() const { return error_; }
   void set_campaign(std::string campaign) { campaign_ = std::move(campaign); }
+  // A line that cannot be written (a full disk, an I/O error) is lost, not
+  // fatal: the items' truth is in belay.db. The first loss is told on
+  // stderr, and so is the first line written again after losses.
   void write(const Event& event);
+  uint64_t lost() const { return lost_; }
   // Every event also goes here (progress line, test hooks).
   void on_event(std::function<void(const nlohmann::json&)> observer) {
     observer_ = std::move(observer);
@@ -45,8 +49,13 @@ class EventLog {
  private:
   std::string path_;
   std::string campaign_;
-  std::FILE* file_ = nullptr;
+  void append(const std::string& line);
+
+  int fd_ = -1;
   std::string error_;
+  uint64_t lost_ = 0;
+  uint64_t lost_unreported_ = 0;  // since the last line that was written
+  bool line_open_ = false;        // a short write left a line without its end
   std::function<void(const nlohmann::json&)> observer_;
 };
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -920,6 +922,62 @@ TEST(BadStateFile, EventsFileEndingInAPartialLineKeepsTheNextEventWhole) {
   const json last = json::parse(lines[2], nullptr, false);
   ASSERT_FALSE(last.is_discarded()) << lines[2];
   EXPECT_EQ(last["event"], "run_start");
+}
+
+// A full disk loses event lines, never the run: the observer (progress,
+// the control socket) still hears every event, and stderr says it once.
+TEST(BadStateFile, EventsFileOnAFullDiskLosesLinesNotTheRun) {
+  campaign::EventLog log("/dev/full", "c");
+  ASSERT_TRUE(log.ok()) << log.error();
+  int observed = 0;
+  log.on_event([&](const json&) { ++observed; });
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 3; ++i) log.write(campaign::Event{"item_ok", "p", "", "k", {}, "ok", {}});
+  const std::string told = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(log.lost(), 3u);
+  EXPECT_EQ(observed, 3);
+  EXPECT_CONTAINS(told, "cannot write /dev/full (No space left on device)");
+  EXPECT_EQ(told.find("cannot write", told.find("cannot write") + 1), std::string::npos) << told;
+}
+
+// A file-size limit cuts a line short, then refuses whole lines; once lines
+// fit again, the next one starts on a line of its own and stderr says how
+// many were lost.
+TEST(BadStateFile, EventsFileWrittenAgainAfterLossesKeepsItsLinesWhole) {
+  TempDir dir("belay-state-");
+  const std::string path = dir.file("events.jsonl");
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::string told;
+  {
+    campaign::EventLog log(path, "c");
+    ASSERT_TRUE(log.ok()) << log.error();
+    testing::internal::CaptureStderr();
+    log.write(campaign::Event{"run_start", "", "", "", {}, "", {}});
+    rlimit small = old_limit;
+    small.rlim_cur = static_cast<rlim_t>(fs::file_size(path) + 40);  // part of one more line
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    for (int i = 0; i < 3; ++i) log.write(campaign::Event{"item_ok", "p", "", "k", {}, "ok", {}});
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    log.write(campaign::Event{"run_finish", "", "", "", {}, "", {}});
+    told = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(log.lost(), 3u);
+  }
+  ::sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_CONTAINS(told, "cannot write " + path);
+  EXPECT_CONTAINS(told, "is written again; 3 event(s) were lost before this one");
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);  // run_start, the cut line, run_finish
+  EXPECT_EQ(json::parse(lines[0])["event"], "run_start");
+  EXPECT_EQ(lines[1].size(), 40u) << lines[1];
+  const json last = json::parse(lines[2], nullptr, false);
+  ASSERT_FALSE(last.is_discarded()) << lines[2];
+  EXPECT_EQ(last["event"], "run_finish");
 }
 
 TEST(BadStateFile, EventsFileThatCannotBeOpenedIsAnError) {
