@@ -1,5 +1,6 @@
 #include "json.hpp"
 
+#include "core/json_text.hpp"
 #include "error.hpp"
 
 #include <cmath>
@@ -139,9 +140,16 @@ int l_encode(lua_State* L) {
 int l_decode(lua_State* L) {
   size_t len = 0;
   const char* text = luaL_checklstring(L, 1, &len);
+  if (size_t nul = nul_byte_at(std::string_view(text, len)); nul != std::string_view::npos) {
+    push_plain_error(L, Kind::script,
+                     "belay.json.decode: not valid JSON (a NUL byte at offset " +
+                         std::to_string(nul) + ")",
+                     "belay.json.decode");
+    return lua_error(L);
+  }
   bool ok = false;
   {
-    json value = json::parse(text, text + len, nullptr, false);
+    json value = parse_json_or_discard(std::string_view(text, len));
     if (!value.is_discarded()) {
       ok = true;
       // push_json may raise only on memory; value's destructor would then

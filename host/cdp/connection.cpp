@@ -2,6 +2,7 @@
 
 #include "cdp/classify.hpp"
 #include "cdp/reply_fields.hpp"
+#include "core/json_text.hpp"
 
 #include <utility>
 #include <vector>
@@ -110,7 +111,7 @@ uint64_t Connection::on_session_end(SessionEndHandler handler) {
 void Connection::remove_session_end_handler(uint64_t id) { session_end_handlers_.erase(id); }
 
 void Connection::on_message(std::string_view message) {
-  json parsed = json::parse(message, nullptr, /*allow_exceptions=*/false);
+  json parsed = parse_json_or_discard(message);
   if (parsed.is_discarded() || !parsed.is_object()) {
     on_transport_error(protocol_error("unparseable CDP message (" +
                                       std::to_string(message.size()) + " bytes)"));

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "console.hpp"
 #include "control/control_client.hpp"
+#include "core/json_text.hpp"
 #include "control/control_server.hpp"
 #include "repl.hpp"
 
@@ -57,7 +58,7 @@ json tail_events(const std::string& path, size_t n) {
   while (start < text.size()) {
     const size_t end = text.find('\n', start);
     if (end == std::string::npos) break;  // a line still being written
-    json e = json::parse(text.substr(start, end - start), nullptr, false);
+    json e = parse_json_or_discard(std::string_view(text).substr(start, end - start));
     if (!e.is_discarded()) events.push_back(std::move(e));
     start = end + 1;
   }

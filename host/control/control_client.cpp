@@ -1,5 +1,7 @@
 #include "control/control_client.hpp"
 
+#include "core/json_text.hpp"
+
 #include <cerrno>
 
 namespace belay::control {
@@ -46,7 +48,7 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   for (const std::string& line : state->lines.feed(std::string_view(buf->base, nread))) {
-    nlohmann::json message = nlohmann::json::parse(line, nullptr, false);
+    nlohmann::json message = parse_json_or_discard(line);
     if (message.is_discarded() || !message.is_object()) continue;  // not ours to crash on
     if (!state->first) {
       state->first = message;

@@ -1,5 +1,7 @@
 #include "control/protocol.hpp"
 
+#include "core/json_text.hpp"
+
 namespace belay::control {
 namespace {
 
@@ -10,7 +12,7 @@ Error malformed(const std::string& why) {
 }  // namespace
 
 Result<Request> parse_request(std::string_view line) {
-  nlohmann::json message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json message = parse_json_or_discard(line);
   if (message.is_discarded()) return malformed("not JSON");
   if (!message.is_object()) return malformed("not a JSON object");
   Request request;

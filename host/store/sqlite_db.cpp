@@ -1,5 +1,7 @@
 #include "store/sqlite_db.hpp"
 
+#include "core/json_text.hpp"
+
 #include <chrono>
 
 namespace belay::store::sqlite {
@@ -70,7 +72,7 @@ bool Query::is_null(int column) const {
 
 std::optional<nlohmann::json> Query::json(int column) const {
   if (is_null(column)) return nlohmann::json();
-  auto value = nlohmann::json::parse(text(column), nullptr, /*allow_exceptions=*/false);
+  auto value = parse_json_or_discard(text(column));
   if (value.is_discarded()) return std::nullopt;
   return value;
 }

@@ -250,12 +250,18 @@ TEST_F(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     return { garbage = catch(belay.json.decode, "{nope"),
              trailing = catch(belay.json.decode, "[1, 2] x"),
-             empty = catch(belay.json.decode, "") }
+             empty = catch(belay.json.decode, ""),
+             -- The parser took a NUL for the end of the text: this was 1.
+             nul = catch(belay.json.decode, "1\0junk"),
+             nul_in_string = catch(belay.json.decode, '"a\0b"') }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  for (const char* which : {"garbage", "trailing", "empty"}) {
+  for (const char* which : {"garbage", "trailing", "empty", "nul", "nul_in_string"}) {
     EXPECT_TRUE(LuaError(lua.value()[which], Kind::script, "JSON", "belay.json")) << which;
   }
+  EXPECT_NE(lua.value()["nul"]["message"].get<std::string>().find("NUL byte at offset 1"),
+            std::string::npos)
+      << lua.value()["nul"].dump();
   auto host = h().run(R"LUA(belay.json.decode("{nope"))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);

@@ -67,6 +67,11 @@ TEST_F(ConnectionTest, GarbageFramesAreCountedAndTheConnectionGoesOn) {
     fake_->deliver(garbage);
   }
   EXPECT_EQ(connection_->protocol_errors(), 12u);
+  // A reply with a NUL and junk after it is garbage too (the parser alone
+  // would stop at the NUL and take it for a good reply).
+  fake_->deliver(R"({"id":)" + std::to_string(id) + R"(,"result":{}})" + std::string(1, '\0') +
+                 "junk");
+  EXPECT_EQ(connection_->protocol_errors(), 13u);
   EXPECT_FALSE(a.has_value());
   fake_->deliver(R"({"id":)" + std::to_string(id) + R"(,"result":{}})");
   ASSERT_TRUE(a.has_value());
