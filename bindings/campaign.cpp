@@ -194,6 +194,12 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
     // The iterator is script code: each call runs as a task of its own with
     // a slice budget, and may not wait on the browser.
     const int fn = lua_gettop(L);
+    // An iterator that never returns nil would grow the host without end:
+    // it may give as much as a Lua list could hold, the script's memory cap,
+    // each item charged its JSON text and a table's overhead.
+    const size_t cap = runtime.state().limits().memory_bytes;
+    constexpr size_t kItemOverhead = 64;
+    size_t produced = 0;
     for (;;) {
       lua_State* step = runtime.new_task();
       lua_pushvalue(L, fn);
@@ -213,6 +219,15 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
       runtime.state().end_task(step);
       if (end) break;
       if (!*item) return Error{Kind::config, file + ": items iterator: " + item->error().message, "", {}};
+      produced += kItemOverhead + item->value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+      if (produced > cap) {
+        return Error{Kind::config,
+                     file + ": items iterator: gave " + std::to_string(items.size() + 1) +
+                         " items, more than the script's " + std::to_string(cap >> 20) +
+                         " MiB, without ending (an iterator ends by returning nil); that many "
+                         "items belong in an items file",
+                     "", {}};
+      }
       items.push_back(std::move(item->value()));
     }
     lua_pop(L, 1);

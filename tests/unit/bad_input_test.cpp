@@ -269,6 +269,20 @@ TEST_F(BadCampaign, RunawayItemsIteratorIsStoppedAsSandbox) {
   EXPECT_CONTAINS(r.error().message, "quota");
 }
 
+// An iterator that never returns nil used to grow the host until it died
+// (no quota counts across calls: each call is a fresh slice).
+TEST_F(BadCampaign, ItemsIteratorThatNeverEndsIsAConfigErrorAtTheMemoryCap) {
+  const std::string file = dir_.write("endless.lua",
+                                      "local n = 0\n"
+                                      "return { run = function() end, items = function()\n"
+                                      "  n = n + 1; return { id = n, pad = ('x'):rep(8192) } end }\n");
+  auto r = lua::check_file(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, Kind::config) << r.error().to_string();
+  EXPECT_CONTAINS(r.error().message, "without ending (an iterator ends by returning nil)");
+  EXPECT_CONTAINS(r.error().message, "than the script's 256 MiB");
+}
+
 TEST_F(BadCampaign, BadItemsFileIsAConfigErrorNamingItsLine) {
   dir_.write("items.jsonl", "{\"id\":1}\n{\"id\":2,}\n");
   const Error e = [&] {
