@@ -91,6 +91,11 @@ void HealthMonitor::finish(const std::shared_ptr<Round>& round) {
   }
   if (handlers_.beat) handlers_.beat(round->browser_ms);
   for (const auto& [page, error] : round->page_errors) {
+    // A page whose session ended (a crashed renderer, a closed tab) is the
+    // session's page_gone news, and is replaced from there: told once. A
+    // crash fails the beat just before the session ends (the connection
+    // fails the session's commands first), so gone() is not yet set then.
+    if (page->gone() || error.kind == Kind::target_crashed) continue;
     if (is_missed_beat(error) && handlers_.page_missed) handlers_.page_missed(page, error);
   }
 }

@@ -215,6 +215,39 @@ TEST_F(Supervisor, ACrashedRendererIsReplacedWithoutRestartingTheBrowser) {
   EXPECT_EQ(run_.launched_pids().size(), 1u);
 }
 
+// A renderer crash is one piece of news: the page's restart. Heartbeats
+// that land on the dead page before its replacement add no heartbeat_missed
+// (they used to: the soak counted most renderer kills twice).
+TEST_F(Supervisor, ACrashedRendererIsLoggedOnceEvenUnderFastHeartbeats) {
+  const std::string campaign = run_.write_campaign(R"LUA(return {
+  name = "renderer-crash-once",
+  items = "items.jsonl",
+  profiles = { "p1" },
+  retry = { attempts = 2, base_ms = 1, jitter = 0, kinds = { "target_crashed" } },
+  health = { interval_ms = 20, timeout_ms = 1000 },
+  run = function(page, item, ctx)
+    page:navigate(item.url)
+    if ctx.saved == nil then
+      ctx:checkpoint({ crashed = true })
+      page:cdp("Page.crash")
+    end
+    belay.sleep(1000)  -- many beats, before and after the replacement
+    return { attempt = ctx.attempt }
+  end,
+}
+)LUA",
+                                                   1);
+  const BelayRun r = run_belay(run_.run_args(campaign), run_.dir().path(), seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  const auto events = run_.events();
+  ASSERT_EQ(of_event(events, "item_ok").size(), 1u) << event_names(events);
+  const auto restarts = of_event(events, "restarting");
+  ASSERT_EQ(restarts.size(), 1u) << event_names(events);
+  EXPECT_EQ(restarts[0]["params"]["scope"], "page");
+  EXPECT_EQ(restarts[0]["params"]["reason"], "target_crashed");
+  EXPECT_TRUE(of_event(events, "heartbeat_missed").empty()) << event_names(events);
+}
+
 // A retry that comes sooner than the page's replacement waits for it: it
 // runs once, on the new page, instead of reviving the crashed tab (a second
 // execution) that the replacement then closes under it (a third).

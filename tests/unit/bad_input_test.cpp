@@ -275,7 +275,7 @@ TEST_F(BadCampaign, ItemsIteratorThatNeverEndsIsAConfigErrorAtTheMemoryCap) {
   const std::string file = dir_.write("endless.lua",
                                       "local n = 0\n"
                                       "return { run = function() end, items = function()\n"
-                                      "  n = n + 1; return { id = n, pad = ('x'):rep(8192) } end }\n");
+                                      "  n = n + 1; return { id = n, pad = ('x'):rep(1 << 20) } end }\n");
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::config) << r.error().to_string();
