@@ -606,7 +606,11 @@ class FixtureServer::Connection {
     response_ = serialize(reply, head_only);
     if (reply.delay_ms == 0) return write_response();
     phase_ = Phase::kWaiting;
-    uv_timer_start(&timer_, on_timer, reply.delay_ms, 0);
+    // At least delay_ms from now: the loop's clock is cached and truncated
+    // to whole milliseconds, so a timer of exactly delay_ms could answer a
+    // /slow?ms=200 request after 199 ms of real time.
+    uv_update_time(timer_.loop);
+    uv_timer_start(&timer_, on_timer, reply.delay_ms + 1, 0);
   }
 
   void write_response() {
