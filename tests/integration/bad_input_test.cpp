@@ -214,13 +214,7 @@ TEST_F(BadInputCli, ReplWithABrokenCampaignIsExitTwoNamingFileAndLine) {
 
 TEST_F(BadInputCli, AttachToASocketLeftByADeadRunIsAClearError) {
   fs::create_directories(state());
-  const std::string path = state() + "/control.sock";
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ::close(fd);
+  ASSERT_TRUE(leave_stale_socket(state() + "/control.sock"));
   const BelayRun r = belay({"attach", "--state", state()}, seconds(30));
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(contains(r.err, "is left from a run that is gone")) << r.describe;

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -53,6 +57,17 @@ int damage_middle_page(const std::string& path) {
   out.close();
   if (!out) ADD_FAILURE() << "cannot write " << path;
   return static_cast<int>(page + 1);
+}
+
+bool leave_stale_socket(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);  // the file stays; nobody listens on it
+  return bound;
 }
 
 }  // namespace belay::test

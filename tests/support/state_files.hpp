@@ -1,7 +1,8 @@
 #pragma once
-// Helpers for tests of the durable state (`DIR/belay.db`): read a file's
-// bytes to prove it untouched, change a state file behind the store's back
-// with raw SQL, and damage one the way a bad disk would.
+// Helpers for tests of the durable state (`DIR/belay.db`, `control.sock`):
+// read a file's bytes to prove it untouched, change a state file behind the
+// store's back with raw SQL, damage one the way a bad disk would, and leave
+// a socket the way a killed host would.
 
 #include <string>
 
@@ -18,5 +19,9 @@ void exec_sqlite(const std::string& path, const std::string& sql);
 // pattern, so that `PRAGMA integrity_check` fails while page 1 (header,
 // schema) still reads. Returns the page number, 0 on failure.
 int damage_middle_page(const std::string& path);
+
+// Leaves a Unix socket file at `path` that nobody listens on, as a killed
+// host leaves its control.sock. False if it could not be made.
+bool leave_stale_socket(const std::string& path);
 
 }  // namespace belay::test

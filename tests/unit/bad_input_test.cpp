@@ -680,14 +680,7 @@ TEST_F(BadControlMessage, InvalidUtf8InAReplyIsReplacedNotThrown) {
 TEST(BadControlSocket, StaleSocketFileIsReplacedAndALiveOneIsRefused) {
   TempDir dir("belay-ctl-");
   const std::string path = dir.file("control.sock");
-  {  // A socket file whose server is gone (a host that was killed).
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ::close(fd);
-  }
+  ASSERT_TRUE(test::leave_stale_socket(path));  // a socket whose server is gone (a killed host)
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
