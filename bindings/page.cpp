@@ -147,8 +147,9 @@ bool start_wait_for(lua_State* L) {
   }
   Prologue p;
   if (!begin_page_call(L, "page:wait_for", 3, &p)) return false;
-  cdp::wait_for(*p.page, selector, cdp::WaitForOptions{visible, p.timeout_ms},
-                finish_into(p.slot));
+  auto stop = cdp::wait_for(*p.page, selector, cdp::WaitForOptions{visible, p.timeout_ms},
+                            finish_into(p.slot));
+  Runtime::from(L).on_call_abandoned(p.slot, std::move(stop));
   return true;
 }
 

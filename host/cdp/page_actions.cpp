@@ -87,13 +87,21 @@ Error not_found(const std::string& selector, const std::string& op, const std::s
   return Error{Kind::not_found, "no element matches '" + selector + "'" + why, op, {}};
 }
 
+// An action that goes on after a reply holds the page by reference; a page
+// destroyed while the reply was in flight (replaced by the supervisor,
+// reopened by a ladder step) ends the action instead of being touched.
+Error page_closed_during(const std::string& op) {
+  return session_detached("the page was closed during the call", op);
+}
+
 // Sends the commands one after another; stops at the first failure.
 void send_sequence(Page& page, std::vector<Command> commands, size_t index, Page::Done done) {
   if (index >= commands.size()) return done(json(nullptr));
   Command next = commands[index];
-  page.send(std::move(next), [&page, commands = std::move(commands), index,
-                              done = std::move(done)](Result<json> r) mutable {
+  page.send(std::move(next), [&page, alive = page.lifetime(), commands = std::move(commands),
+                              index, done = std::move(done)](Result<json> r) mutable {
     if (!r) return done(std::move(r));
+    if (alive.expired()) return done(page_closed_during(commands[index].op));
     send_sequence(page, std::move(commands), index + 1, std::move(done));
   });
 }
@@ -109,6 +117,7 @@ struct SelectorWait {
   std::string selector;
   WaitForOptions options;
   uint64_t deadline = 0;
+  bool stopped = false;  // its caller is gone: look no more
   Page::Done done;
 };
 
@@ -123,10 +132,15 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
   wait->page->call_function(
       kWaitForJs, json::array({wait->selector, wait->options.visible, left}), left + kPageGraceMs,
       "page:wait_for", [wait](Result<json> r) {
-        if (!r && r.error().kind == Kind::context_destroyed && !wait->page_alive.expired()) {
+        if (!r && r.error().kind == Kind::context_destroyed && !wait->page_alive.expired() &&
+            !wait->stopped) {
           uv_update_time(wait->loop);
           if (uv_now(wait->loop) + kLookAgainPauseMs < wait->deadline) {
             return defer_after(wait->loop, kLookAgainPauseMs, [wait] {
+              if (wait->stopped) {
+                return wait->done(Error{Kind::cancelled, "the wait was stopped by its caller",
+                                        "page:wait_for", {}});
+              }
               if (wait->page_alive.expired()) {
                 return wait->done(Error{Kind::target_closed,
                                         "the page was closed while it waited for '" +
@@ -172,7 +186,8 @@ const KeyDefinition* find_key(const std::string& name) {
   return nullptr;
 }
 
-void wait_for(Page& page, const std::string& selector, WaitForOptions options, Page::Done done) {
+std::function<void()> wait_for(Page& page, const std::string& selector, WaitForOptions options,
+                               Page::Done done) {
   auto wait = std::make_shared<SelectorWait>();
   wait->page = &page;
   wait->page_alive = page.lifetime();
@@ -182,7 +197,10 @@ void wait_for(Page& page, const std::string& selector, WaitForOptions options, P
   uv_update_time(wait->loop);
   wait->deadline = uv_now(wait->loop) + options.timeout_ms;
   wait->done = std::move(done);
-  look_for_selector(std::move(wait));
+  look_for_selector(wait);
+  return [stop = std::weak_ptr<SelectorWait>(wait)] {
+    if (auto wait = stop.lock()) wait->stopped = true;
+  };
 }
 
 void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
@@ -193,8 +211,9 @@ void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::
 void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
   page.call_function(
       kClickPointJs, json::array({selector}), timeout_ms, "page:click",
-      [&page, selector, timeout_ms, done = std::move(done)](Result<json> r) {
+      [&page, alive = page.lifetime(), selector, timeout_ms, done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
+        if (alive.expired()) return done(page_closed_during("page:click"));
         if (!r.value().is_object()) return done(not_found(selector, "page:click", ""));
         const double x = number_field(r.value(), "x", 0.0);
         const double y = number_field(r.value(), "y", 0.0);
@@ -216,8 +235,10 @@ void type_text(Page& page, const std::string& selector, const std::string& text,
                uint64_t timeout_ms, Page::Done done) {
   page.call_function(
       kFocusJs, json::array({selector}), timeout_ms, "page:type",
-      [&page, selector, text, timeout_ms, done = std::move(done)](Result<json> r) {
+      [&page, alive = page.lifetime(), selector, text, timeout_ms,
+       done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
+        if (alive.expired()) return done(page_closed_during("page:type"));
         if (r.value() != true) return done(not_found(selector, "page:type", ""));
         // One keyDown/keyUp per character, with the text on keyDown, so the
         // page sees key events and input events as from a keyboard.

@@ -5,6 +5,7 @@
 
 #include "cdp/page.hpp"
 
+#include <functional>
 #include <string>
 
 namespace belay::cdp {
@@ -16,8 +17,11 @@ struct WaitForOptions {
 
 // Resolves with true when the selector matches (and is visible, if asked);
 // `not_found` when it did not appear within the timeout; `timeout` when the
-// page itself stopped answering.
-void wait_for(Page& page, const std::string& selector, WaitForOptions options, Page::Done done);
+// page itself stopped answering. A navigation during the wait makes it look
+// again in the new document. The returned function stops it from looking
+// again (its caller gave up: Ctrl-C, an item deadline); `done` still runs once.
+std::function<void()> wait_for(Page& page, const std::string& selector, WaitForOptions options,
+                               Page::Done done);
 void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done);
 void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done);
 void type_text(Page& page, const std::string& selector, const std::string& text,

@@ -1,0 +1,142 @@
+// Page actions that go on after a reply: click and type send their input
+// events once the element's point or focus is known, and wait_for looks
+// again after a navigation. A fake peer is used because Chromium cannot be
+// made to answer at the chosen moment: just after the Page object was
+// destroyed (a supervisor replacing a hung page, a ladder reopening it)
+// while its session still lives, or just after the wait's caller gave up.
+
+#include "cdp/browser.hpp"
+#include "cdp/page.hpp"
+#include "cdp/page_actions.hpp"
+#include "support/fake_cdp_transport.hpp"
+#include "support/run_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+namespace belay::cdp {
+namespace {
+
+using nlohmann::json;
+
+class PageActionLifetime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uv_loop_init(&loop_);
+    auto t = std::make_unique<test::FakeCdpTransport>();
+    fake_ = t.get();
+    browser_ = Browser::over(&loop_, std::move(t));
+    page_ = std::make_unique<Page>(&loop_, browser_->connection(), "T", "S");
+  }
+  void TearDown() override {
+    page_.reset();
+    browser_.reset();
+    EXPECT_EQ(test::drain_and_close(&loop_), 0);
+  }
+  // Fails the latest `method` as Chromium does when a navigation destroyed
+  // the context the call ran in.
+  void context_destroyed(const std::string& method) {
+    for (auto it = fake_->sent.rbegin(); it != fake_->sent.rend(); ++it) {
+      if ((*it)["method"] != method) continue;
+      fake_->deliver("{\"id\":" + (*it)["id"].dump() +
+                     R"(,"error":{"code":-32000,"message":"Execution context was destroyed."}})");
+      return;
+    }
+    ADD_FAILURE() << method << " was not sent";
+  }
+  void run_for(uint64_t ms) {
+    uv_update_time(&loop_);
+    const uint64_t until = uv_now(&loop_) + ms;
+    test::run_until(&loop_, [&] { return uv_now(&loop_) >= until; }, ms + 1000);
+  }
+
+  uv_loop_t loop_{};
+  test::FakeCdpTransport* fake_ = nullptr;
+  std::unique_ptr<Browser> browser_;
+  std::unique_ptr<Page> page_;
+};
+
+TEST_F(PageActionLifetime, AClickWhosePageWentBeforeItsPointCameEndsTargetClosed) {
+  std::optional<Result<json>> clicked;
+  click(*page_, "#b", 1000, [&](Result<json> r) { clicked = std::move(r); });
+  page_.reset();
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"x":5,"y":6}}})"));
+  ASSERT_TRUE(clicked.has_value());
+  ASSERT_FALSE(clicked->ok());
+  EXPECT_EQ(clicked->error().kind, Kind::target_closed);
+  EXPECT_EQ(clicked->error().op, "page:click");
+  EXPECT_EQ(fake_->count("Input.dispatchMouseEvent"), 0u);
+}
+
+TEST_F(PageActionLifetime, AClickWhosePageWentBetweenItsMouseEventsSendsNoMore) {
+  std::optional<Result<json>> clicked;
+  click(*page_, "#b", 1000, [&](Result<json> r) { clicked = std::move(r); });
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"x":5,"y":6}}})"));
+  ASSERT_EQ(fake_->count("Input.dispatchMouseEvent"), 1u);
+  page_.reset();
+  ASSERT_TRUE(fake_->reply("Input.dispatchMouseEvent", "{}"));
+  ASSERT_TRUE(clicked.has_value());
+  ASSERT_FALSE(clicked->ok());
+  EXPECT_EQ(clicked->error().kind, Kind::target_closed);
+  EXPECT_EQ(fake_->count("Input.dispatchMouseEvent"), 1u);
+}
+
+TEST_F(PageActionLifetime, TypingIntoAPageThatWentBeforeItsFocusCameEndsTargetClosed) {
+  std::optional<Result<json>> typed;
+  type_text(*page_, "#to", "hello", 1000, [&](Result<json> r) { typed = std::move(r); });
+  page_.reset();
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":true}})"));
+  ASSERT_TRUE(typed.has_value());
+  ASSERT_FALSE(typed->ok());
+  EXPECT_EQ(typed->error().kind, Kind::target_closed);
+  EXPECT_EQ(typed->error().op, "page:type");
+  EXPECT_EQ(fake_->count("Input.dispatchKeyEvent"), 0u);
+}
+
+TEST_F(PageActionLifetime, AWaitLooksAgainAfterANavigationUnlessItsCallerStoppedIt) {
+  // Not stopped: the navigation sends it to the new document.
+  std::optional<Result<json>> kept;
+  auto stop_kept = wait_for(*page_, "#x", WaitForOptions{false, 5000},
+                            [&](Result<json> r) { kept = std::move(r); });
+  ASSERT_EQ(fake_->count("Runtime.evaluate"), 1u);
+  context_destroyed("Runtime.evaluate");
+  test::run_until(&loop_, [&] { return fake_->count("Runtime.evaluate") == 2; }, 2000);
+  EXPECT_EQ(fake_->count("Runtime.evaluate"), 2u);
+  EXPECT_FALSE(kept.has_value());
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":true}})"));
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_TRUE(kept->ok());
+
+  // Stopped (a Ctrl-C, an item deadline): the navigation ends it.
+  std::optional<Result<json>> stopped;
+  auto stop = wait_for(*page_, "#x", WaitForOptions{false, 5000},
+                       [&](Result<json> r) { stopped = std::move(r); });
+  ASSERT_EQ(fake_->count("Runtime.evaluate"), 3u);
+  stop();
+  context_destroyed("Runtime.evaluate");
+  run_for(200);  // ten times the pause before a second look
+  EXPECT_EQ(fake_->count("Runtime.evaluate"), 3u);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_FALSE(stopped->ok());
+}
+
+TEST_F(PageActionLifetime, AWaitStoppedDuringItsPauseLooksNoMoreAndEndsOnce) {
+  int ends = 0;
+  auto stop = wait_for(*page_, "#x", WaitForOptions{false, 5000}, [&](Result<json> r) {
+    ++ends;
+    EXPECT_FALSE(r.ok());
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, Kind::cancelled);
+    }
+  });
+  context_destroyed("Runtime.evaluate");  // the pause before looking again starts
+  stop();
+  run_for(200);
+  EXPECT_EQ(fake_->count("Runtime.evaluate"), 1u);
+  EXPECT_EQ(ends, 1);
+  stop();  // a second stop, after the end, is harmless
+}
+
+}  // namespace
+}  // namespace belay::cdp
