@@ -8,8 +8,9 @@
 #include "commands.hpp"
 #include "console.hpp"
 #include "control/control_client.hpp"
-#include "core/json_text.hpp"
 #include "control/control_server.hpp"
+#include "core/json_text.hpp"
+#include "core/loop_end.hpp"
 #include "repl.hpp"
 
 #include <csignal>
@@ -223,9 +224,7 @@ int attach_command(const std::string& state_dir) {
       if (!client.connected()) std::fprintf(stderr, "belay: the run has ended\n");
     }
   }
-  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
-  }
-  uv_loop_close(&loop);
+  end_loop(&loop, "belay attach");
   return code;
 }
 

@@ -5,6 +5,7 @@
 #include "campaign/runner.hpp"
 #include "commands.hpp"
 #include "console.hpp"
+#include "core/loop_end.hpp"
 #include "core/private_files.hpp"
 #include "repl.hpp"
 
@@ -110,9 +111,7 @@ int repl_command(const ReplArgs& args) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   const int code = run_repl(&loop, args);
-  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
-  }
-  uv_loop_close(&loop);
+  end_loop(&loop, "belay repl");
   return code;
 }
 

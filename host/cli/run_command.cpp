@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "control/control_server.hpp"
 #include "core/file_watcher.hpp"
+#include "core/loop_end.hpp"
 #include "core/private_files.hpp"
 #include "script_host.hpp"
 #include "store/store.hpp"
@@ -233,9 +234,7 @@ int run_command(const RunArgs& args) {
     }
   }
   reaper.reset();
-  while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
-  }
-  uv_loop_close(&loop);
+  end_loop(&loop, "belay run");
   return exit_code;
 }
 
