@@ -7,8 +7,7 @@
 #include "cdp/page.hpp"
 #include "cdp/page_actions.hpp"
 #include "cdp/reply_fields.hpp"
-#include "support/fake_cdp_transport.hpp"
-#include "support/run_loop.hpp"
+#include "support/fake_page_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -58,20 +57,8 @@ TEST(ReplyFields, ARequiredStringNamesTheMethodAndWhatIsWrong) {
   }
 }
 
-class WrongTypes : public ::testing::Test {
+class WrongTypes : public test::FakePageTest {
  protected:
-  void SetUp() override {
-    uv_loop_init(&loop_);
-    auto t = std::make_unique<test::FakeCdpTransport>();
-    fake_ = t.get();
-    browser_ = Browser::over(&loop_, std::move(t));
-    page_ = std::make_unique<Page>(&loop_, browser_->connection(), "T", "S");
-  }
-  void TearDown() override {
-    page_.reset();
-    browser_.reset();
-    EXPECT_EQ(test::drain_and_close(&loop_), 0);
-  }
   // Runs `call`, answers its `method` with `result`, and returns the outcome.
   Result<json> answer(const std::function<void(Page::Done)>& call, const std::string& method,
                       const std::string& result) {
@@ -82,11 +69,6 @@ class WrongTypes : public ::testing::Test {
     if (!out) return Error{Kind::timeout, "no outcome", "", {}};
     return *out;
   }
-
-  uv_loop_t loop_{};
-  test::FakeCdpTransport* fake_ = nullptr;
-  std::unique_ptr<Browser> browser_;
-  std::unique_ptr<Page> page_;
 };
 
 TEST_F(WrongTypes, NavigateReplyWithNumbersForItsStringsEndsWithoutWaiting) {

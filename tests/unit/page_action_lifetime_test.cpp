@@ -8,8 +8,7 @@
 #include "cdp/browser.hpp"
 #include "cdp/page.hpp"
 #include "cdp/page_actions.hpp"
-#include "support/fake_cdp_transport.hpp"
-#include "support/run_loop.hpp"
+#include "support/fake_page_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,20 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-class PageActionLifetime : public ::testing::Test {
+class PageActionLifetime : public test::FakePageTest {
  protected:
-  void SetUp() override {
-    uv_loop_init(&loop_);
-    auto t = std::make_unique<test::FakeCdpTransport>();
-    fake_ = t.get();
-    browser_ = Browser::over(&loop_, std::move(t));
-    page_ = std::make_unique<Page>(&loop_, browser_->connection(), "T", "S");
-  }
-  void TearDown() override {
-    page_.reset();
-    browser_.reset();
-    EXPECT_EQ(test::drain_and_close(&loop_), 0);
-  }
   // Fails the latest `method` as Chromium does when a navigation destroyed
   // the context the call ran in.
   void context_destroyed(const std::string& method) {
@@ -50,11 +37,6 @@ class PageActionLifetime : public ::testing::Test {
     const uint64_t until = uv_now(&loop_) + ms;
     test::run_until(&loop_, [&] { return uv_now(&loop_) >= until; }, ms + 1000);
   }
-
-  uv_loop_t loop_{};
-  test::FakeCdpTransport* fake_ = nullptr;
-  std::unique_ptr<Browser> browser_;
-  std::unique_ptr<Page> page_;
 };
 
 TEST_F(PageActionLifetime, AClickWhosePageWentBeforeItsPointCameEndsTargetClosed) {
