@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,7 +107,7 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
 
   // Everything the child needs is built before fork(): between fork and exec
   // only async-signal-safe calls are allowed (the test has other threads).
-  const std::string binary = belay_binary();
+  const std::string binary = options.binary.empty() ? belay_binary() : options.binary;
   std::vector<std::string> argv_store;
   argv_store.push_back(binary);
   for (const auto& a : args_) argv_store.push_back(a);
@@ -133,12 +134,16 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
     ADD_FAILURE() << "cannot open the log files in " << log_dir;
   }
+  const bool dies_with_parent = options.dies_with_parent;
   const bool set_umask = options.umask.has_value();
   const mode_t child_umask = options.umask.value_or(022);
 
   started_ = Clock::now();
   pid_ = ::fork();
   if (pid_ == 0) {
+    if (dies_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A driver that ignores SIGPIPE must not pass that on to belay.
+    ::signal(SIGPIPE, SIG_DFL);
     if (::chdir(cwd.c_str()) != 0) _exit(126);
     if (set_umask) ::umask(child_umask);
     ::dup2(null_fd, 0);
@@ -158,12 +163,13 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
   }
 }
 
-BelayProcess::~BelayProcess() {
-  if (pid_ > 0 && !exited_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    if (::waitpid(pid_, &status, 0) == pid_) reap(status);
-  }
+BelayProcess::~BelayProcess() { kill_now(); }
+
+void BelayProcess::kill_now() {
+  if (pid_ <= 0 || exited_) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) == pid_) reap(status);
 }
 
 void BelayProcess::reap(int status) {
@@ -197,9 +203,7 @@ bool BelayProcess::wait_for_exit(std::chrono::milliseconds timeout) {
 int BelayProcess::wait(std::chrono::milliseconds timeout) {
   if (!wait_for_exit(timeout)) {
     timed_out_ = true;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    if (::waitpid(pid_, &status, 0) == pid_) reap(status);
+    kill_now();
   }
   return exit_code_;
 }
@@ -215,6 +219,23 @@ double BelayProcess::seconds() const {
 
 std::string BelayProcess::out() const { return read_all(out_path_); }
 std::string BelayProcess::err() const { return read_all(err_path_); }
+
+std::string BelayProcess::err_tail(size_t lines) const {
+  std::istringstream in(err());
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string tail;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    tail += "  " + all[i] + "\n";
+  }
+  return tail;
+}
+
+std::string BelayProcess::exit_summary() const {
+  if (!exited_) return "running";
+  if (term_signal_ != 0) return "signal " + std::to_string(term_signal_);
+  return "exit " + std::to_string(exit_code_);
+}
 
 std::string BelayProcess::describe() const {
   std::string text = "belay";

@@ -45,9 +45,13 @@ class TempDir {
 };
 
 struct BelayOptions {
+  std::string binary;                                       // empty: belay_binary()
   std::string cwd;                                          // empty: the log dir
   std::vector<std::pair<std::string, std::string>> env;     // set on top of ours
   std::optional<mode_t> umask;                              // the child's umask
+  // SIGKILL when the spawning thread ends: for a long driver (the soak)
+  // whose own death must not leave a host running.
+  bool dies_with_parent = false;
 };
 
 class BelayProcess {
@@ -71,6 +75,8 @@ class BelayProcess {
   // records timed_out(). Returns exit_code().
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   void send_signal(int sig);
+  // SIGKILL (by PID) and reap, if it still runs.
+  void kill_now();
 
   bool exited() const { return exited_; }
   bool timed_out() const { return timed_out_; }
@@ -82,6 +88,10 @@ class BelayProcess {
 
   std::string out() const;
   std::string err() const;
+  // The last `lines` lines of stderr, each indented.
+  std::string err_tail(size_t lines) const;
+  // "running", "exit N" or "signal N".
+  std::string exit_summary() const;
   // "belay ARGS -> exit N\nstdout: ...\nstderr: ..." for failure messages.
   std::string describe() const;
 

@@ -9,7 +9,6 @@
 
 #include "chrome/orphans.hpp"
 #include "chrome/proc_table.hpp"
-#include "host_process.hpp"
 #include "support/belay_process.hpp"
 #include "support/fixture_server.hpp"
 
@@ -53,9 +52,9 @@ class Phase {
     return Clock::now() >= s_.deadline || (s_.interrupted != nullptr && *s_.interrupted != 0);
   }
   std::vector<std::string> args(const std::string& transport) const;
-  std::unique_ptr<HostProcess> start_host(const std::string& transport);
-  void watch(HostProcess& host);
-  void give_up(HostProcess& host);
+  std::unique_ptr<test::BelayProcess> start_host(const std::string& transport);
+  void watch(test::BelayProcess& host);
+  void give_up(test::BelayProcess& host);
   void run_chaos(Rng rng);
   void run_host_kills(Rng rng);
   std::vector<int> plan_kills(Rng& rng) const;
@@ -82,10 +81,13 @@ std::vector<std::string> Phase::args(const std::string& transport) const {
   return a;
 }
 
-std::unique_ptr<HostProcess> Phase::start_host(const std::string& transport) {
+std::unique_ptr<test::BelayProcess> Phase::start_host(const std::string& transport) {
   ++runs_;
-  auto host = std::make_unique<HostProcess>(s_.belay, args(transport),
-                                            s_.dir + "/belay-" + std::to_string(runs_));
+  test::BelayOptions options;
+  options.binary = s_.belay;
+  options.cwd = std::filesystem::current_path().string();  // the paths given are as typed
+  options.dies_with_parent = true;
+  auto host = std::make_unique<test::BelayProcess>(args(transport), s_.dir, options);
   log_(s_.mode + ": host run " + std::to_string(runs_) + " pid " + std::to_string(host->pid()) +
        " (" + transport + ")");
   return host;
@@ -97,11 +99,11 @@ void Phase::log_progress() {
   log_(s_.mode + ": " + std::to_string(ok_.oks) + "/" + std::to_string(s_.items) + " items done");
 }
 
-void Phase::give_up(HostProcess& host) {
+void Phase::give_up(test::BelayProcess& host) {
   plog_.timed_out = true;
   log_(s_.mode + ": giving up (--seconds or a signal): SIGTERM to host " +
        std::to_string(host.pid()));
-  host.signal(SIGTERM);
+  host.send_signal(SIGTERM);
   if (!host.wait_for_exit(kStopGrace)) host.kill_now();
 }
 
@@ -117,9 +119,9 @@ void Phase::run_chaos(Rng rng) {
   }
   driver.release_all();
   if (host->running()) give_up(*host);
-  plog_.host_exits.push_back(host->describe_exit());
+  plog_.host_exits.push_back(host->exit_summary());
   if (host->exit_code() != 0)
-    log_(s_.mode + ": host " + host->describe_exit() + "\n" + host->err_tail(15));
+    log_(s_.mode + ": host " + host->exit_summary() + "\n" + host->err_tail(15));
   plog_.chaos_done = driver.done();
   plog_.chaos_skipped = driver.skipped();
   plog_.held_resumed = driver.resumed();
@@ -163,9 +165,9 @@ void Phase::run_host_kills(Rng rng) {
       std::this_thread::sleep_for(kPollEvery);
     }
     if (host->running()) give_up(*host);
-    plog_.host_exits.push_back(host->describe_exit());
+    plog_.host_exits.push_back(host->exit_summary());
     if (!killed && host->exit_code() != 0) {
-      log_(s_.mode + ": host " + host->describe_exit() + "\n" + host->err_tail(15));
+      log_(s_.mode + ": host " + host->exit_summary() + "\n" + host->err_tail(15));
     }
     if (!killed || plog_.timed_out) break;
   }
