@@ -6,19 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 namespace belay::test {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(ReplScripted, ReadsChunksFromStdinAndPrintsResults) {
   TempDir dir("belay-repl-scripted-");
@@ -34,12 +23,13 @@ TEST(ReplScripted, ReadsChunksFromStdinAndPrintsResults) {
                          "=t\n"
                          "error('boom')\n"
                          "=#belay.json.encode({ a = 1 })\n");
-  const std::string cmd = "cd " + dir.path() + " && timeout 120 " + belay_binary() +
-                          " repl --state state < input.lua > out.txt 2> err.txt";
-  const int status = std::system(cmd.c_str());
-  const std::string out = slurp(dir.file("out.txt"));
-  const std::string err = slurp(dir.file("err.txt"));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << "a failed chunk makes the exit code 1\n" << out << err;
+  BelayOptions options;
+  options.stdin_path = dir.file("input.lua");
+  const BelayRun run = run_belay({"repl", "--state", dir.file("state")}, dir.path(),
+                                 std::chrono::seconds(120), options);
+  const std::string& out = run.out;
+  const std::string& err = run.err;
+  EXPECT_EQ(run.exit_code, 1) << "a failed chunk makes the exit code 1\n" << out << err;
   EXPECT_NE(out.find("2\n"), std::string::npos) << out;
   EXPECT_NE(out.find("\"Page 2\"\n"), std::string::npos) << out;
   EXPECT_NE(out.find("n1\nn2\n"), std::string::npos) << out;

@@ -130,10 +130,11 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
 
   const int out_fd = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
-    ADD_FAILURE() << "cannot open the log files in " << log_dir;
-  }
+  const std::string in_path = options.stdin_path.empty() ? "/dev/null" : options.stdin_path;
+  const int in_fd = options.stdin_fd >= 0 ? ::fcntl(options.stdin_fd, F_DUPFD_CLOEXEC, 3)
+                                          : ::open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (out_fd < 0 || err_fd < 0) ADD_FAILURE() << "cannot open the log files in " << log_dir;
+  if (in_fd < 0) ADD_FAILURE() << "cannot open stdin for belay: " << in_path;
   const bool dies_with_parent = options.dies_with_parent;
   const bool set_umask = options.umask.has_value();
   const mode_t child_umask = options.umask.value_or(022);
@@ -146,7 +147,7 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
     ::signal(SIGPIPE, SIG_DFL);
     if (::chdir(cwd.c_str()) != 0) _exit(126);
     if (set_umask) ::umask(child_umask);
-    ::dup2(null_fd, 0);
+    ::dup2(in_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execve(argv[0], argv.data(), envp.data());
@@ -154,7 +155,7 @@ BelayProcess::BelayProcess(std::vector<std::string> args, const std::string& log
   }
   if (out_fd >= 0) ::close(out_fd);
   if (err_fd >= 0) ::close(err_fd);
-  if (null_fd >= 0) ::close(null_fd);
+  if (in_fd >= 0) ::close(in_fd);
   if (pid_ < 0) {
     ADD_FAILURE() << "fork: " << std::strerror(errno);
     exited_ = true;

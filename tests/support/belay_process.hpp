@@ -49,6 +49,8 @@ struct BelayOptions {
   std::string cwd;                                          // empty: the log dir
   std::vector<std::pair<std::string, std::string>> env;     // set on top of ours
   std::optional<mode_t> umask;                              // the child's umask
+  std::string stdin_path;                                   // empty: /dev/null
+  int stdin_fd = -1;  // else, when >= 0: the child's stdin (a pipe the test holds)
   // SIGKILL when the spawning thread ends: for a long driver (the soak)
   // whose own death must not leave a host running.
   bool dies_with_parent = false;
