@@ -14,7 +14,8 @@ for n = 1, restarts do
     name = "restart " .. n .. "/" .. restarts,
     -- A browser that died is fresh already: the supervisor relaunched it.
     run = function(page, ctx)
-      if ctx.error.kind ~= "browser_disconnected" then ctx:restart_browser() end
+      local died = ctx.error and ctx.error.kind == "browser_disconnected"
+      if not died then ctx:restart_browser() end
     end,
   }
 end

@@ -19,7 +19,8 @@ return {
     -- The profile is kept: the browser comes back on the same user-data-dir.
     -- One that died is back already: the supervisor relaunched it.
     { name = "restart_browser", run = function(page, ctx)
-        if ctx.error.kind ~= "browser_disconnected" then ctx:restart_browser() end
+        local died = ctx.error and ctx.error.kind == "browser_disconnected"
+        if not died then ctx:restart_browser() end
       end },
   },
   pause = { max_error_streak = 3, ms = 24 * 3600 * 1000 },

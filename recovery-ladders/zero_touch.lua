@@ -14,7 +14,8 @@ return {
     -- A browser that died was relaunched by the supervisor already (after
     -- supervisor.delay_ms); any other failure relaunches it here.
     { name = "relaunch", run = function(page, ctx)
-        if ctx.error.kind ~= "browser_disconnected" then ctx:restart_browser() end
+        local died = ctx.error and ctx.error.kind == "browser_disconnected"
+        if not died then ctx:restart_browser() end
       end },
   },
   supervisor = { max_restarts = 10, delay_ms = 3000, period_ms = 24 * 3600 * 1000 },

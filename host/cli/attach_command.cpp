@@ -106,7 +106,13 @@ void define_operator_functions(lua::Repl& repl, campaign::Runner& runner, const 
   });
   repl.define("reload", [&repl, reload](const json&) -> Result<json> {
     auto result = reload();
-    if (result) repl.reload_campaign_later();
+    if (result) {
+      repl.reload_campaign_later();
+    } else if (result.error().op.empty()) {
+      Error error = result.error();
+      error.op = "reload";  // what the console shows after the message
+      return error;
+    }
     return result;
   });
 }

@@ -5,9 +5,9 @@
 // the call in progress, Ctrl-D that leaves. With stdin not a terminal it
 // reads chunks from stdin and prints each result, for scripting.
 //
-// While the user types, the loop waits (a local `belay repl` has no
-// campaign to serve; `attach` runs the campaign in the other process). While
-// a chunk runs, the loop runs, so browser calls are answered.
+// The loop runs all the time: while a chunk runs, so browser calls are
+// answered, and while the console waits for input, so `attach` sees the run
+// end (it says so and exits) and `repl` keeps up with its browser.
 
 #include <uv.h>
 

@@ -61,6 +61,16 @@ TEST_F(ReplConsole, EqualsExpressionPrintsItsValue) {
   leave(*repl);
 }
 
+// libedit in the C library's default locale refused every non-ASCII key:
+// the line arrived without it.
+TEST_F(ReplConsole, NonAsciiTextTypedAtThePromptArrivesWhole) {
+  auto repl = start_repl();
+  EXPECT_TRUE(type(*repl, "=#'h\xc3\xa9llo \xe2\x82\xac'", "\n10\r\n"))
+      << "\"h\u00e9llo \u20ac\" is 10 bytes of UTF-8";
+  EXPECT_TRUE(type(*repl, "='\xf0\x9f\x99\x82'", "\"\xf0\x9f\x99\x82\""));
+  leave(*repl);
+}
+
 TEST_F(ReplConsole, NavigatesAndReadsTheTitle) {
   auto repl = start_repl();
   EXPECT_TRUE(type(*repl, "page:navigate('" + fixture_.url("/page2") + "')", "/page2\","));
