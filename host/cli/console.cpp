@@ -90,7 +90,8 @@ int console_getc(FILE* /*in*/) {
     if ((next & 0xC0) != 0x80) return 0xFFFD;
     code = (code << 6) | (next & 0x3F);
   }
-  return code;
+  const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
+  return code > 0x10FFFF || surrogate ? 0xFFFD : code;
 }
 
 char* next_candidate(const char* /*text*/, int state) {
