@@ -502,6 +502,50 @@ TEST_F(LuaPage, WaitForOnAPageThatNavigatesThreeTimesEndsNotFound) {
   EXPECT_TRUE(LuaError(r.value(), Kind::not_found, "page:wait_for")) << r.value().dump();
 }
 
+// A wait whose call was cancelled (Ctrl-C at the console, an item's
+// deadline) looks no more: it used to look again after every navigation
+// until its own deadline. Each document counts, in sessionStorage, whether
+// anything asked it for '#never'.
+TEST_F(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
+  auto setup = h().run(R"LUA(
+    page:cdp("Page.addScriptToEvaluateOnNewDocument", { source = [[
+      const query = Document.prototype.querySelector;
+      let counted = false;
+      Document.prototype.querySelector = function (selector) {
+        if (selector === '#never' && !counted) {
+          counted = true;
+          sessionStorage.looks = String(Number(sessionStorage.looks || 0) + 1);
+        }
+        return query.call(this, selector);
+      };
+    ]] })
+    page:navigate(fixture .. "page1")
+  )LUA");
+  ASSERT_TRUE(setup.ok()) << ok_text(setup);
+
+  uv_timer_t cancel;
+  uv_timer_init(h().loop(), &cancel);
+  cancel.data = &h().runtime();
+  uv_timer_start(&cancel, [](uv_timer_t* t) {
+    static_cast<lua::Runtime*>(t->data)->cancel_all(Error{Kind::cancelled, "by the test", "", {}});
+  }, 500, 0);
+  auto waited = h().run(R"LUA(page:wait_for("#never", { timeout = 20000 }))LUA");
+  uv_close(reinterpret_cast<uv_handle_t*>(&cancel), nullptr);
+  uv_run(h().loop(), UV_RUN_NOWAIT);  // closed before it leaves the stack
+  ASSERT_FALSE(waited.ok());
+  ASSERT_EQ(waited.error().kind, Kind::cancelled) << ok_text(waited);
+
+  auto r = h().run(R"LUA(
+    for i = 1, 4 do
+      page:navigate(fixture .. (i % 2 == 1 and "page2" or "page1"))
+      belay.sleep(150)  -- seven times the pause before a wait looks again
+    end
+    return page:evaluate("Number(sessionStorage.looks || 0)")
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value(), 1) << "documents asked for '#never' after the wait was cancelled";
+}
+
 TEST_F(LuaPage, WaitForPresentElementReturnsAtOnce) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
