@@ -211,7 +211,8 @@ void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::
 void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
   page.call_function(
       kClickPointJs, json::array({selector}), timeout_ms, "page:click",
-      [&page, alive = page.lifetime(), selector, timeout_ms, done = std::move(done)](Result<json> r) {
+      [&page, alive = page.lifetime(), selector, timeout_ms,
+       done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
         if (alive.expired()) return done(page_closed_during("page:click"));
         if (!r.value().is_object()) return done(not_found(selector, "page:click", ""));

@@ -106,13 +106,12 @@ void define_operator_functions(lua::Repl& repl, campaign::Runner& runner, const 
   });
   repl.define("reload", [&repl, reload](const json&) -> Result<json> {
     auto result = reload();
-    if (result) {
-      repl.reload_campaign_later();
-    } else if (result.error().op.empty()) {
+    if (!result) {
       Error error = result.error();
-      error.op = "reload";  // what the console shows after the message
+      if (error.op.empty()) error.op = "reload";  // shown after the message
       return error;
     }
+    repl.reload_campaign_later();
     return result;
   });
 }

@@ -241,15 +241,7 @@ std::string BelayProcess::exit_summary() const {
 std::string BelayProcess::describe() const {
   std::string text = "belay";
   for (const auto& a : args_) text += " " + quote(a);
-  if (!exited_) {
-    text += " -> still running";
-  } else if (timed_out_) {
-    text += " -> TIMED OUT (killed)";
-  } else if (term_signal_ != 0) {
-    text += " -> killed by signal " + std::to_string(term_signal_);
-  } else {
-    text += " -> exit " + std::to_string(exit_code_);
-  }
+  text += " -> " + (timed_out_ ? std::string("TIMED OUT (killed)") : exit_summary());
   return text + "\n--- stdout:\n" + out() + "--- stderr:\n" + err();
 }
 
