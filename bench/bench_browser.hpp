@@ -3,8 +3,8 @@
 // benchmarks: launched and opened in the constructor, closed (process group
 // and loop) in the destructor, whatever path the benchmark took.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -21,16 +21,16 @@ class BenchBrowser {
     if (const char* path = std::getenv("BELAY_CHROME")) options.chrome_path = path;
     options.transport = kind;
     std::optional<std::optional<belay::Error>> ready;
-    browser_ = belay::cdp::Browser::launch(&loop_, options,
+    browser_ = belay::browser::Browser::launch(&loop_, options,
                                            [&](std::optional<belay::Error> e) { ready = e; });
     spin([&] { return ready.has_value(); });
     if (*ready) {
       std::fprintf(stderr, "launch failed: %s\n", (*ready)->to_string().c_str());
       return;
     }
-    std::optional<belay::Result<std::unique_ptr<belay::cdp::Page>>> page;
+    std::optional<belay::Result<std::unique_ptr<belay::browser::Page>>> page;
     browser_->new_page(
-        [&](belay::Result<std::unique_ptr<belay::cdp::Page>> p) { page = std::move(p); });
+        [&](belay::Result<std::unique_ptr<belay::browser::Page>> p) { page = std::move(p); });
     spin([&] { return page.has_value(); });
     if (page->ok()) {
       page_ = std::move(page->value());
@@ -54,7 +54,7 @@ class BenchBrowser {
 
   uv_loop_t* loop() { return &loop_; }
   // Null when the launch or the page failed (already reported on stderr).
-  belay::cdp::Page* page() { return page_.get(); }
+  belay::browser::Page* page() { return page_.get(); }
 
   // Runs the loop until `done()`; false if the loop ran dry first.
   template <typename Pred>
@@ -67,8 +67,8 @@ class BenchBrowser {
 
  private:
   uv_loop_t loop_{};
-  std::unique_ptr<belay::cdp::Browser> browser_;
-  std::unique_ptr<belay::cdp::Page> page_;
+  std::unique_ptr<belay::browser::Browser> browser_;
+  std::unique_ptr<belay::browser::Page> page_;
 };
 
 }  // namespace belay::bench

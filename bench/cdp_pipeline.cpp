@@ -20,6 +20,7 @@
 using belay::Error;
 using belay::Result;
 namespace cdp = belay::cdp;
+namespace browser = belay::browser;
 namespace chrome = belay::chrome;
 
 namespace {
@@ -27,7 +28,7 @@ namespace {
 // Keeps `window` evaluates in flight until `n` have been answered.
 class Pipeline {
  public:
-  Pipeline(cdp::Page& page, int n, int window) : page_(page), n_(n), window_(window) {}
+  Pipeline(browser::Page& page, int n, int window) : page_(page), n_(n), window_(window) {}
 
   void start() {
     for (int i = 0; i < window_ && sent_ < n_; ++i) send_one();
@@ -47,7 +48,7 @@ class Pipeline {
                });
   }
 
-  cdp::Page& page_;
+  browser::Page& page_;
   int n_;
   int window_;
   int sent_ = 0;

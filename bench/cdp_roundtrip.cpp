@@ -15,6 +15,7 @@
 using belay::Error;
 using belay::Result;
 namespace cdp = belay::cdp;
+namespace browser = belay::browser;
 namespace chrome = belay::chrome;
 
 namespace {

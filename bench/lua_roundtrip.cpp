@@ -7,10 +7,10 @@
 // The Lua figure is per call, from batches of 10 calls in one task (timed
 // from C++), so task start-up is amortised the way a campaign's run() does.
 
-#include "belay.hpp"
-#include "campaign/browser_session.hpp"
-#include "handles.hpp"
-#include "runtime.hpp"
+#include "api/belay.hpp"
+#include "browser/browser_session.hpp"
+#include "api/handles.hpp"
+#include "vm/runtime.hpp"
 #include "stats.hpp"
 
 #include <chrono>
@@ -45,9 +45,9 @@ int main(int argc, char** argv) {
   lua::register_page(runtime.main());
   lua::register_browser(runtime.main());
   if (!lua::install_belay(runtime, {".", lua::bundled_scripts_dir()})) return 1;
-  belay::campaign::BrowserSpec spec;
+  belay::browser::BrowserSpec spec;
   if (const char* path = std::getenv("BELAY_CHROME")) spec.launch.chrome_path = path;
-  auto session = std::make_shared<belay::campaign::BrowserSession>(&loop, spec);
+  auto session = std::make_shared<belay::browser::BrowserSession>(&loop, spec);
   std::optional<std::optional<Error>> ready;
   session->start([&](std::optional<Error> e) { ready = e; });
   spin(&loop, [&] { return ready.has_value(); });

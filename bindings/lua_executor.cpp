@@ -1,9 +1,9 @@
 #include "lua_executor.hpp"
 
-#include "ctx.hpp"
-#include "error.hpp"
-#include "handles.hpp"
-#include "json.hpp"
+#include "api/ctx.hpp"
+#include "vm/error_value.hpp"
+#include "api/handles.hpp"
+#include "vm/json_value.hpp"
 
 namespace belay::lua {
 namespace {
@@ -82,7 +82,7 @@ void push_retry_policy(lua_State* L, const campaign::RetryConfig& retry) {
 }  // namespace
 
 void LuaExecutor::run_item(const campaign::ItemAttempt& attempt,
-                           std::shared_ptr<campaign::BrowserSession> session,
+                           std::shared_ptr<browser::BrowserSession> session,
                            std::shared_ptr<campaign::ItemHost> host, Done done) {
   lua_State* task = runtime_.new_task();
   if (task == nullptr) {

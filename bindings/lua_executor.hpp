@@ -4,7 +4,7 @@
 // ladder). The campaign version in use can be swapped (hot reload): an item
 // in flight keeps the version it started with.
 
-#include "campaign.hpp"
+#include "config/campaign.hpp"
 #include "campaign/item_executor.hpp"
 
 namespace belay::lua {
@@ -16,7 +16,7 @@ class LuaExecutor final : public campaign::ItemExecutor {
       : runtime_(runtime), campaign_(std::move(campaign)), driver_ref_(driver_ref) {}
 
   void run_item(const campaign::ItemAttempt& attempt,
-                std::shared_ptr<campaign::BrowserSession> session,
+                std::shared_ptr<browser::BrowserSession> session,
                 std::shared_ptr<campaign::ItemHost> host, Done done) override;
 
   void use(std::shared_ptr<LoadedCampaign> campaign) { campaign_ = std::move(campaign); }

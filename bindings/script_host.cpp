@@ -1,13 +1,13 @@
 #include "script_host.hpp"
 
-#include "belay.hpp"
-#include "campaign.hpp"
-#include "ctx.hpp"
-#include "error.hpp"
-#include "handles.hpp"
-#include "ladder.hpp"
+#include "api/belay.hpp"
+#include "config/campaign.hpp"
+#include "api/ctx.hpp"
+#include "vm/error_value.hpp"
+#include "api/handles.hpp"
+#include "config/ladder.hpp"
 #include "lua_executor.hpp"
-#include "require.hpp"
+#include "api/require.hpp"
 
 #include <filesystem>
 #include <fstream>

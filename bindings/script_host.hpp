@@ -1,7 +1,7 @@
 #pragma once
 // The host's one handle on the scripting side, with no Lua in its
 // interface: load a campaign, hand its executor to a runner, reload it, or
-// check a file. host/cli talks to this and never to Lua.
+// check a file. cli/ talks to this and never to Lua.
 
 #include "campaign/config.hpp"
 #include "campaign/item_executor.hpp"

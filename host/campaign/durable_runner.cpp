@@ -77,7 +77,7 @@ class DurableRunner final : public Runner {
   nlohmann::json status() const override;
   std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) override;
   std::optional<Error> resume_profile(const std::string& profile) override;
-  std::shared_ptr<BrowserSession> session(const std::string& profile) const override;
+  std::shared_ptr<browser::BrowserSession> session(const std::string& profile) const override;
 
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
@@ -388,7 +388,7 @@ std::optional<Error> DurableRunner::resume_profile(const std::string& profile) {
   return w->resume();
 }
 
-std::shared_ptr<BrowserSession> DurableRunner::session(const std::string& profile) const {
+std::shared_ptr<browser::BrowserSession> DurableRunner::session(const std::string& profile) const {
   ProfileWorker* w = worker(profile);
   return w == nullptr ? nullptr : w->session();
 }

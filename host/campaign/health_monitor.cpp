@@ -7,13 +7,13 @@ namespace belay::campaign {
 // One beat's probes; the results are judged when the last has answered.
 struct HealthMonitor::Round {
   // Weak: the probes' callbacks live in the session's own connection.
-  std::weak_ptr<BrowserSession> session;
+  std::weak_ptr<browser::BrowserSession> session;
   uint64_t generation = 0;
   uint64_t started = 0;
   size_t outstanding = 0;
   std::optional<Error> browser_error;
   uint64_t browser_ms = 0;
-  std::vector<std::pair<std::shared_ptr<cdp::Page>, Error>> page_errors;
+  std::vector<std::pair<std::shared_ptr<browser::Page>, Error>> page_errors;
 };
 
 bool is_missed_beat(const Error& error) {
@@ -25,7 +25,7 @@ HealthMonitor::HealthMonitor(uv_loop_t* loop, HealthConfig config, Handlers hand
 
 HealthMonitor::~HealthMonitor() { alive_.reset(); }
 
-void HealthMonitor::watch(std::shared_ptr<BrowserSession> session) {
+void HealthMonitor::watch(std::shared_ptr<browser::BrowserSession> session) {
   session_ = session;
   schedule();
 }
@@ -61,7 +61,7 @@ void HealthMonitor::beat() {
         round->browser_ms = uv_now(loop_) - round->started;
         finish(round);
       });
-  for (const auto& page : std::vector<std::shared_ptr<cdp::Page>>(session->pages())) {
+  for (const auto& page : std::vector<std::shared_ptr<browser::Page>>(session->pages())) {
     page->evaluate("1", config_.timeout_ms, "health",
                    [this, alive, round, page](Result<cdp::json> reply) {
                      if (alive.expired()) return;

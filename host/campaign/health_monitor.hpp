@@ -8,7 +8,7 @@
 // The monitor only observes: what a miss leads to (a restart, a new page)
 // is the worker's decision.
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
 #include "campaign/config.hpp"
 #include "core/timer.hpp"
 
@@ -23,7 +23,7 @@ class HealthMonitor {
     std::function<void(uint64_t browser_ms)> beat;  // the browser answered
     std::function<void(const Error& why)> browser_missed;
     // A page did not answer (or its renderer crashed) while the browser did.
-    std::function<void(const std::shared_ptr<cdp::Page>& page, const Error& why)> page_missed;
+    std::function<void(const std::shared_ptr<browser::Page>& page, const Error& why)> page_missed;
   };
 
   HealthMonitor(uv_loop_t* loop, HealthConfig config, Handlers handlers);
@@ -33,7 +33,7 @@ class HealthMonitor {
 
   void set_handlers(Handlers handlers) { handlers_ = std::move(handlers); }
   // Starts beating for `session`; a second call restarts the interval.
-  void watch(std::shared_ptr<BrowserSession> session);
+  void watch(std::shared_ptr<browser::BrowserSession> session);
   void stop();
 
  private:
@@ -46,7 +46,7 @@ class HealthMonitor {
   HealthConfig config_;
   Handlers handlers_;
   Timer timer_;
-  std::weak_ptr<BrowserSession> session_;
+  std::weak_ptr<browser::BrowserSession> session_;
   bool probing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

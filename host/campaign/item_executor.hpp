@@ -4,7 +4,7 @@
 // call retry and the recovery ladder). The runner never sees Lua; bindings
 // implement ItemExecutor, the runner implements ItemHost.
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
 #include "core/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -52,7 +52,7 @@ class ItemExecutor {
   virtual ~ItemExecutor() = default;
   // Runs the item on `session`'s current page, with its call retry and
   // recovery ladder; `done` gets the item's result or its last error.
-  virtual void run_item(const ItemAttempt& attempt, std::shared_ptr<BrowserSession> session,
+  virtual void run_item(const ItemAttempt& attempt, std::shared_ptr<browser::BrowserSession> session,
                         std::shared_ptr<ItemHost> host, Done done) = 0;
 };
 

@@ -1,7 +1,6 @@
 #include "campaign/profile_worker.hpp"
 
-#include "cdp/page_actions.hpp"
-#include "chrome/host_marker.hpp"
+#include "browser/page_actions.hpp"
 #include "chrome/process_memory.hpp"
 
 #include <algorithm>
@@ -24,21 +23,6 @@ constexpr int kMaxDelayDoublings = 4;
 
 }  // namespace
 
-BrowserSpec browser_spec(const ProfileConfig& profile, const RunOptions& options) {
-  BrowserSpec spec;
-  spec.profile = profile.name;
-  spec.connect_url = !profile.connect.empty() ? profile.connect : options.connect;
-  spec.launch.chrome_path = options.chrome_path;
-  spec.launch.transport = options.transport;
-  spec.launch.headless = options.headless;
-  spec.launch.user_data_dir = !profile.user_data_dir.empty()
-                                  ? profile.user_data_dir
-                                  : options.state_dir + "/profiles/" + profile.name;
-  spec.launch.extra_flags = profile.flags;
-  spec.launch.extra_env = chrome::marker_env(options.state_dir, profile.name);
-  return spec;
-}
-
 std::string_view state_name(ProfileWorker::State state) {
   switch (state) {
     case ProfileWorker::State::starting: return "starting";
@@ -55,9 +39,10 @@ std::string_view state_name(ProfileWorker::State state) {
 ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed)
     : run_(run), profile_(std::move(profile)), changed_(std::move(changed)),
       health_(run.loop, run.config.health, {}), timer_(run.loop) {
-  session_ = std::make_shared<BrowserSession>(run_.loop, browser_spec(profile_, run_.options));
+  session_ = std::make_shared<browser::BrowserSession>(run_.loop, browser::profile_browser_spec({profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags},
+                                      run_.options));
   std::weak_ptr<bool> alive = alive_;
-  SessionHooks hooks;
+  browser::SessionHooks hooks;
   hooks.before_restart = [this, alive](std::function<void()> proceed,
                                        std::function<void(Error)> refuse) {
     if (!alive.expired()) before_restart(std::move(proceed), std::move(refuse));
@@ -69,7 +54,7 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
           {{"pid", pid}, {"error", error ? nlohmann::json(error->to_string()) : nullptr}},
           error ? "fail" : "ok", dur);
   };
-  hooks.page_gone = [this, alive](const std::shared_ptr<cdp::Page>& page, const Error& why) {
+  hooks.page_gone = [this, alive](const std::shared_ptr<browser::Page>& page, const Error& why) {
     if (!alive.expired()) replace_page(page, why);
   };
   hooks.dropped_message = [this, alive](const Error& why) {
@@ -87,7 +72,7 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
   beats.browser_missed = [this, alive](const Error& why) {
     if (!alive.expired()) on_heartbeat_missed(why);
   };
-  beats.page_missed = [this, alive](const std::shared_ptr<cdp::Page>& page, const Error& why) {
+  beats.page_missed = [this, alive](const std::shared_ptr<browser::Page>& page, const Error& why) {
     if (!alive.expired()) on_page_missed(page, why);
   };
   health_.set_handlers(std::move(beats));
@@ -263,7 +248,7 @@ void ProfileWorker::screenshot_then(const std::string& name, std::function<void(
   auto page = session_->connected() ? session_->current_page() : nullptr;
   if (!page) return then(false);
   std::weak_ptr<bool> alive = alive_;
-  cdp::screenshot(*page, run_.options.state_dir + "/screenshots/" + name, kScreenshotTimeoutMs,
+  browser::screenshot(*page, run_.options.state_dir + "/screenshots/" + name, kScreenshotTimeoutMs,
                   [alive, then = std::move(then)](Result<nlohmann::json> r) {
                     if (!alive.expired()) then(r.ok());
                   });
@@ -286,7 +271,7 @@ void ProfileWorker::on_heartbeat_missed(const Error& why) {
   supervise("hung");
 }
 
-void ProfileWorker::on_page_missed(const std::shared_ptr<cdp::Page>& page, const Error& why) {
+void ProfileWorker::on_page_missed(const std::shared_ptr<browser::Page>& page, const Error& why) {
   event("heartbeat_missed", {{"target", "page"},
                              {"target_id", page->target_id()},
                              {"timeout_ms", run_.config.health.timeout_ms},
@@ -294,11 +279,11 @@ void ProfileWorker::on_page_missed(const std::shared_ptr<cdp::Page>& page, const
   replace_page(page, why);
 }
 
-void ProfileWorker::replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why) {
+void ProfileWorker::replace_page(const std::shared_ptr<browser::Page>& page, const Error& why) {
   if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
   std::weak_ptr<bool> alive = alive_;
   ++pages_being_replaced_;
-  session_->replace_page(page, [this, alive, why](Result<std::shared_ptr<cdp::Page>> fresh) {
+  session_->replace_page(page, [this, alive, why](Result<std::shared_ptr<browser::Page>> fresh) {
     if (alive.expired()) return;
     // A browser restart begun meanwhile releases the waiters when it is done
     // (on_launched), a stop or a fatal profile with their error.
@@ -318,7 +303,7 @@ void ProfileWorker::replace_page(const std::shared_ptr<cdp::Page>& page, const E
 
 // The browser died, hung or failed to relaunch: its group is killed, then
 // after a growing delay it is launched again.
-void ProfileWorker::supervise(const std::string& reason, RestartMode mode) {
+void ProfileWorker::supervise(const std::string& reason, browser::RestartMode mode) {
   if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
   set_state(State::restarting, reason);
   health_.stop();

@@ -13,7 +13,7 @@
 // Which item runs where is the runner's business: the worker only says when
 // it is ready for one.
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/health_monitor.hpp"
@@ -56,7 +56,7 @@ class ProfileWorker {
   const std::string& name() const { return profile_.name; }
   State state() const { return state_; }
   bool ready() const { return state_ == State::idle; }
-  const std::shared_ptr<BrowserSession>& session() const { return session_; }
+  const std::shared_ptr<browser::BrowserSession>& session() const { return session_; }
   std::string session_id() const;
   // Messages from this profile's browsers dropped as garbage, in this run.
   uint64_t dropped_messages() const { return dropped_messages_; }
@@ -86,11 +86,11 @@ class ProfileWorker {
   void launch();
   void on_launched(std::optional<Error> error);
   void on_browser_exit(const Error& why);
-  void supervise(const std::string& reason, RestartMode mode = RestartMode::kill);
+  void supervise(const std::string& reason, browser::RestartMode mode = browser::RestartMode::kill);
   void on_heartbeat_missed(const Error& why);
-  void on_page_missed(const std::shared_ptr<cdp::Page>& page, const Error& why);
+  void on_page_missed(const std::shared_ptr<browser::Page>& page, const Error& why);
   // Replaces a crashed, hung or closed current page in the live browser.
-  void replace_page(const std::shared_ptr<cdp::Page>& page, const Error& why);
+  void replace_page(const std::shared_ptr<browser::Page>& page, const Error& why);
   void fire_ready_waiters(const std::optional<Error>& error);
   // The soft restart due between items, if any: "items", "age", "memory".
   std::optional<std::string> soft_restart_due(nlohmann::json* params);
@@ -111,7 +111,7 @@ class ProfileWorker {
   RunContext& run_;
   ProfileConfig profile_;
   std::function<void()> changed_;
-  std::shared_ptr<BrowserSession> session_;
+  std::shared_ptr<browser::BrowserSession> session_;
   HealthMonitor health_;
   std::vector<std::function<void(std::optional<Error>)>> ready_waiters_;
   // A crashed or hung page is being replaced: the item's next try waits for

@@ -3,7 +3,8 @@
 // item, what is durable when, when the run is over. What running an item
 // means is the ItemExecutor's (the script's).
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
+#include "browser/browser_spec.hpp"
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/item_executor.hpp"
@@ -16,13 +17,8 @@
 
 namespace belay::campaign {
 
-struct RunOptions {
-  std::string state_dir = ".belay";
-  chrome::TransportKind transport = chrome::TransportKind::pipe;
-  std::string chrome_path = "/usr/bin/chromium";
-  bool headless = true;
-  std::string connect;  // --connect: attach every profile to this browser
-};
+// How the run starts its browsers and where its state is.
+struct RunOptions : browser::BrowserDefaults {};
 
 class Runner {
  public:
@@ -44,11 +40,8 @@ class Runner {
   virtual std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) = 0;
   virtual std::optional<Error> resume_profile(const std::string& profile) = 0;
   // The profile's browser and current page; null for an unknown profile.
-  virtual std::shared_ptr<BrowserSession> session(const std::string& profile) const = 0;
+  virtual std::shared_ptr<browser::BrowserSession> session(const std::string& profile) const = 0;
 };
-
-// The launch spec of one profile (its own user-data-dir under the state dir).
-BrowserSpec browser_spec(const ProfileConfig& profile, const RunOptions& options);
 
 std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
                                             ItemExecutor& executor, EventLog& events,

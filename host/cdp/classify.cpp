@@ -63,20 +63,6 @@ Error transport_closed(std::string_view reason, std::string op) {
                "browser has disconnected: " + std::string(reason), std::move(op), {}};
 }
 
-Error browser_exited(int exit_status, int term_signal, std::string op) {
-  std::string why = term_signal != 0
-                        ? "killed by signal " + std::to_string(term_signal) + " (" +
-                              strsignal(term_signal) + ")"
-                        : "exited with status " + std::to_string(exit_status);
-  return Error{Kind::browser_disconnected, "browser process " + why, std::move(op), {}};
-}
-
-Error deadline_passed(std::string_view what, uint64_t timeout_ms, std::string op) {
-  return Error{Kind::timeout,
-               std::string(what) + " timed out after " + std::to_string(timeout_ms) + " ms",
-               std::move(op), {}};
-}
-
 Error session_detached(std::string_view reason, std::string op) {
   return Error{Kind::target_closed, "target closed: " + std::string(reason), std::move(op), {}};
 }

@@ -27,8 +27,6 @@ Error classify_cdp_error(const nlohmann::json& cdp_error, std::string op);
 
 // Events that are not CDP error replies.
 Error transport_closed(std::string_view reason, std::string op = {});
-Error browser_exited(int exit_status, int term_signal, std::string op = {});
-Error deadline_passed(std::string_view what, uint64_t timeout_ms, std::string op = {});
 Error session_detached(std::string_view reason, std::string op = {});
 Error target_crashed(std::string op = {});
 Error protocol_error(std::string message, std::string op = {});

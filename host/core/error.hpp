@@ -38,6 +38,9 @@ struct Error {
   std::string to_string() const;
 };
 
+// The timeout error of a deadline that passed: "WHAT timed out after N ms".
+Error deadline_passed(std::string_view what, uint64_t timeout_ms, std::string op = {});
+
 // A value or an Error: the host's error channel (no exceptions cross the
 // libuv or Lua boundaries).
 template <typename T>

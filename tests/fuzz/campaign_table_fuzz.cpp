@@ -10,11 +10,11 @@
 //
 // Input: Lua source text.
 
-#include "belay.hpp"
-#include "campaign.hpp"
+#include "api/belay.hpp"
+#include "config/campaign.hpp"
 #include "fuzz_targets.hpp"
-#include "handles.hpp"
-#include "ladder.hpp"
+#include "api/handles.hpp"
+#include "config/ladder.hpp"
 
 #include <cmath>
 #include <cstdlib>

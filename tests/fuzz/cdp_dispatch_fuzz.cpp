@@ -19,6 +19,7 @@
 
 #include "cdp/classify.hpp"
 #include "cdp/connection.hpp"
+#include "chrome/chrome_process.hpp"
 #include "fuzz_targets.hpp"
 
 #include <cstdlib>
@@ -191,7 +192,7 @@ class Harness {
         connection_->close();
         break;
       case 'e':
-        connection_->browser_exited(cdp::browser_exited(0, 9));
+        connection_->browser_exited(chrome::browser_exited(0, 9));
         break;
       case 'x':
         fake_->drop();

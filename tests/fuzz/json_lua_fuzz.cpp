@@ -12,9 +12,10 @@
 // strings ("nan", "inf", "fn" too), 4 trapping metatables, 8 through
 // belay.json.encode/decode.
 
-#include "error.hpp"
+#include "vm/error_value.hpp"
 #include "fuzz_targets.hpp"
-#include "json.hpp"
+#include "api/json.hpp"
+#include "vm/json_value.hpp"
 #include "core/json_text.hpp"
 
 #include <lua.hpp>

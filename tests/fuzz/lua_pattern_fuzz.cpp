@@ -11,9 +11,9 @@
 
 #include "fuzz_targets.hpp"
 
-#include "error.hpp"
-#include "lua_state.hpp"
-#include "sandbox.hpp"
+#include "vm/error_value.hpp"
+#include "vm/lua_state.hpp"
+#include "vm/sandbox.hpp"
 
 extern "C" {
 #include <lauxlib.h>

@@ -1,7 +1,7 @@
 // The CDP core against a real headless Chromium, over both transports.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
 #include "support/chromium.hpp"
 #include "support/fixture_server.hpp"
 #include "support/run_loop.hpp"
@@ -24,10 +24,11 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
     launch(launch_options(GetParam()));
   }
 
-  void launch(chrome::LaunchOptions options) {
+  void launch(chrome::LaunchOptions options, browser::TransportOptions transport = {}) {
     std::optional<std::optional<Error>> ready;
-    browser_ = cdp::Browser::launch(&loop_, std::move(options),
-                                    [&](std::optional<Error> e) { ready = std::move(e); });
+    browser_ = browser::Browser::launch(
+        &loop_, std::move(options), [&](std::optional<Error> e) { ready = std::move(e); },
+        transport);
     ASSERT_TRUE(run_until(&loop_, [&] { return ready.has_value(); }, 30000));
     ASSERT_FALSE(ready->has_value()) << (*ready)->to_string();
     pid_ = browser_->pid();
@@ -48,36 +49,36 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
   }
 
   void open_page() {
-    std::optional<Result<std::unique_ptr<cdp::Page>>> out;
-    browser_->new_page([&](Result<std::unique_ptr<cdp::Page>> p) { out = std::move(p); });
+    std::optional<Result<std::unique_ptr<browser::Page>>> out;
+    browser_->new_page([&](Result<std::unique_ptr<browser::Page>> p) { out = std::move(p); });
     ASSERT_TRUE(run_until(&loop_, [&] { return out.has_value(); }, 30000));
     ASSERT_TRUE(out->ok()) << out->error().to_string();
     page_ = std::move(out->value());
   }
 
   Result<json> navigate(const std::string& url, uint64_t timeout_ms = 30000) {
-    cdp::NavigateOptions options;
+    browser::NavigateOptions options;
     options.timeout_ms = timeout_ms;
-    return wait_result(&loop_, [&](cdp::Page::Done done) {
+    return wait_result(&loop_, [&](browser::Page::Done done) {
       page_->navigate(url, options, std::move(done));
     });
   }
 
   Result<json> evaluate(const std::string& js, uint64_t timeout_ms = 30000) {
-    return wait_result(&loop_, [&](cdp::Page::Done done) {
+    return wait_result(&loop_, [&](browser::Page::Done done) {
       page_->evaluate(js, timeout_ms, "page:evaluate", std::move(done));
     });
   }
 
   uv_loop_t loop_{};
   BackgroundFixtureServer fixture_;
-  std::unique_ptr<cdp::Browser> browser_;
-  std::unique_ptr<cdp::Page> page_;
+  std::unique_ptr<browser::Browser> browser_;
+  std::unique_ptr<browser::Page> page_;
   pid_t pid_ = 0;
 };
 
 TEST_P(BrowserTest, LaunchesAndReportsVersion) {
-  auto version = wait_result(&loop_, [&](cdp::Page::Done done) {
+  auto version = wait_result(&loop_, [&](browser::Page::Done done) {
     browser_->version(std::move(done));
   });
   ASSERT_TRUE(version.ok()) << version.error().to_string();
@@ -100,16 +101,16 @@ TEST_P(BrowserTest, OpensNavigatesEvaluatesAndClosesAPage) {
   ASSERT_TRUE(object.ok());
   EXPECT_EQ(object.value(), json::parse(R"({"a":[1,"two",null],"b":{"c":true}})"));
 
-  auto pages_before = wait_result(&loop_, [&](cdp::Page::Done d) { browser_->pages(d); });
+  auto pages_before = wait_result(&loop_, [&](browser::Page::Done d) { browser_->pages(d); });
   ASSERT_TRUE(pages_before.ok());
-  auto closed = wait_result(&loop_, [&](cdp::Page::Done d) { page_->close(5000, d); });
+  auto closed = wait_result(&loop_, [&](browser::Page::Done d) { page_->close(5000, d); });
   ASSERT_TRUE(closed.ok()) << closed.error().to_string();
   // The session ends; a command on it now fails as target_closed.
   ASSERT_TRUE(run_until(&loop_, [&] { return page_->gone().has_value(); }, 5000));
   auto after = evaluate("1");
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().kind, Kind::target_closed) << after.error().to_string();
-  auto pages_after = wait_result(&loop_, [&](cdp::Page::Done d) { browser_->pages(d); });
+  auto pages_after = wait_result(&loop_, [&](browser::Page::Done d) { browser_->pages(d); });
   ASSERT_TRUE(pages_after.ok());
   EXPECT_EQ(pages_after.value().size() + 1, pages_before.value().size());
 }
@@ -165,7 +166,7 @@ TEST_P(BrowserTest, SigkillDuringANavigationWaitIsBrowserDisconnectedAtOnce) {
   // Page.reload is answered at once; the document takes 3 s again, so the
   // reload then waits for its lifecycle events, not for a command.
   std::optional<Result<json>> out;
-  cdp::NavigateOptions options;
+  browser::NavigateOptions options;
   options.timeout_ms = 60000;
   page_->reload(options, [&](Result<json> r) { out = std::move(r); });
   ASSERT_TRUE(run_until(&loop_, [&] { return browser_->connection().pending_count() == 0; },
@@ -195,7 +196,7 @@ TEST_P(BrowserTest, PageCrashIsTargetCrashed) {
   EXPECT_EQ(after.error().kind, Kind::target_crashed);
   // The browser itself is fine.
   EXPECT_TRUE(browser_->connected());
-  auto version = wait_result(&loop_, [&](cdp::Page::Done d) { browser_->version(d); });
+  auto version = wait_result(&loop_, [&](browser::Page::Done d) { browser_->version(d); });
   EXPECT_TRUE(version.ok());
 }
 
@@ -225,15 +226,15 @@ TEST_P(BrowserTest, ReloadAndHistoryWaitForTheirDocument) {
   open_page();
   ASSERT_TRUE(navigate(fixture_.url("/page1")).ok());
   ASSERT_TRUE(navigate(fixture_.url("/page2")).ok());
-  cdp::NavigateOptions options;
-  auto back = wait_result(&loop_, [&](cdp::Page::Done d) { page_->go_history(-1, options, d); });
+  browser::NavigateOptions options;
+  auto back = wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(-1, options, d); });
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_EQ(evaluate("document.title").value(), "Page 1");
   ASSERT_TRUE(evaluate("window.marker = 42").ok());
-  auto reload = wait_result(&loop_, [&](cdp::Page::Done d) { page_->reload(options, d); });
+  auto reload = wait_result(&loop_, [&](browser::Page::Done d) { page_->reload(options, d); });
   ASSERT_TRUE(reload.ok()) << reload.error().to_string();
   EXPECT_EQ(evaluate("typeof window.marker").value(), "undefined");
-  auto forward = wait_result(&loop_, [&](cdp::Page::Done d) { page_->go_history(1, options, d); });
+  auto forward = wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(1, options, d); });
   ASSERT_TRUE(forward.ok());
   EXPECT_EQ(evaluate("document.title").value(), "Page 2");
 }
@@ -279,10 +280,10 @@ class TinyReadsTest : public BrowserTest {};
 TEST_P(TinyReadsTest, WorksWithSevenByteReads) {
   browser_.reset();
   EXPECT_TRUE(group_gone(pid_));
-  auto options = launch_options(GetParam());
-  options.pipe.read_chunk_bytes = 7;
-  options.ws.read_chunk_bytes = 7;
-  launch(options);
+  browser::TransportOptions transport;
+  transport.pipe.read_chunk_bytes = 7;
+  transport.ws.read_chunk_bytes = 7;
+  launch(launch_options(GetParam()), transport);
   open_page();
   ASSERT_TRUE(navigate(fixture_.url("/big?kb=64")).ok());
   auto length = evaluate("document.body.innerText.length");

@@ -1,7 +1,7 @@
 // --connect: attaching to a Chromium that the test started itself.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
 #include "support/chromium.hpp"
 #include "support/fixture_server.hpp"
 #include "support/run_loop.hpp"
@@ -19,22 +19,22 @@ TEST(ConnectTest, AttachesToABrowserItDidNotStartAndLeavesItRunning) {
   uv_loop_init(&loop);
   {
     std::optional<std::optional<Error>> ready;
-    auto browser = cdp::Browser::connect(&loop, foreign.ws_url(), 10000,
+    auto browser = browser::Browser::connect(&loop, foreign.ws_url(), 10000,
                                          [&](std::optional<Error> e) { ready = std::move(e); });
     ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 15000));
     ASSERT_FALSE(ready->has_value()) << (*ready)->to_string();
     EXPECT_EQ(browser->process(), nullptr);
 
-    std::optional<Result<std::unique_ptr<cdp::Page>>> page;
-    browser->new_page([&](Result<std::unique_ptr<cdp::Page>> p) { page = std::move(p); });
+    std::optional<Result<std::unique_ptr<browser::Page>>> page;
+    browser->new_page([&](Result<std::unique_ptr<browser::Page>> p) { page = std::move(p); });
     ASSERT_TRUE(run_until(&loop, [&] { return page.has_value(); }, 15000));
     ASSERT_TRUE(page->ok()) << page->error().to_string();
     auto& p = *page->value();
-    auto nav = wait_result(&loop, [&](cdp::Page::Done d) {
-      p.navigate(fixture.url("/page2"), cdp::NavigateOptions{}, d);
+    auto nav = wait_result(&loop, [&](browser::Page::Done d) {
+      p.navigate(fixture.url("/page2"), browser::NavigateOptions{}, d);
     });
     ASSERT_TRUE(nav.ok()) << nav.error().to_string();
-    auto title = wait_result(&loop, [&](cdp::Page::Done d) {
+    auto title = wait_result(&loop, [&](browser::Page::Done d) {
       p.evaluate("document.title", 5000, "page:evaluate", d);
     });
     ASSERT_TRUE(title.ok());
@@ -53,7 +53,7 @@ TEST(ConnectTest, BadEndpointIsAClearError) {
   uv_loop_init(&loop);
   {
     std::optional<std::optional<Error>> ready;
-    auto browser = cdp::Browser::connect(&loop, "ws://127.0.0.1:1/devtools/browser/x", 5000,
+    auto browser = browser::Browser::connect(&loop, "ws://127.0.0.1:1/devtools/browser/x", 5000,
                                          [&](std::optional<Error> e) { ready = std::move(e); });
     ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 6000));
     ASSERT_TRUE(ready->has_value());
@@ -62,7 +62,7 @@ TEST(ConnectTest, BadEndpointIsAClearError) {
   }
   {
     std::optional<std::optional<Error>> ready;
-    auto browser = cdp::Browser::connect(&loop, "http://nope", 5000,
+    auto browser = browser::Browser::connect(&loop, "http://nope", 5000,
                                          [&](std::optional<Error> e) { ready = std::move(e); });
     ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 6000));
     ASSERT_TRUE(ready->has_value());

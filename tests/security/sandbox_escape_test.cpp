@@ -18,9 +18,10 @@
 #include <string>
 #include <thread>
 
-#include "error.hpp"
-#include "lua_state.hpp"
-#include "sandbox.hpp"
+#include "api/error.hpp"
+#include "vm/error_value.hpp"
+#include "vm/lua_state.hpp"
+#include "vm/sandbox.hpp"
 
 namespace {
 

@@ -94,7 +94,7 @@ bool ForeignChromium::alive() const {
 }
 
 Result<nlohmann::json> wait_result(uv_loop_t* loop,
-                                   const std::function<void(cdp::Page::Done)>& start,
+                                   const std::function<void(browser::Page::Done)>& start,
                                    uint64_t timeout_ms) {
   std::optional<Result<nlohmann::json>> out;
   start([&out](Result<nlohmann::json> r) { out = std::move(r); });

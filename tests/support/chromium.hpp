@@ -1,9 +1,9 @@
 #pragma once
 // Helpers for tests that drive a real Chromium.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
-#include "chrome/launcher.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
+#include "chrome/chrome_process.hpp"
 
 #include <sys/types.h>
 
@@ -40,7 +40,7 @@ class ForeignChromium {
 
 // Synchronous wrappers for tests: each runs the loop until the call ends.
 Result<nlohmann::json> wait_result(uv_loop_t* loop,
-                                   const std::function<void(cdp::Page::Done)>& start,
+                                   const std::function<void(browser::Page::Done)>& start,
                                    uint64_t timeout_ms = 30000);
 
 }  // namespace belay::test

@@ -3,8 +3,8 @@
 // FakeCdpTransport the test scripts by hand (see fake_cdp_transport.hpp
 // for when that is allowed).
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
 #include "support/fake_cdp_transport.hpp"
 #include "support/run_loop.hpp"
 
@@ -20,8 +20,8 @@ class FakePageTest : public ::testing::Test {
     uv_loop_init(&loop_);
     auto transport = std::make_unique<FakeCdpTransport>();
     fake_ = transport.get();
-    browser_ = cdp::Browser::over(&loop_, std::move(transport));
-    page_ = std::make_unique<cdp::Page>(&loop_, browser_->connection(), "T", "S");
+    browser_ = browser::Browser::over(&loop_, std::move(transport));
+    page_ = std::make_unique<browser::Page>(&loop_, browser_->connection(), "T", "S");
   }
   void TearDown() override {
     page_.reset();
@@ -31,8 +31,8 @@ class FakePageTest : public ::testing::Test {
 
   uv_loop_t loop_{};
   FakeCdpTransport* fake_ = nullptr;
-  std::unique_ptr<cdp::Browser> browser_;
-  std::unique_ptr<cdp::Page> page_;
+  std::unique_ptr<browser::Browser> browser_;
+  std::unique_ptr<browser::Page> page_;
 };
 
 }  // namespace belay::test

@@ -1,10 +1,10 @@
 #include "support/lua_harness.hpp"
 
-#include "belay.hpp"
-#include "error.hpp"
-#include "handles.hpp"
-#include "json.hpp"
-#include "sandbox.hpp"
+#include "api/belay.hpp"
+#include "vm/error_value.hpp"
+#include "api/handles.hpp"
+#include "vm/json_value.hpp"
+#include "vm/sandbox.hpp"
 #include "support/chromium.hpp"
 #include "support/run_loop.hpp"
 
@@ -29,10 +29,10 @@ LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
   lua::register_page(runtime_->main());
   lua::register_browser(runtime_->main());
   EXPECT_TRUE(lua::install_belay(*runtime_, {".", lua::bundled_scripts_dir()}));
-  campaign::BrowserSpec spec;
+  browser::BrowserSpec spec;
   spec.profile = "test";
   spec.launch = launch_options(transport);
-  session_ = std::make_shared<campaign::BrowserSession>(&loop_, spec);
+  session_ = std::make_shared<browser::BrowserSession>(&loop_, spec);
   std::optional<std::optional<Error>> ready;
   session_->start([&](std::optional<Error> e) { ready = std::move(e); });
   EXPECT_TRUE(run_until(&loop_, [&] { return ready.has_value(); }, 30000));

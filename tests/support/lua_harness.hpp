@@ -10,9 +10,9 @@
 //
 // `fixture` is the base URL of a fixture server started for the harness.
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
 #include "core/error.hpp"
-#include "runtime.hpp"
+#include "vm/runtime.hpp"
 #include "support/fixture_server.hpp"
 
 #include <memory>
@@ -41,7 +41,7 @@ class LuaHarness {
 
   uv_loop_t* loop() { return &loop_; }
   lua::Runtime& runtime() { return *runtime_; }
-  campaign::BrowserSession& session() { return *session_; }
+  browser::BrowserSession& session() { return *session_; }
   BackgroundFixtureServer& fixture() { return fixture_; }
   const std::vector<std::pair<std::string, std::string>>& logs() const { return logs_; }
   const std::vector<std::pair<std::string, nlohmann::json>>& events() const { return events_; }
@@ -54,7 +54,7 @@ class LuaHarness {
   BackgroundFixtureServer fixture_;
   std::string screenshots_dir_;
   std::unique_ptr<lua::Runtime> runtime_;
-  std::shared_ptr<campaign::BrowserSession> session_;
+  std::shared_ptr<browser::BrowserSession> session_;
   pid_t pid_ = 0;
   std::vector<std::pair<std::string, std::string>> logs_;
   std::vector<std::pair<std::string, nlohmann::json>> events_;

@@ -25,9 +25,9 @@
 
 #include "campaign/event_log.hpp"
 #include "cdp/connection.hpp"
-#include "cdp/page.hpp"
+#include "browser/page.hpp"
 #include "cdp/ws_transport.hpp"
-#include "chrome/launcher.hpp"
+#include "chrome/chrome_process.hpp"
 #include "control/control_client.hpp"
 #include "control/control_server.hpp"
 #include "control/protocol.hpp"
@@ -777,7 +777,7 @@ TEST_F(BadCdpMessage, SessionEventsWithWrongTypesAreNotACrash) {
 // The page reads frameId, loaderId and name of every lifecycle event; before
 // the fix a number in any of them threw out of the loop (a crash).
 TEST_F(BadCdpMessage, LifecycleEventWithWrongTypesIsDroppedByThePage) {
-  cdp::Page page(&loop_, *connection_, "T", "S");
+  browser::Page page(&loop_, *connection_, "T", "S");
   auto lifecycle = [](const json& params) {
     return json{{"method", "Page.lifecycleEvent"}, {"sessionId", "S"}, {"params", params}}.dump();
   };

@@ -3,9 +3,9 @@
 // --connect can be anything that speaks WebSocket. Each reply here used to
 // throw out of the loop (a crash) through json::value.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
-#include "cdp/page_actions.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
+#include "browser/page_actions.hpp"
 #include "cdp/reply_fields.hpp"
 #include "support/fake_page_test.hpp"
 

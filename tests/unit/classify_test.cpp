@@ -1,6 +1,7 @@
 // The classification table, row by row: Chrome's texts → error kinds.
 
 #include "cdp/classify.hpp"
+#include "chrome/chrome_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -67,10 +68,10 @@ TEST(ClassifyTable, MalformedErrorObjectIsProtocolNotACrash) {
 
 TEST(ClassifyEvents, TransportAndProcessEventsAreBrowserDisconnected) {
   EXPECT_EQ(transport_closed("pipe closed").kind, Kind::browser_disconnected);
-  Error killed = browser_exited(0, 9);
+  Error killed = chrome::browser_exited(0, 9);
   EXPECT_EQ(killed.kind, Kind::browser_disconnected);
   EXPECT_NE(killed.message.find("signal 9"), std::string::npos);
-  EXPECT_NE(browser_exited(3, 0).message.find("status 3"), std::string::npos);
+  EXPECT_NE(chrome::browser_exited(3, 0).message.find("status 3"), std::string::npos);
   EXPECT_EQ(deadline_passed("Runtime.evaluate", 500).kind, Kind::timeout);
   EXPECT_NE(deadline_passed("Runtime.evaluate", 500).message.find("500 ms"), std::string::npos);
   EXPECT_EQ(session_detached("gone").kind, Kind::target_closed);

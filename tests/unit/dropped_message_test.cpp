@@ -2,7 +2,7 @@
 // A fake WebSocket peer: Chromium cannot be made to send garbage, but a
 // --connect URL can answer with anything.
 
-#include "campaign/browser_session.hpp"
+#include "browser/browser_session.hpp"
 #include "support/fake_ws_peer.hpp"
 #include "support/run_loop.hpp"
 

@@ -3,9 +3,9 @@
 // library and in a sandboxed task, and every result and error message must
 // be the same.
 
-#include "error.hpp"
-#include "lua_state.hpp"
-#include "sandbox.hpp"
+#include "vm/error_value.hpp"
+#include "vm/lua_state.hpp"
+#include "vm/sandbox.hpp"
 
 #include <gtest/gtest.h>
 

@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "error.hpp"
-#include "lua_state.hpp"
-#include "sandbox.hpp"
+#include "vm/error_value.hpp"
+#include "vm/lua_state.hpp"
+#include "vm/sandbox.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 // destroyed (a supervisor replacing a hung page, a ladder reopening it)
 // while its session still lives, or just after the wait's caller gave up.
 
-#include "cdp/browser.hpp"
-#include "cdp/page.hpp"
-#include "cdp/page_actions.hpp"
+#include "browser/browser.hpp"
+#include "browser/page.hpp"
+#include "browser/page_actions.hpp"
 #include "support/fake_page_test.hpp"
 
 #include <gtest/gtest.h>

@@ -5,7 +5,7 @@
 
 #include "campaign/event_log.hpp"
 #include "campaign/progress.hpp"
-#include "campaign/progress_display.hpp"
+#include "progress_display.hpp"
 
 #include "support/run_loop.hpp"
 
@@ -22,6 +22,8 @@ namespace belay::campaign {
 namespace {
 
 using nlohmann::json;
+using cli::ProgressDisplay;
+using cli::ProgressDisplayOptions;
 
 // An event in the exact shape EventLog hands its observer.
 json event(const std::string& name, const std::string& profile = "", const std::string& item = "",

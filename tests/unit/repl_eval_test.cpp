@@ -1,7 +1,7 @@
 // The console's evaluator without a browser: the `lua` REPL's chunk rules,
 // the pretty printer, completion, errors, the budget and cancel.
 
-#include "repl.hpp"
+#include "repl/repl.hpp"
 #include "support/run_loop.hpp"
 
 #include <gtest/gtest.h>

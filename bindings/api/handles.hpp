@@ -1,0 +1,53 @@
+#pragma once
+// The userdata behind `page` and `browser` in Lua. They hold weak references:
+// a page that closed, or a browser that restarted, answers target_closed /
+// browser_disconnected instead of reaching freed memory.
+
+#include "browser/browser_session.hpp"
+#include "vm/runtime.hpp"
+
+#include <lua.hpp>
+
+#include <memory>
+
+namespace belay::lua {
+
+inline constexpr const char* kPageMetatable = "belay.page";
+inline constexpr const char* kBrowserMetatable = "belay.browser";
+
+struct PageHandle {
+  std::weak_ptr<browser::Page> page;
+  std::weak_ptr<browser::BrowserSession> session;
+  uint64_t generation = 0;
+};
+
+struct BrowserHandle {
+  std::weak_ptr<browser::BrowserSession> session;
+};
+
+// Creates a userdata type's locked metatable with its methods.
+void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* methods,
+                          lua_CFunction gc, lua_CFunction tostring);
+void register_page(lua_State* L);
+void register_browser(lua_State* L);
+void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,
+               const std::shared_ptr<browser::BrowserSession>& session);
+void push_browser(lua_State* L, const std::shared_ptr<browser::BrowserSession>& session);
+
+// The live page behind argument `idx`, or nullptr with an error table pushed.
+browser::Page* live_page(lua_State* L, int idx, const char* op);
+browser::BrowserSession* live_session(lua_State* L, int idx, const char* op);
+
+// opts.timeout of the optional opts table at `idx` (ms), else `fallback`.
+uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback);
+
+// The optional params table of page:cdp / browser:cdp at `idx` as a JSON
+// object; false with an error table pushed when it is not one.
+bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out);
+
+// A finished C++ operation's Result completes the Lua call.
+inline auto finish_into(const CallSlot& slot) {
+  return [slot](Result<nlohmann::json> r) { slot.finish(std::move(r)); };
+}
+
+}  // namespace belay::lua

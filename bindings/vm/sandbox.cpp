@@ -1,0 +1,588 @@
+#include "vm/sandbox.hpp"
+
+#include <cstring>
+#include <initializer_list>
+#include <utility>
+
+#include "vm/error_value.hpp"
+#include "vm/lua_pattern.hpp"
+#include "vm/lua_state.hpp"
+
+namespace belay::lua {
+namespace {
+
+// Registry keys (their addresses are the keys).
+const char kPrototypeKey = 0;     // the allowed globals every env starts from
+const char kEnvMetatableKey = 0;  // shared by every env
+const char kReadonlyKey = 0;      // weak set: proxy -> name
+const char kOriginalLoadKey = 0;  // base load, called by the guarded one
+
+struct Refusal {
+  const char* name;
+  const char* message;
+};
+
+// Known-forbidden names raise a clear `sandbox` error; any other missing
+// name reads nil, as in plain Lua.
+constexpr Refusal kForbiddenGlobals[] = {
+    {"io", "io is not available in the sandbox"},
+    {"debug", "debug is not available in the sandbox"},
+    {"package", "package is not available in the sandbox"},
+    {"require", "require is not allowed in the sandbox"},
+    {"dofile", "dofile is not available in the sandbox"},
+    {"loadfile", "loadfile is not available in the sandbox"},
+    {"loadstring", "loadstring is not available in the sandbox"},
+    {"collectgarbage", "collectgarbage is not available in the sandbox"},
+};
+constexpr Refusal kForbiddenOs[] = {
+    {"execute", "os.execute is not available in the sandbox"},
+    {"exit", "os.exit is not available in the sandbox"},
+    {"getenv", "os.getenv is not available in the sandbox"},
+    {"remove", "os.remove is not available in the sandbox"},
+    {"rename", "os.rename is not available in the sandbox"},
+    {"tmpname", "os.tmpname is not available in the sandbox"},
+    {"setlocale", "os.setlocale is not available in the sandbox"},
+    {"difftime", "os.difftime is not available in the sandbox"},
+};
+constexpr Refusal kForbiddenString[] = {
+    {"dump", "string.dump is not available in the sandbox"},
+};
+
+constexpr const char* kBaseAllowed[] = {"assert",   "error",  "ipairs",  "next",   "pairs",
+                                        "rawequal", "rawlen", "rawget",  "select", "tonumber",
+                                        "tostring", "type",   "_VERSION"};
+
+// --- helpers ------------------------------------------------------------------
+
+// Calls the original function (upvalue 1) with this call's arguments.
+int forward_to_original(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+bool has_raw_field(lua_State* L, int idx, const char* name) {
+  lua_pushstring(L, name);
+  const bool present = lua_rawget(L, idx) != LUA_TNIL;
+  lua_pop(L, 1);
+  return present;
+}
+
+void push_readonly_set(lua_State* L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kReadonlyKey) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kReadonlyKey);
+}
+
+// The proxy's name (nil-safe), left on the stack.
+const char* push_readonly_name(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  push_readonly_set(L);
+  lua_pushvalue(L, idx);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "?";
+}
+
+int refuse_readonly_write(lua_State* L, int idx) {
+  const char* name = push_readonly_name(L, idx);
+  return raise_error(L, belay::Kind::sandbox, "attempt to modify read-only table '%s'", name);
+}
+
+bool is_env(lua_State* L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return false;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kEnvMetatableKey);
+  const bool same = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  return same;
+}
+
+// --- forbidden names and read-only proxies --------------------------------------
+
+int refuse_forbidden(lua_State* L) {  // __index(t, key); upvalue 1: name -> message
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TSTRING) {
+      return raise_error(L, belay::Kind::sandbox, "%s", lua_tostring(L, -1));
+    }
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
+template <size_t N>
+void push_forbidding_metatable(lua_State* L, const Refusal (&refusals)[N]) {
+  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, static_cast<int>(N));
+  for (const Refusal& refusal : refusals) {
+    lua_pushstring(L, refusal.message);
+    lua_setfield(L, -2, refusal.name);
+  }
+  lua_pushcclosure(L, refuse_forbidden, 1);
+  lua_setfield(L, -2, "__index");
+}
+
+int refuse_write(lua_State* L) {  // __newindex; upvalue 1: name or nil
+  if (lua_isnil(L, lua_upvalueindex(1))) {
+    return raise_error(L, belay::Kind::sandbox, "attempt to modify a read-only table");
+  }
+  return raise_error(L, belay::Kind::sandbox, "attempt to modify read-only table '%s'",
+                     lua_tostring(L, lua_upvalueindex(1)));
+}
+
+int proxy_len(lua_State* L) {  // upvalue 1: the original
+  lua_pushinteger(L, luaL_len(L, lua_upvalueindex(1)));
+  return 1;
+}
+
+int proxy_next(lua_State* L) {  // (proxy, key); upvalue 1: the original
+  lua_settop(L, 2);
+  if (lua_next(L, lua_upvalueindex(1)) != 0) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+// pairs(proxy) hands out the proxy as the iteration state, never the
+// original: `local _, s = pairs(string)` must not give a writable table.
+int proxy_pairs(lua_State* L) {  // upvalue 1: the original
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, proxy_next, 1);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+int refuse_string_write(lua_State* L) {
+  return raise_error(L, belay::Kind::sandbox,
+                     "the string metatable is locked: strings cannot be modified");
+}
+
+// --- guarded base functions -------------------------------------------------------
+
+int sandbox_rawset(lua_State* L) {  // upvalue 1: rawset
+  if (is_readonly(L, 1)) return refuse_readonly_write(L, 1);
+  return forward_to_original(L);
+}
+
+int sandbox_setmetatable(lua_State* L) {  // upvalue 1: setmetatable
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    return raise_error(L, belay::Kind::sandbox, "the string metatable is locked");
+  }
+  if (is_readonly(L, 1)) {
+    const char* name = push_readonly_name(L, 1);
+    return raise_error(L, belay::Kind::sandbox,
+                       "cannot change the metatable of read-only table '%s'", name);
+  }
+  if (is_env(L, 1)) {
+    return raise_error(L, belay::Kind::sandbox, "cannot change the metatable of _G: it is locked");
+  }
+  // A finalizer runs with hooks off, outside every quota.
+  if (lua_type(L, 2) == LUA_TTABLE && has_raw_field(L, 2, "__gc")) {
+    return raise_error(L, belay::Kind::sandbox, "__gc metamethods are not allowed in the sandbox");
+  }
+  return forward_to_original(L);
+}
+
+// Tables keep plain-Lua behaviour (their __metatable field is honoured);
+// the metatables of other types (strings, host userdata) are never handed out.
+int sandbox_getmetatable(lua_State* L) {  // upvalue 1: getmetatable
+  luaL_checkany(L, 1);
+  if (lua_type(L, 1) == LUA_TTABLE) return forward_to_original(L);
+  if (lua_getmetatable(L, 1) == 0) {
+    lua_pushnil(L);
+  } else {
+    lua_pushliteral(L, "locked");
+  }
+  return 1;
+}
+
+int sandbox_print(lua_State* L) {
+  const int nargs = lua_gettop(L);
+  luaL_Buffer line;
+  luaL_buffinit(L, &line);
+  for (int i = 1; i <= nargs; ++i) {
+    if (i > 1) luaL_addchar(&line, '\t');
+    luaL_tolstring(L, i, nullptr);
+    luaL_addvalue(&line);
+  }
+  luaL_pushresult(&line);
+  size_t length = 0;
+  const char* text = lua_tolstring(L, -1, &length);
+  log_line(L, std::string_view(text, length));
+  return 0;
+}
+
+int refuse_binary(lua_State* L) {
+  return raise_error(L, belay::Kind::sandbox, "binary chunks are not allowed in the sandbox");
+}
+
+// load(chunk [, chunkname [, mode [, env]]]): text only; without an env the
+// chunk gets the environment this load belongs to, never the host's globals.
+int sandbox_load(lua_State* L) {  // upvalues: the env, base load
+  const int nargs = lua_gettop(L);
+  if (lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == LUA_SIGNATURE[0]) {
+    return refuse_binary(L);
+  }
+  if (!lua_isnoneornil(L, 3) && std::strchr(luaL_checkstring(L, 3), 'b') != nullptr) {
+    return refuse_binary(L);
+  }
+  lua_settop(L, 4);
+  lua_pushliteral(L, "t");
+  lua_replace(L, 3);
+  if (nargs < 4) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_replace(L, 4);
+  }
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  lua_call(L, 4, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// --- guarded library functions -------------------------------------------------------
+
+// string.rep of an empty string and separator loops n times producing
+// nothing: no instruction, no allocation, no quota would ever see it.
+int sandbox_string_rep(lua_State* L) {  // upvalue 1: string.rep
+  size_t length = 0;
+  size_t separator = 0;
+  luaL_checklstring(L, 1, &length);
+  const lua_Integer count = luaL_checkinteger(L, 2);
+  luaL_optlstring(L, 3, "", &separator);
+  if (count <= 0 || length + separator == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  return forward_to_original(L);
+}
+
+// As ltablib's checktab: a table, or a value whose metatable has them all.
+void check_table_like(lua_State* L, int arg) {
+  if (lua_type(L, arg) == LUA_TTABLE) return;
+  if (lua_getmetatable(L, arg) != 0) {
+    const int metatable = lua_gettop(L);
+    const bool usable = has_raw_field(L, metatable, "__index") &&
+                        has_raw_field(L, metatable, "__newindex") &&
+                        has_raw_field(L, metatable, "__len");
+    lua_pop(L, 1);
+    if (usable) return;
+  }
+  luaL_checktype(L, arg, LUA_TTABLE);
+}
+
+// Lua's own idiom for wrap-around arithmetic on lua_Integer without UB.
+lua_Unsigned as_unsigned(lua_Integer value) { return static_cast<lua_Unsigned>(value); }
+
+// table.insert/remove: as ltablib's, but the shifting loop (whose length #t
+// or __len may make astronomically long) is charged to the instruction quota.
+int sandbox_table_insert(lua_State* L) {
+  check_table_like(L, 1);
+  const auto first_empty = static_cast<lua_Integer>(as_unsigned(luaL_len(L, 1)) + 1u);
+  lua_Integer position = first_empty;
+  switch (lua_gettop(L)) {
+    case 2:
+      break;
+    case 3:
+      position = luaL_checkinteger(L, 2);
+      luaL_argcheck(L, as_unsigned(position) - 1u < as_unsigned(first_empty), 2,
+                    "position out of bounds");
+      charge_instructions(L, as_unsigned(first_empty) - as_unsigned(position));
+      for (lua_Integer i = first_empty; i > position; --i) {
+        lua_geti(L, 1, i - 1);
+        lua_seti(L, 1, i);
+      }
+      break;
+    default:
+      return luaL_error(L, "wrong number of arguments to 'insert'");
+  }
+  lua_seti(L, 1, position);
+  return 0;
+}
+
+int sandbox_table_remove(lua_State* L) {
+  check_table_like(L, 1);
+  const lua_Integer size = luaL_len(L, 1);
+  lua_Integer position = luaL_optinteger(L, 2, size);
+  if (position != size) {
+    luaL_argcheck(L, as_unsigned(position) - 1u <= as_unsigned(size), 2, "position out of bounds");
+  }
+  if (position < size) {
+    charge_instructions(L, as_unsigned(size) - as_unsigned(position));
+  }
+  lua_geti(L, 1, position);
+  for (; position < size; ++position) {
+    lua_geti(L, 1, position + 1);
+    lua_seti(L, 1, position);
+  }
+  lua_pushnil(L);
+  lua_seti(L, 1, position);
+  return 1;
+}
+
+// table.move's loop length comes from its arguments alone: charge it first.
+int sandbox_table_move(lua_State* L) {  // upvalue 1: table.move
+  const lua_Integer first = luaL_checkinteger(L, 2);
+  const lua_Integer last = luaL_checkinteger(L, 3);
+  luaL_checkinteger(L, 4);
+  if (last >= first) {
+    charge_instructions(L, as_unsigned(last) - as_unsigned(first) + 1u);
+  }
+  return forward_to_original(L);
+}
+
+// --- building the prototype -----------------------------------------------------------
+
+// Copies the fields of the table at `source` into a new table on top,
+// except `dropped`.
+void push_copy(lua_State* L, int source, std::initializer_list<const char*> dropped = {}) {
+  source = lua_absindex(L, source);
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, source) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  for (const char* name : dropped) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, name);
+  }
+}
+
+// Replaces field `name` of the table on top by `guard`, with the original
+// as its upvalue.
+void guard_field(lua_State* L, const char* name, lua_CFunction guard) {
+  lua_getfield(L, -1, name);
+  lua_pushcclosure(L, guard, 1);
+  lua_setfield(L, -2, name);
+}
+
+// Turns the table on top into its read-only proxy and stores that as
+// prototype[name] (the prototype is just below).
+void publish_readonly(lua_State* L, const char* name) {
+  push_readonly(L, -1, name);
+  lua_setfield(L, -3, name);
+  lua_pop(L, 1);
+}
+
+void add_base(lua_State* L) {
+  luaL_requiref(L, "_G", luaopen_base, 0);  // the host's globals, never a script's
+  for (const char* name : kBaseAllowed) {
+    lua_getfield(L, -1, name);
+    lua_setfield(L, -3, name);
+  }
+  lua_getfield(L, -1, "load");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kOriginalLoadKey);
+  const std::pair<const char*, lua_CFunction> guarded[] = {{"rawset", sandbox_rawset},
+                                                           {"setmetatable", sandbox_setmetatable},
+                                                           {"getmetatable", sandbox_getmetatable}};
+  for (const auto& [name, guard] : guarded) {
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, guard, 1);
+    lua_setfield(L, -3, name);
+  }
+  lua_pop(L, 1);
+  const std::pair<const char*, lua_CFunction> replaced[] = {
+      {"pcall", guarded_pcall}, {"xpcall", guarded_xpcall}, {"print", sandbox_print}};
+  for (const auto& [name, function] : replaced) {
+    lua_pushcfunction(L, function);
+    lua_setfield(L, -2, name);
+  }
+}
+
+// The string metatable is shared by every string in the state: point it at
+// the read-only proxy and lock it, so ("x"):rep works and nothing else does.
+void lock_string_metatable(lua_State* L, int proxy) {
+  proxy = lua_absindex(L, proxy);
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushvalue(L, proxy);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, refuse_string_write);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
+}
+
+void add_string(lua_State* L) {
+  luaL_requiref(L, "string", luaopen_string, 0);
+  push_copy(L, -1, {"dump"});
+  lua_remove(L, -2);
+  guard_field(L, "rep", sandbox_string_rep);
+  set_counted_pattern_functions(L, -1);
+  push_forbidding_metatable(L, kForbiddenString);
+  lua_setmetatable(L, -2);
+  push_readonly(L, -1, "string");
+  lock_string_metatable(L, -1);
+  lua_setfield(L, -3, "string");
+  lua_pop(L, 1);
+}
+
+void add_table(lua_State* L) {
+  luaL_requiref(L, "table", luaopen_table, 0);
+  push_copy(L, -1);
+  lua_remove(L, -2);
+  lua_pushcfunction(L, sandbox_table_insert);
+  lua_setfield(L, -2, "insert");
+  lua_pushcfunction(L, sandbox_table_remove);
+  lua_setfield(L, -2, "remove");
+  guard_field(L, "move", sandbox_table_move);
+  publish_readonly(L, "table");
+}
+
+void add_library(lua_State* L, const char* name, lua_CFunction open) {
+  luaL_requiref(L, name, open, 0);
+  push_copy(L, -1);
+  lua_remove(L, -2);
+  publish_readonly(L, name);
+}
+
+void add_os(lua_State* L) {
+  luaL_requiref(L, "os", luaopen_os, 0);
+  lua_createtable(L, 0, 3);
+  for (const char* name : {"clock", "date", "time"}) {
+    lua_getfield(L, -2, name);
+    lua_setfield(L, -2, name);
+  }
+  lua_remove(L, -2);
+  push_forbidding_metatable(L, kForbiddenOs);
+  lua_setmetatable(L, -2);
+  publish_readonly(L, "os");
+}
+
+void store_env_metatable(lua_State* L) {
+  push_forbidding_metatable(L, kForbiddenGlobals);
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kEnvMetatableKey);
+}
+
+struct LoadRequest {
+  const char* data;
+  size_t size;
+  const char* chunkname;
+};
+
+int load_protected(lua_State* L) {  // -> error table or function, loaded?
+  const auto* request = static_cast<const LoadRequest*>(lua_touserdata(L, 1));
+  if (request->size > 0 && request->data[0] == LUA_SIGNATURE[0]) {
+    push_plain_error(L, belay::Kind::sandbox, "binary chunks are not allowed in the sandbox");
+    lua_pushboolean(L, 0);
+    return 2;
+  }
+  if (luaL_loadbufferx(L, request->data, request->size, request->chunkname, "t") != LUA_OK) {
+    size_t length = 0;
+    const char* message = lua_tolstring(L, -1, &length);
+    push_plain_error(L, belay::Kind::script, std::string_view(message, length));
+    lua_pushboolean(L, 0);
+    return 2;
+  }
+  push_sandbox_env(L);
+  lua_setupvalue(L, -2, 1);  // a main chunk's only upvalue is _ENV
+  lua_pushboolean(L, 1);
+  return 2;
+}
+
+}  // namespace
+
+void push_readonly(lua_State* L, int idx, const char* name) {
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  lua_createtable(L, 0, 5);
+  lua_pushvalue(L, idx);
+  lua_setfield(L, -2, "__index");
+  if (name != nullptr) {
+    lua_pushstring(L, name);
+  } else {
+    lua_pushnil(L);
+  }
+  lua_pushcclosure(L, refuse_write, 1);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushvalue(L, idx);
+  lua_pushcclosure(L, proxy_len, 1);
+  lua_setfield(L, -2, "__len");
+  lua_pushvalue(L, idx);
+  lua_pushcclosure(L, proxy_pairs, 1);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  push_readonly_set(L);
+  lua_pushvalue(L, -2);
+  lua_pushstring(L, name != nullptr ? name : "?");
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+bool is_readonly(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) return false;
+  push_readonly_set(L);
+  lua_pushvalue(L, idx);
+  const bool readonly = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 2);
+  return readonly;
+}
+
+void install_sandbox(lua_State* L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kPrototypeKey) == LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  register_error(L);
+  store_env_metatable(L);
+  lua_newtable(L);
+  add_base(L);
+  add_string(L);
+  add_table(L);
+  add_library(L, "math", luaopen_math);
+  add_library(L, "utf8", luaopen_utf8);
+  push_guarded_coroutine_lib(L);
+  publish_readonly(L, "coroutine");
+  add_os(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kPrototypeKey);
+}
+
+void push_sandbox_env(lua_State* L) {
+  install_sandbox(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kPrototypeKey);
+  push_copy(L, -1);
+  lua_remove(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");
+  lua_pushvalue(L, -1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kOriginalLoadKey);
+  lua_pushcclosure(L, sandbox_load, 2);
+  lua_setfield(L, -2, "load");
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kEnvMetatableKey);
+  lua_setmetatable(L, -2);
+}
+
+void add_sandbox_global(lua_State* L, const char* name) {
+  install_sandbox(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kPrototypeKey);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+int load_sandboxed(lua_State* L, std::string_view source, const char* chunkname) {
+  LoadRequest request{source.data(), source.size(), chunkname};
+  lua_pushcfunction(L, load_protected);
+  lua_pushlightuserdata(L, &request);
+  if (lua_pcall(L, 1, 2, 0) != LUA_OK) return LUA_ERRMEM;  // its error value is on top
+  const bool loaded = lua_toboolean(L, -1) != 0;
+  lua_pop(L, 1);
+  return loaded ? LUA_OK : LUA_ERRSYNTAX;
+}
+
+}  // namespace belay::lua

@@ -1,0 +1,100 @@
+#pragma once
+// One page (tab) on a flattened session of the browser's connection. The
+// actions users call — navigate, evaluate, … — each end exactly once:
+// result, deadline, session end or disconnect.
+
+#include "cdp/connection.hpp"
+#include "core/uv_handle.hpp"
+
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace belay::browser {
+
+using json = nlohmann::json;
+
+enum class WaitUntil { load, domcontentloaded, none };
+std::optional<WaitUntil> wait_until_from_name(std::string_view name);
+
+struct NavigateOptions {
+  WaitUntil wait = WaitUntil::load;
+  uint64_t timeout_ms = 30000;
+  std::string op = "page:navigate";
+};
+
+class Page {
+ public:
+  using Done = std::function<void(Result<json>)>;
+
+  Page(uv_loop_t* loop, cdp::Connection& connection, std::string target_id, std::string session_id);
+  ~Page();
+  Page(const Page&) = delete;
+  Page& operator=(const Page&) = delete;
+
+  uv_loop_t* loop() const { return loop_; }
+  // Expires when this page is destroyed: for work that outlives one call.
+  std::weak_ptr<bool> lifetime() const { return alive_; }
+  const std::string& target_id() const { return target_id_; }
+  const std::string& session_id() const { return session_id_; }
+  // Set once the session ended (closed, detached) or the renderer crashed.
+  const std::optional<Error>& gone() const { return gone_; }
+  bool crashed() const { return gone_ && gone_->kind == Kind::target_crashed; }
+
+  // Enables the domains the actions rely on. Called once by Browser.
+  void prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)> done);
+
+  // Raw CDP on this page's session.
+  void send(cdp::Command command, Done done);
+  // Navigates and waits for `options.wait` of that navigation; result
+  // {url, frameId, loaderId}.
+  void navigate(const std::string& url, NavigateOptions options, Done done);
+  // Page.reload / history, waiting like navigate.
+  void reload(NavigateOptions options, Done done);
+  void go_history(int delta, NavigateOptions options, Done done);
+  // Evaluates an expression (promises awaited); result: the JSON value.
+  void evaluate(const std::string& expression, uint64_t timeout_ms, std::string op, Done done);
+  // Calls a function source with JSON arguments in the page.
+  void call_function(const std::string& function_source, const json& args, uint64_t timeout_ms,
+                     std::string op, Done done);
+  void close(uint64_t timeout_ms, Done done);
+
+  // Subscribers to this page's end (crash, detach); returns an id.
+  uint64_t on_gone(std::function<void(const Error&)> handler);
+  void remove_gone_handler(uint64_t id);
+
+ private:
+  struct NavigationWait;
+  struct LifecycleMark {
+    std::string loader_id;
+    std::string name;
+    uint64_t seq = 0;  // order of arrival
+  };
+
+  void on_lifecycle(const json& params);
+  void start_wait(const std::string& loader_id, NavigateOptions options, Done done,
+                  json result);
+  void finish_wait(NavigationWait* wait, Result<json> result);
+  void on_session_end(const Error& why);
+  static Result<json> unwrap_remote_object(Result<json> reply, const std::string& op);
+
+  uv_loop_t* loop_;
+  cdp::Connection& connection_;
+  std::weak_ptr<bool> connection_alive_;  // a page may outlive its browser
+  std::string target_id_;
+  std::string session_id_;
+  std::optional<Error> gone_;
+  uint64_t lifecycle_subscription_ = 0;
+  uint64_t session_end_subscription_ = 0;
+  std::deque<LifecycleMark> recent_lifecycle_;  // events that beat Page.navigate's reply
+  uint64_t next_lifecycle_seq_ = 1;
+  std::list<std::unique_ptr<NavigationWait>> waits_;
+  std::map<uint64_t, std::function<void(const Error&)>> gone_handlers_;
+  uint64_t next_gone_handler_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace belay::browser
