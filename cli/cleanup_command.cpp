@@ -3,7 +3,7 @@
 // host is gone); with it every browser belay launched for that state, and
 // their running items go back to pending.
 
-#include "cleanup.hpp"
+#include "campaign/state_cleanup.hpp"
 #include "commands.hpp"
 
 #include <cstdio>
@@ -21,13 +21,13 @@ int cleanup_command(const std::string& state_dir, bool emergency) {
     std::fprintf(stderr, "belay: %s\n", events.error().c_str());
     return 2;
   }
-  const CleanupReport report = clean_state(state_dir, emergency);
-  log_cleanup(events, report, emergency, true);
+  const campaign::CleanupReport report = campaign::clean_state(state_dir, emergency);
+  campaign::log_cleanup(events, report, emergency, true);
   if (report.killed.empty() && report.requeued == 0) {
     std::printf("nothing to clean in %s: no %sbrowser processes\n", state_dir.c_str(),
                 emergency ? "" : "orphaned ");
   } else {
-    std::fputs(describe(report).c_str(), stdout);
+    std::fputs(campaign::describe(report).c_str(), stdout);
   }
   return report.survived.empty() ? 0 : 1;
 }

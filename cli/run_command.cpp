@@ -5,7 +5,7 @@
 #include "progress_display.hpp"
 #include "campaign/runner.hpp"
 #include "chrome/child_reaper.hpp"
-#include "cleanup.hpp"
+#include "campaign/state_cleanup.hpp"
 #include "commands.hpp"
 #include "control/control_server.hpp"
 #include "core/file_watcher.hpp"
@@ -114,12 +114,12 @@ int run_command(const RunArgs& args) {
   // A host that died (SIGKILL, a power cut) may have left its browsers
   // running, holding the profiles' directories: end them before this run
   // launches its own. Only marked browsers of this state whose host is gone.
-  const CleanupReport reaped = clean_state(args.state_dir, false);
+  const campaign::CleanupReport reaped = campaign::clean_state(args.state_dir, false);
   if (!reaped.killed.empty()) {
     std::fprintf(stderr, "belay: ended the browsers of a host that is gone:\n%s",
-                 describe(reaped).c_str());
+                 campaign::describe(reaped).c_str());
   }
-  log_cleanup(events, reaped, false, false);
+  campaign::log_cleanup(events, reaped, false, false);
   // Closed before the loop is drained (its handle is freed by the loop).
   auto reaper = std::make_unique<chrome::ChildReaper>(&loop);
   cli::ProgressDisplay display(&loop);

@@ -148,6 +148,7 @@ int l_checkpoint(lua_State* L) {
       push_error(L, Error{Kind::cancelled, "the item this ctx belongs to has ended",
                           "ctx:checkpoint", {}});
     } else if (auto error = host->checkpoint(saved.value())) {
+      error->op = "ctx:checkpoint";
       push_error(L, *error);
     } else {
       ok = true;

@@ -60,6 +60,9 @@ void CallSlot::succeed_none() const {
 }
 
 void CallSlot::fail(Error error) const {
+  // The host names what it did (a CDP method, "launch"); the script called
+  // a binding, and that is the name its error carries (page:click).
+  if (!op_.empty()) error.op = op_;
   if (auto rt = runtime_.lock()) (*rt)->complete(task_, id_, false, nullptr, std::move(error));
 }
 
@@ -146,6 +149,7 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   slot.runtime_ = self_;
   slot.task_ = L;
   slot.id_ = info.call_id;
+  slot.op_ = op;
   return slot;
 }
 

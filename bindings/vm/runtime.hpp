@@ -49,6 +49,7 @@ class CallSlot {
   std::weak_ptr<Runtime*> runtime_;
   lua_State* task_ = nullptr;
   uint64_t id_ = 0;
+  std::string op_;  // the binding's name, e.g. "page:click"
 };
 
 // What scripts reach of the host besides the browser: where relative

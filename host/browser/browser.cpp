@@ -83,12 +83,12 @@ void Browser::send(cdp::Command command, cdp::Connection::ReplyCallback done) {
 }
 
 void Browser::version(cdp::Connection::ReplyCallback done) {
-  send(cdp::Command{"Browser.getVersion", json::object(), "", 30000, "browser:version"},
+  send(cdp::Command{"Browser.getVersion", json::object(), "", 30000, ""},
        std::move(done));
 }
 
 void Browser::pages(cdp::Connection::ReplyCallback done) {
-  send(cdp::Command{"Target.getTargets", json::object(), "", 30000, "browser:pages"},
+  send(cdp::Command{"Target.getTargets", json::object(), "", 30000, ""},
        [done = std::move(done)](Result<json> reply) {
          if (!reply) return done(std::move(reply));
          json pages = json::array();
@@ -101,11 +101,11 @@ void Browser::pages(cdp::Connection::ReplyCallback done) {
 
 void Browser::new_page(PageCallback done, uint64_t timeout_ms) {
   send(cdp::Command{"Target.createTarget", {{"url", "about:blank"}}, "", timeout_ms,
-               "browser:new_page"},
+               ""},
        [this, timeout_ms, done = std::move(done)](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
          auto target_id =
-             cdp::required_string(reply.value(), "targetId", "Target.createTarget", "browser:new_page");
+             cdp::required_string(reply.value(), "targetId", "Target.createTarget", "Target.createTarget");
          if (!target_id) return done(std::move(target_id.error()));
          attach_page(target_id.value(), timeout_ms, done);
        });
@@ -113,11 +113,11 @@ void Browser::new_page(PageCallback done, uint64_t timeout_ms) {
 
 void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done) {
   send(cdp::Command{"Target.attachToTarget", {{"targetId", target_id}, {"flatten", true}}, "",
-               timeout_ms, "browser:new_page"},
+               timeout_ms, ""},
        [this, target_id, timeout_ms, done](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
          auto session_id =
-             cdp::required_string(reply.value(), "sessionId", "Target.attachToTarget", "browser:new_page");
+             cdp::required_string(reply.value(), "sessionId", "Target.attachToTarget", "Target.attachToTarget");
          if (!session_id) return done(std::move(session_id.error()));
          // The page must exist while it prepares (its handlers point at it);
          // the holder hands it over once ready, or drops it on failure.
@@ -147,7 +147,7 @@ void Browser::close(std::function<void()> done, uint64_t grace_ms) {
   // has done so: after an answer the process gets the grace period to exit
   // by itself; without one (a hung browser) it is signalled at once.
   std::weak_ptr<bool> alive = alive_;
-  send(cdp::Command{"Browser.close", json::object(), "", grace_ms, "browser:close"},
+  send(cdp::Command{"Browser.close", json::object(), "", grace_ms, ""},
        [alive, finish, grace_ms](Result<json> reply) {
          if (!alive.expired()) finish(reply ? grace_ms : 0);
        });

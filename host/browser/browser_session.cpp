@@ -137,7 +137,7 @@ void BrowserSession::close_browser(std::function<void()> done) {
 
 void BrowserSession::new_page(PageReady done) {
   if (!browser_ || !browser_->connected()) {
-    return done(Error{Kind::browser_disconnected, "browser is not running", "browser:new_page",
+    return done(Error{Kind::browser_disconnected, "browser is not running", "Target.createTarget",
                       {}});
   }
   std::weak_ptr<bool> alive = alive_;
@@ -147,7 +147,7 @@ void BrowserSession::new_page(PageReady done) {
     if (!page) return done(page.error());
     if (alive.expired() || generation != generation_) {
       return done(Error{Kind::target_closed, "the browser restarted while the page opened",
-                        "browser:new_page", {}});
+                        "Target.createTarget", {}});
     }
     std::shared_ptr<Page> shared(std::move(page.value()));
     pages_.push_back(shared);

@@ -84,11 +84,10 @@ Page::~Page() {
 void Page::prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)> done) {
   // Lifecycle events are how navigate knows its document loaded; Page.enable
   // is needed for them and for dialogs/crash events.
-  send(cdp::Command{"Page.enable", json::object(), "", timeout_ms, "browser:new_page"},
+  send(cdp::Command{"Page.enable", json::object(), "", timeout_ms, ""},
        [this, timeout_ms, done](Result<json> reply) {
          if (!reply) return done(reply.error());
-         send(cdp::Command{"Page.setLifecycleEventsEnabled", {{"enabled", true}}, "", timeout_ms,
-                      "browser:new_page"},
+         send(cdp::Command{"Page.setLifecycleEventsEnabled", {{"enabled", true}}, "", timeout_ms, ""},
               [done](Result<json> r) {
                 if (!r) return done(r.error());
                 done(std::nullopt);
@@ -105,6 +104,7 @@ void Page::send(cdp::Command command, Done done) {
 }
 
 void Page::navigate(const std::string& url, NavigateOptions options, Done done) {
+  if (options.op.empty()) options.op = "Page.navigate";
   uv_update_time(loop_);
   const uint64_t started = uv_now(loop_);
   std::weak_ptr<bool> alive = alive_;
@@ -131,6 +131,7 @@ void Page::navigate(const std::string& url, NavigateOptions options, Done done) 
 }
 
 void Page::reload(NavigateOptions options, Done done) {
+  if (options.op.empty()) options.op = "Page.reload";
   std::string current;
   for (auto it = recent_lifecycle_.rbegin(); it != recent_lifecycle_.rend(); ++it) {
     if (it->name == "init") {
@@ -160,6 +161,7 @@ void Page::reload(NavigateOptions options, Done done) {
 }
 
 void Page::go_history(int delta, NavigateOptions options, Done done) {
+  if (options.op.empty()) options.op = "Page.navigateToHistoryEntry";
   std::weak_ptr<bool> alive = alive_;
   send(cdp::Command{"Page.getNavigationHistory", json::object(), "", options.timeout_ms, options.op},
        [this, alive, delta, options, done](Result<json> reply) {
@@ -356,10 +358,9 @@ void Page::call_function(const std::string& function_source, const json& args,
 
 void Page::close(uint64_t timeout_ms, Done done) {
   if (connection_alive_.expired()) {
-    return done(cdp::transport_closed("the page's browser is gone", "page:close"));
+    return done(cdp::transport_closed("the page's browser is gone", "Target.closeTarget"));
   }
-  connection_.send(cdp::Command{"Target.closeTarget", {{"targetId", target_id_}}, "", timeout_ms,
-                           "page:close"},
+  connection_.send(cdp::Command{"Target.closeTarget", {{"targetId", target_id_}}, "", timeout_ms, ""},
                    std::move(done));
 }
 

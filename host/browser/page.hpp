@@ -23,7 +23,7 @@ std::optional<WaitUntil> wait_until_from_name(std::string_view name);
 struct NavigateOptions {
   WaitUntil wait = WaitUntil::load;
   uint64_t timeout_ms = 30000;
-  std::string op = "page:navigate";
+  std::string op;  // what failed, in errors; empty: "Page.navigate"
 };
 
 class Page {

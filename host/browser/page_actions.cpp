@@ -13,6 +13,12 @@
 namespace belay::browser {
 namespace {
 
+// Errors these actions make themselves name the CDP method they rely on; a
+// binding names its own call (page:click) when the error reaches Lua.
+constexpr const char* kEvaluate = "Runtime.evaluate";
+constexpr const char* kKeyEvent = "Input.dispatchKeyEvent";
+constexpr const char* kScreenshot = "Page.captureScreenshot";
+
 // The page-side half of wait_for: resolves true when the selector matches,
 // false when its own timer runs out. A MutationObserver catches changes at
 // once; the interval catches what mutations do not (style, layout).
@@ -131,7 +137,7 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
   const uint64_t left = wait->deadline > now ? wait->deadline - now : 0;
   wait->page->call_function(
       kWaitForJs, json::array({wait->selector, wait->options.visible, left}), left + kPageGraceMs,
-      "page:wait_for", [wait](Result<json> r) {
+      kEvaluate, [wait](Result<json> r) {
         if (!r && r.error().kind == Kind::context_destroyed && !wait->page_alive.expired() &&
             !wait->stopped) {
           uv_update_time(wait->loop);
@@ -139,13 +145,13 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
             return defer_after(wait->loop, kLookAgainPauseMs, [wait] {
               if (wait->stopped) {
                 return wait->done(Error{Kind::cancelled, "the wait was stopped by its caller",
-                                        "page:wait_for", {}});
+                                        kEvaluate, {}});
               }
               if (wait->page_alive.expired()) {
                 return wait->done(Error{Kind::target_closed,
                                         "the page was closed while it waited for '" +
                                             wait->selector + "'",
-                                        "page:wait_for", {}});
+                                        kEvaluate, {}});
               }
               look_for_selector(wait);
             });
@@ -155,7 +161,7 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
         if (!r) return wait->done(std::move(r));
         if (r.value() != true) {
           return wait->done(not_found(
-              wait->selector, "page:wait_for",
+              wait->selector, kEvaluate,
               (wait->options.visible ? " visibly" : std::string()) + " within " +
                   std::to_string(wait->options.timeout_ms) + " ms"));
         }
@@ -205,17 +211,17 @@ std::function<void()> wait_for(Page& page, const std::string& selector, WaitForO
 
 void exists(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
   page.call_function("(s) => document.querySelector(s) !== null", json::array({selector}),
-                     timeout_ms, "page:exists", std::move(done));
+                     timeout_ms, kEvaluate, std::move(done));
 }
 
 void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
   page.call_function(
-      kClickPointJs, json::array({selector}), timeout_ms, "page:click",
+      kClickPointJs, json::array({selector}), timeout_ms, kEvaluate,
       [&page, alive = page.lifetime(), selector, timeout_ms,
        done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
-        if (alive.expired()) return done(page_closed_during("page:click"));
-        if (!r.value().is_object()) return done(not_found(selector, "page:click", ""));
+        if (alive.expired()) return done(page_closed_during(kEvaluate));
+        if (!r.value().is_object()) return done(not_found(selector, kEvaluate, ""));
         const double x = cdp::number_field(r.value(), "x", 0.0);
         const double y = cdp::number_field(r.value(), "y", 0.0);
         std::vector<cdp::Command> mouse;
@@ -225,8 +231,7 @@ void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::D
             params["button"] = "left";
             params["clickCount"] = 1;
           }
-          mouse.push_back(cdp::Command{"Input.dispatchMouseEvent", params, "", timeout_ms,
-                                  "page:click"});
+          mouse.push_back(cdp::Command{"Input.dispatchMouseEvent", params, "", timeout_ms, ""});
         }
         send_sequence(page, std::move(mouse), 0, done);
       });
@@ -235,12 +240,12 @@ void click(Page& page, const std::string& selector, uint64_t timeout_ms, Page::D
 void type_text(Page& page, const std::string& selector, const std::string& text,
                uint64_t timeout_ms, Page::Done done) {
   page.call_function(
-      kFocusJs, json::array({selector}), timeout_ms, "page:type",
+      kFocusJs, json::array({selector}), timeout_ms, kEvaluate,
       [&page, alive = page.lifetime(), selector, text, timeout_ms,
        done = std::move(done)](Result<json> r) {
         if (!r) return done(std::move(r));
-        if (alive.expired()) return done(page_closed_during("page:type"));
-        if (r.value() != true) return done(not_found(selector, "page:type", ""));
+        if (alive.expired()) return done(page_closed_during(kEvaluate));
+        if (r.value() != true) return done(not_found(selector, kEvaluate, ""));
         // One keyDown/keyUp per character, with the text on keyDown, so the
         // page sees key events and input events as from a keyboard.
         std::vector<cdp::Command> keys;
@@ -254,16 +259,16 @@ void type_text(Page& page, const std::string& selector, const std::string& text,
           const std::string ch = text.substr(i, len);
           i += len;
           if (ch == "\n" || ch == "\r") {
-            keys.push_back(key_event("keyDown", *find_key("Enter"), timeout_ms, "page:type"));
-            keys.push_back(key_event("keyUp", *find_key("Enter"), timeout_ms, "page:type"));
+            keys.push_back(key_event("keyDown", *find_key("Enter"), timeout_ms, ""));
+            keys.push_back(key_event("keyUp", *find_key("Enter"), timeout_ms, ""));
             continue;
           }
           keys.push_back(cdp::Command{"Input.dispatchKeyEvent",
                                  {{"type", "keyDown"}, {"key", ch}, {"text", ch},
                                   {"unmodifiedText", ch}},
-                                 "", timeout_ms, "page:type"});
+                                 "", timeout_ms, ""});
           keys.push_back(cdp::Command{"Input.dispatchKeyEvent", {{"type", "keyUp"}, {"key", ch}}, "",
-                                 timeout_ms, "page:type"});
+                                 timeout_ms, ""});
         }
         send_sequence(page, std::move(keys), 0, done);
       });
@@ -277,49 +282,48 @@ void press_key(Page& page, const std::string& key, uint64_t timeout_ms, Page::Do
     if (key.size() != 1) {
       return done(Error{Kind::config, "unknown key '" + key + "' (use a DOM key name such as "
                                       "Enter, Tab, ArrowDown, or a single character)",
-                        "page:press", {}});
+                        kKeyEvent, {}});
     }
     single_text = key;
     single = KeyDefinition{single_text.c_str(), "", static_cast<int>(std::toupper(key[0])),
                            single_text.c_str()};
     def = &single;
   }
-  std::vector<cdp::Command> keys = {key_event("keyDown", *def, timeout_ms, "page:press"),
-                               key_event("keyUp", *def, timeout_ms, "page:press")};
+  std::vector<cdp::Command> keys = {key_event("keyDown", *def, timeout_ms, ""),
+                               key_event("keyUp", *def, timeout_ms, "")};
   send_sequence(page, std::move(keys), 0, std::move(done));
 }
 
 void inner_text(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
-  page.call_function(kTextJs, json::array({selector}), timeout_ms, "page:text",
+  page.call_function(kTextJs, json::array({selector}), timeout_ms, kEvaluate,
                      [selector, done = std::move(done)](Result<json> r) {
                        if (r && r.value().is_null()) {
-                         return done(not_found(selector, "page:text", ""));
+                         return done(not_found(selector, kEvaluate, ""));
                        }
                        done(std::move(r));
                      });
 }
 
 void page_url(Page& page, uint64_t timeout_ms, Page::Done done) {
-  page.evaluate("location.href", timeout_ms, "page:url", std::move(done));
+  page.evaluate("location.href", timeout_ms, kEvaluate, std::move(done));
 }
 
 void page_title(Page& page, uint64_t timeout_ms, Page::Done done) {
-  page.evaluate("document.title", timeout_ms, "page:title", std::move(done));
+  page.evaluate("document.title", timeout_ms, kEvaluate, std::move(done));
 }
 
 void screenshot(Page& page, const std::string& path, uint64_t timeout_ms, Page::Done done) {
-  page.send(cdp::Command{"Page.captureScreenshot", {{"format", "png"}}, "", timeout_ms,
-                    "page:screenshot"},
+  page.send(cdp::Command{"Page.captureScreenshot", {{"format", "png"}}, "", timeout_ms, ""},
             [path, done = std::move(done)](Result<json> r) {
               if (!r) return done(std::move(r));
               auto bytes = base64_decode(cdp::string_field(r.value(), "data"));
               if (!bytes || bytes->empty()) {
-                return done(cdp::protocol_error("screenshot data is not base64", "page:screenshot"));
+                return done(cdp::protocol_error("screenshot data is not base64", kScreenshot));
               }
               // A few hundred KiB, written once per screenshot: not worth a
               // thread hop. 0600 whatever the umask: a page shows private data.
               if (auto error = write_private_file(path, *bytes)) {
-                return done(Error{Kind::script, "screenshot: " + *error, "page:screenshot", {}});
+                return done(Error{Kind::script, "screenshot: " + *error, kScreenshot, {}});
               }
               done(json{{"path", path}, {"bytes", bytes->size()}});
             });

@@ -132,13 +132,8 @@ int InFlight::begin_try() {
 }
 
 std::optional<Error> InFlight::checkpoint(const nlohmann::json& saved) {
-  if (ended_) return Error{Kind::cancelled, "the item has ended", "ctx:checkpoint", {}};
-  if (auto e = runner_.store().save_checkpoint(key_, saved)) {
-    Error error = *e;
-    error.op = "ctx:checkpoint";
-    return error;
-  }
-  return std::nullopt;
+  if (ended_) return Error{Kind::cancelled, "the item has ended", "checkpoint", {}};
+  return runner_.store().save_checkpoint(key_, saved);
 }
 
 std::optional<Error> DurableRunner::start(Finished finished) {

@@ -30,7 +30,7 @@ struct Command {
   json params = json::object();
   std::string session_id;     // empty: the browser target
   uint64_t timeout_ms = 30000;
-  std::string op;             // what the user called, e.g. "page:evaluate" (error.op)
+  std::string op;             // error.op: what the caller called it; empty: the method
 };
 
 // Why a session ended; carried to its watchers.

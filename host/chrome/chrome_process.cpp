@@ -248,7 +248,7 @@ void ChromeProcess::wait_for_devtools_port() {
     if (uv_now(self->loop_) - self->started_at_ > self->options_.startup_timeout_ms) {
       uv_timer_stop(t);
       self->fire_ready(deadline_passed("waiting for DevToolsActivePort",
-                                            self->options_.startup_timeout_ms, "browser:launch"));
+                                            self->options_.startup_timeout_ms, "launch"));
     }
   }, kPortPollMs, kPortPollMs);
 }
@@ -262,7 +262,7 @@ void ChromeProcess::on_process_exit(int64_t status, int signal) {
   kill_timer_.reset();
   stderr_pipe_.reset();
   if (ready_) {
-    Error why = browser_exited(static_cast<int>(status), signal, "browser:launch");
+    Error why = browser_exited(static_cast<int>(status), signal, "launch");
     why.message = "browser exited during start-up (" + why.message + ")";
     if (!stderr_tail_.empty()) why.message += "; stderr: " + stderr_tail_;
     fire_ready(std::move(why));
@@ -324,7 +324,7 @@ void ChromeProcess::fire_ready(Result<DevToolsChannel> result) {
 }
 
 Error ChromeProcess::launch_error(std::string what) const {
-  return Error{Kind::browser_disconnected, std::move(what), "browser:launch", {}};
+  return Error{Kind::browser_disconnected, std::move(what), "launch", {}};
 }
 
 }  // namespace belay::chrome

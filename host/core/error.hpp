@@ -31,7 +31,7 @@ std::string_view kind_description(Kind kind);
 struct Error {
   Kind kind = Kind::protocol;
   std::string message;
-  std::string op;          // e.g. "page:evaluate", or "Runtime.evaluate"
+  std::string op;          // what failed: "Runtime.evaluate" in the host, "page:evaluate" in Lua
   nlohmann::json cdp;      // the raw CDP error object, when there is one
 
   // "kind: message (op)", the form users see and tostring(err) gives in Lua.

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace belay::cli {
+namespace belay::campaign {
 
 struct CleanupReport {
   std::vector<chrome::MarkedProcess> killed;
@@ -21,9 +21,9 @@ struct CleanupReport {
 CleanupReport clean_state(const std::string& state_dir, bool emergency);
 // The `cleanup` event for the report (written only when something was
 // found, unless `always`).
-void log_cleanup(campaign::EventLog& events, const CleanupReport& report, bool emergency,
+void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency,
                  bool always);
 // "killed PID (profile P, host H gone)" lines.
 std::string describe(const CleanupReport& report);
 
-}  // namespace belay::cli
+}  // namespace belay::campaign

@@ -1,4 +1,4 @@
-#include "cleanup.hpp"
+#include "campaign/state_cleanup.hpp"
 
 #include "store/store.hpp"
 
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-namespace belay::cli {
+namespace belay::campaign {
 namespace {
 
 constexpr uint64_t kGraceMs = 3000;
@@ -50,7 +50,7 @@ CleanupReport clean_state(const std::string& state_dir, bool emergency) {
   return report;
 }
 
-void log_cleanup(campaign::EventLog& events, const CleanupReport& report, bool emergency,
+void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency,
                  bool always) {
   if (!always && report.killed.empty() && report.requeued == 0) return;
   nlohmann::json killed = nlohmann::json::array();
@@ -84,4 +84,4 @@ std::string describe(const CleanupReport& report) {
   return out;
 }
 
-}  // namespace belay::cli
+}  // namespace belay::campaign
