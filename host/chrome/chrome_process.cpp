@@ -29,6 +29,14 @@ std::string make_temp_dir() {
   return templ;
 }
 
+// NUL-terminated pointers into `strings`, for execve-style arrays.
+std::vector<char*> c_array(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 }  // namespace
 
 Error browser_exited(int exit_status, int term_signal, std::string op) {
@@ -147,7 +155,7 @@ void ChromeProcess::start(ReadyCallback ready) {
   }
 }
 
-int ChromeProcess::spawn() {
+std::vector<std::string> ChromeProcess::command_line() const {
   std::vector<std::string> args = {options_.chrome_path};
   for (auto& flag : default_flags(options_)) args.push_back(std::move(flag));
   args.push_back("--user-data-dir=" + user_data_dir_);
@@ -155,21 +163,26 @@ int ChromeProcess::spawn() {
                                                               : "--remote-debugging-port=0");
   for (const auto& flag : options_.extra_flags) args.push_back(flag);
   args.emplace_back("about:blank");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  return args;
+}
 
-  std::vector<std::string> env_strings;
+std::vector<std::string> ChromeProcess::environment() const {
+  std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     // A belay started from a belay-launched process must not pass on the
     // marker of the host that started that process.
     const std::string entry(*e);
-    if (!is_marker_variable(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+    if (!is_marker_variable(entry.substr(0, entry.find('=')))) env.push_back(entry);
   }
-  for (const auto& [k, v] : options_.extra_env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  for (const auto& [k, v] : options_.extra_env) env.push_back(k + "=" + v);
+  return env;
+}
+
+int ChromeProcess::spawn() {
+  std::vector<std::string> args = command_line();
+  std::vector<std::string> env = environment();
+  std::vector<char*> argv = c_array(args);
+  std::vector<char*> envp = c_array(env);
 
   uv_pipe_init(loop_, stderr_pipe_.get(), 0);
   uv_pipe_init(loop_, to_browser_.get(), 0);
@@ -202,7 +215,12 @@ int ChromeProcess::spawn() {
   if (rc != 0) return rc;
   pid_ = process_->pid;
   claim_child(pid_);
+  keep_stderr_tail();
+  return 0;
+}
 
+// The last few KiB of the browser's stderr, for the message of a failed start.
+void ChromeProcess::keep_stderr_tail() {
   stderr_pipe_->data = this;
   uv_read_start(
       stderr_pipe_.as_stream(),
@@ -227,7 +245,6 @@ int ChromeProcess::spawn() {
           self->stderr_tail_.erase(0, self->stderr_tail_.size() - kStderrTailBytes);
         }
       });
-  return 0;
 }
 
 void ChromeProcess::wait_for_devtools_port() {

@@ -93,6 +93,9 @@ class ChromeProcess {
  private:
   void term_then_kill();
   int spawn();
+  std::vector<std::string> command_line() const;
+  std::vector<std::string> environment() const;
+  void keep_stderr_tail();
   void wait_for_devtools_port();
   void on_process_exit(int64_t status, int signal);
   void fire_ready(Result<DevToolsChannel> result);

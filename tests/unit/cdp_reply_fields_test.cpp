@@ -17,6 +17,8 @@ namespace belay::cdp {
 namespace {
 
 using nlohmann::json;
+using browser::Browser;
+using browser::Page;
 
 TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {
   const json message = {{"s", "text"}, {"n", 2.5}, {"i", 7}, {"a", json::array({1})},
@@ -153,7 +155,8 @@ TEST_F(WrongTypes, TargetRepliesOfTheWrongShapeFailNewPageAndPagesClearly) {
   ASSERT_TRUE(opened.has_value());
   ASSERT_FALSE(opened->ok());
   EXPECT_EQ(opened->error().kind, Kind::protocol);
-  EXPECT_EQ(opened->error().op, "browser:new_page");
+  // The host names the CDP method; a binding names its own call (browser:new_page).
+  EXPECT_EQ(opened->error().op, "Target.attachToTarget");
 
   for (const char* reply : {R"({"targetInfos":5})", R"({"targetInfos":[5,{"type":7},"x"]})"}) {
     std::optional<Result<json>> pages;
