@@ -14,19 +14,31 @@ HotReload::HotReload(uv_loop_t* loop, lua::ScriptHost& host, campaign::EventLog&
       campaign_(fs::absolute(campaign_path).lexically_normal().string()),
       watcher_(loop, [this](const std::string& path) { reload(path); }) {}
 
-void HotReload::watch(const std::vector<std::string>& ladder_files) {
-  watcher_.watch_file(campaign_);
-  for (const auto& ladder : ladder_files) watcher_.watch_file(fs::absolute(ladder).string());
+void HotReload::watch() {
+  watching_ = true;
+  watch_loaded_files();
   const fs::path dir = fs::path(campaign_).parent_path();
   for (const char* name : {"recovery-ladders", "scripts"}) {
     if (fs::is_directory(dir / name)) watcher_.watch_directory((dir / name).string());
   }
 }
 
-void HotReload::stop() { watcher_.stop(); }
+void HotReload::stop() {
+  watching_ = false;
+  watched_.clear();
+  watcher_.stop();
+}
+
+void HotReload::watch_loaded_files() {
+  for (const std::string& file : host_.loaded_files()) {
+    if (watched_.insert(file).second) watcher_.watch_file(file);
+  }
+}
 
 Result<nlohmann::json> HotReload::reload(const std::string& changed) {
   auto version = host_.reload();
+  // Even a failed reload may have read new modules: their fix must reload.
+  if (watching_) watch_loaded_files();
   if (!version) {
     nlohmann::json params = reload_failure(version.error());
     if (!params.contains("file")) params["file"] = changed;

@@ -1,7 +1,10 @@
 #pragma once
-// Hot reload, end to end. While `belay run` goes on, this watches the
-// campaign file, its ladder files and the recovery-ladders/ and scripts/
-// directories beside the campaign.
+// Hot reload, end to end. While `belay run` goes on, this watches every file
+// the campaign was loaded from, as the script host lists them: the campaign,
+// its ladder files and each module it required (a helpers.lua beside it,
+// say), plus the recovery-ladders/ and scripts/ directories beside the
+// campaign, so that a file created there is seen. The list is refreshed after
+// each reload, which may require new modules.
 //
 // A saved change (FileWatcher: in place or by rename, debounced) calls
 // ScriptHost::reload(), which compiles and validates the whole campaign again
@@ -21,8 +24,8 @@
 #include <uv.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
-#include <vector>
 
 namespace belay::cli {
 
@@ -33,9 +36,8 @@ class HotReload {
   HotReload(const HotReload&) = delete;
   HotReload& operator=(const HotReload&) = delete;
 
-  // Starts watching the campaign and `ladder_files` (not with --no-reload:
-  // then only the console reloads).
-  void watch(const std::vector<std::string>& ladder_files);
+  // Starts watching (not with --no-reload: then only the console reloads).
+  void watch();
   // Drops every watch; a reload still works.
   void stop();
   // Reloads now as if `changed` (absolute) was saved, and logs the event.
@@ -44,10 +46,16 @@ class HotReload {
   Result<nlohmann::json> reload() { return reload(campaign_); }
 
  private:
+  void watch_loaded_files();
+
   lua::ScriptHost& host_;
   campaign::EventLog& events_;
   std::string campaign_;
   FileWatcher watcher_;
+  bool watching_ = false;
+  // What watch_file() was given: giving a file again would restart its
+  // baseline and could swallow a change made meanwhile.
+  std::set<std::string> watched_;
 };
 
 // "file:line: message" of a failed reload -> the event's params {file, line,

@@ -52,11 +52,10 @@ campaign::RunOptions run_options(const RunArgs& args) {
 
 // Runs the loaded campaign until its runner finishes (or fails to start);
 // returns the exit code.
-int drive(uv_loop_t* loop, const RunArgs& args, const campaign::CampaignConfig& config,
-          campaign::Runner& runner, lua::ScriptHost& host, campaign::EventLog& events,
-          ProgressDisplay& display) {
+int drive(uv_loop_t* loop, const RunArgs& args, campaign::Runner& runner, lua::ScriptHost& host,
+          campaign::EventLog& events, ProgressDisplay& display) {
   HotReload hot_reload(loop, host, events, args.campaign);
-  if (!args.no_reload) hot_reload.watch(config.ladder_files);
+  if (!args.no_reload) hot_reload.watch();
   ShutdownSignals signals(loop, runner, host);
   // belay attach: a console inside this run, on STATE/control.sock.
   auto console = serve_console(loop, runner, args, [&]() { return hot_reload.reload(); });
@@ -92,7 +91,7 @@ int run_campaign(uv_loop_t* loop, const RunArgs& args, RunState& state,
   state.events->set_campaign(config.value().name);
   auto runner = campaign::make_durable_runner(loop, config.value(), host->executor(),
                                               *state.events, *state.store, run_options(args));
-  return drive(loop, args, config.value(), *runner, *host, *state.events, display);
+  return drive(loop, args, *runner, *host, *state.events, display);
 }
 
 }  // namespace
