@@ -9,6 +9,7 @@
 #include "lua_executor.hpp"
 #include "api/require.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,7 +50,12 @@ class LuaScriptHost final : public ScriptHost {
       return e;
     }
     const int driver_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    // The bundled libraries read so far are loaded once and never reloaded:
+    // watching them would log reloads that change nothing.
+    take_required_files(L);
     auto loaded = load_campaign(runtime_, path, LoadOptions{true, 1});
+    files_.clear();
+    add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
     executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref);
     return loaded.value()->config();
@@ -59,18 +65,39 @@ class LuaScriptHost final : public ScriptHost {
     const uint64_t version = executor_->campaign()->version() + 1;
     clear_module_cache(runtime_.main());
     auto loaded = load_campaign(runtime_, path_, LoadOptions{true, version});
+    // A failed reload keeps the old version, so its files stay watched too.
+    if (loaded) files_.clear();
+    add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
     executor_->use(loaded.value());
     return version;
   }
 
+  std::vector<std::string> loaded_files() const override { return files_; }
+
   campaign::ItemExecutor& executor() override { return *executor_; }
   void cancel_all(const Error& why) override { runtime_.cancel_all(why); }
 
  private:
+  // Adds the campaign, `ladders` and the modules required since the last
+  // call to files_, absolute and each once.
+  void add_files(const std::vector<std::string>& ladders) {
+    std::vector<std::string> read = {path_};
+    read.insert(read.end(), ladders.begin(), ladders.end());
+    for (auto& module : take_required_files(runtime_.main())) read.push_back(std::move(module));
+    for (const auto& file : read) {
+      std::error_code ec;
+      std::string absolute = fs::absolute(file, ec).lexically_normal().string();
+      if (std::find(files_.begin(), files_.end(), absolute) == files_.end()) {
+        files_.push_back(std::move(absolute));
+      }
+    }
+  }
+
   Runtime runtime_;
   std::string path_;
   std::unique_ptr<LuaExecutor> executor_;
+  std::vector<std::string> files_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace belay::lua {
 
@@ -37,6 +38,11 @@ class ScriptHost {
   // Loads the file again; on success the executor uses the new version from
   // the next item on. On failure the old version stays.
   virtual Result<uint64_t> reload() = 0;
+  // The files the campaign was loaded from, absolute, each once: the campaign,
+  // its ladders and the modules it required (hot reload watches exactly
+  // these). Refreshed by each reload, which may require new modules; after a
+  // failed one the files it read are added, so saving their fix reloads.
+  virtual std::vector<std::string> loaded_files() const = 0;
   virtual campaign::ItemExecutor& executor() = 0;
   // Cancels every call in flight (shutdown).
   virtual void cancel_all(const Error& why) = 0;

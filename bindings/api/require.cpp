@@ -14,6 +14,22 @@ namespace {
 
 const char kDirsKey = 0;     // registry: array of module directories
 const char kModulesKey = 0;  // registry: name -> loaded value
+const char kFilesKey = 0;    // registry: array of the module files read
+
+// Notes a module file as read, before it compiles: a module that broke a
+// reload is watched too, so saving its fix reloads again.
+void record_file(lua_State* L, const char* path) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFilesKey);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &kFilesKey);
+  }
+  lua_pushstring(L, path);
+  lua_rawseti(L, -2, static_cast<lua_Integer>(lua_rawlen(L, -2)) + 1);
+  lua_pop(L, 1);
+}
 
 bool valid_module_name(const char* name) {
   if (*name == '\0' || *name == '.') return false;
@@ -47,6 +63,7 @@ bool load_module(lua_State* L, const char* name) {
     std::stringstream contents;
     contents << file.rdbuf();
     lua_pop(L, 1);  // the dirs table
+    record_file(L, path.c_str());
     const std::string chunkname = "@" + path;
     return load_sandboxed(L, contents.str(), chunkname.c_str()) == LUA_OK;
   }
@@ -68,6 +85,23 @@ void set_module_dirs(lua_State* L, const std::vector<std::string>& dirs) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kDirsKey);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kModulesKey);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kFilesKey);
+}
+
+std::vector<std::string> take_required_files(lua_State* L) {
+  std::vector<std::string> files;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFilesKey);
+  const auto count = lua_istable(L, -1) ? static_cast<lua_Integer>(lua_rawlen(L, -1)) : 0;
+  for (lua_Integer i = 1; i <= count; ++i) {
+    lua_rawgeti(L, -1, i);
+    files.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kFilesKey);
+  return files;
 }
 
 void clear_module_cache(lua_State* L) {

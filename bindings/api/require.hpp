@@ -16,6 +16,11 @@ int l_require(lua_State* L);
 // Forgets loaded modules, so the next require reads the files again (hot
 // reload).
 void clear_module_cache(lua_State* L);
+// The module files require has read (found, whether or not they compiled)
+// since set_module_dirs or the last call, in load order, as the module
+// directory spells them; forgets them. Called from C++, outside any pcall:
+// hot reload watches these files.
+std::vector<std::string> take_required_files(lua_State* L);
 // Reads a whole file into a Lua string on the stack, or pushes a `config`
 // error table; returns whether it read. Scripts are small and read once per
 // (re)load, so this reads synchronously.
