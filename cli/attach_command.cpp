@@ -6,6 +6,8 @@
 
 #include "campaign/runner.hpp"
 #include "commands.hpp"
+
+#include <CLI/CLI.hpp>
 #include "console.hpp"
 #include "control/control_client.hpp"
 #include "control/control_server.hpp"
@@ -231,6 +233,13 @@ int attach_command(const std::string& state_dir) {
   }
   end_loop(&loop, "belay attach");
   return code;
+}
+
+Command add_attach_command(CLI::App& app) {
+  auto state = std::make_shared<std::string>(".belay");
+  CLI::App* cmd = app.add_subcommand("attach", "a Lua prompt inside a running `belay run`");
+  cmd->add_option("--state", *state, "the run's state directory (default ./.belay)");
+  return {cmd, [state] { return attach_command(*state); }};
 }
 
 }  // namespace belay::cli

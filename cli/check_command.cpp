@@ -1,4 +1,6 @@
 #include "commands.hpp"
+
+#include <CLI/CLI.hpp>
 #include "script_host.hpp"
 
 #include <cstdio>
@@ -23,6 +25,13 @@ int check_command(const std::vector<std::string>& files) {
     std::printf("%s: ok (%s)\n", file.c_str(), report.value().summary.c_str());
   }
   return 0;
+}
+
+Command add_check_command(CLI::App& app) {
+  auto files = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = app.add_subcommand("check", "compile and validate scripts without a browser");
+  cmd->add_option("files", *files, "FILE.lua ...")->required();
+  return {cmd, [files] { return check_command(*files); }};
 }
 
 }  // namespace belay::cli

@@ -6,6 +6,8 @@
 #include "campaign/state_cleanup.hpp"
 #include "commands.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -30,6 +32,18 @@ int cleanup_command(const std::string& state_dir, bool emergency) {
     std::fputs(campaign::describe(report).c_str(), stdout);
   }
   return report.survived.empty() ? 0 : 1;
+}
+
+Command add_cleanup_command(CLI::App& app) {
+  auto state = std::make_shared<std::string>(".belay");
+  auto emergency = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "cleanup", "end the browsers belay left behind for a state (orphans of a dead host)");
+  cmd->add_option("--state", *state, "state directory (default ./.belay)");
+  cmd->add_flag("--emergency", *emergency,
+                "end every browser belay launched for the state, running host or not, "
+                "and put their running items back to pending");
+  return {cmd, [state, emergency] { return cleanup_command(*state, *emergency); }};
 }
 
 }  // namespace belay::cli

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+class Validator;
+}  // namespace CLI
 namespace belay::campaign {
 class Runner;
 }
@@ -17,6 +21,23 @@ class ControlServer;
 }
 
 namespace belay::cli {
+
+// A subcommand on the command line and what runs it once the line is parsed.
+// Each command's file adds its own (one file per command); main() only
+// parses and dispatches.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+Command add_run_command(CLI::App& app);
+Command add_check_command(CLI::App& app);
+Command add_status_command(CLI::App& app);
+Command add_repl_command(CLI::App& app);
+Command add_attach_command(CLI::App& app);
+Command add_cleanup_command(CLI::App& app);
+// For --connect: caught at parse time, so a bad endpoint is a usage error
+// (exit 2, nothing written), not a fatal profile.
+CLI::Validator ws_url_validator();
 
 struct RunArgs {
   std::string campaign;

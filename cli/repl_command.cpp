@@ -5,6 +5,8 @@
 #include "browser/browser_session.hpp"
 #include "browser/browser_spec.hpp"
 #include "commands.hpp"
+
+#include <CLI/CLI.hpp>
 #include "console.hpp"
 #include "core/loop_end.hpp"
 #include "core/private_files.hpp"
@@ -113,6 +115,19 @@ int repl_command(const ReplArgs& args) {
   const int code = run_repl(&loop, args);
   end_loop(&loop, "belay repl");
   return code;
+}
+
+Command add_repl_command(CLI::App& app) {
+  auto args = std::make_shared<ReplArgs>();
+  CLI::App* cmd = app.add_subcommand("repl", "a Lua prompt with a browser of its own");
+  cmd->add_option("campaign", args->campaign, "a campaign to load at the prompt")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--state", args->state_dir, "state directory (default ./.belay)");
+  cmd->add_option("--connect", args->connect, "attach to a running browser (ws://...)")
+      ->check(ws_url_validator());
+  cmd->add_option("--chrome", args->chrome_path, "the browser to launch")->check(CLI::ExistingFile);
+  cmd->add_flag("--headful", args->headful, "show the browser window");
+  return {cmd, [args] { return repl_command(*args); }};
 }
 
 }  // namespace belay::cli

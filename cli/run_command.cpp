@@ -4,6 +4,8 @@
 #include "campaign/runner.hpp"
 #include "chrome/child_reaper.hpp"
 #include "commands.hpp"
+
+#include <CLI/CLI.hpp>
 #include "control/control_server.hpp"
 #include "core/loop_end.hpp"
 #include "hot_reload.hpp"
@@ -113,6 +115,25 @@ int run_command(const RunArgs& args) {
   }
   end_loop(&loop, "belay run");
   return exit_code;
+}
+
+Command add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "run a campaign (items, profiles, recovery)");
+  cmd->add_option("campaign", args->campaign, "the campaign script (CAMPAIGN.lua)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--state", args->state_dir, "state directory (default ./.belay)");
+  cmd->add_option("--connect", args->connect,
+                  "attach to a browser someone else started (ws://127.0.0.1:PORT/devtools/"
+                  "browser/ID) instead of launching one")
+      ->check(ws_url_validator());
+  cmd->add_option("--chrome", args->chrome_path, "the browser to launch")->check(CLI::ExistingFile);
+  cmd->add_flag("--headful", args->headful, "show the browser window");
+  cmd->add_option("--transport", args->transport, "pipe (default) or ws for launched browsers")
+      ->check(CLI::IsMember({"pipe", "ws"}));
+  cmd->add_flag("--no-reload", args->no_reload, "do not watch the scripts for changes");
+  return {cmd, [args] { return run_command(*args); }};
 }
 
 }  // namespace belay::cli

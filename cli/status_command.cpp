@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "commands.hpp"
+
+#include <CLI/CLI.hpp>
 #include "store/status_report.hpp"
 #include "store/store.hpp"
 
@@ -22,6 +24,13 @@ int status_command(const std::string& state_dir) {
   }
   std::fputs(report.value().c_str(), stdout);
   return 0;
+}
+
+Command add_status_command(CLI::App& app) {
+  auto state = std::make_shared<std::string>(".belay");
+  CLI::App* cmd = app.add_subcommand("status", "show a campaign's state (read-only)");
+  cmd->add_option("--state", *state, "state directory (default ./.belay)");
+  return {cmd, [state] { return status_command(*state); }};
 }
 
 }  // namespace belay::cli
