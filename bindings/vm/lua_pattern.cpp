@@ -1,6 +1,6 @@
 #include "vm/lua_pattern.hpp"
 
-#include "vm/lua_state.hpp"
+#include "vm/quota.hpp"
 
 #include <lauxlib.h>
 #include <lua.h>

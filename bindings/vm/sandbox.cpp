@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "vm/error_value.hpp"
+#include "vm/guards.hpp"
 #include "vm/lua_pattern.hpp"
-#include "vm/lua_state.hpp"
 #include "vm/readonly.hpp"
 
 namespace belay::lua {
@@ -51,23 +51,6 @@ constexpr Refusal kForbiddenString[] = {
 constexpr const char* kBaseAllowed[] = {"assert",   "error",  "ipairs",  "next",   "pairs",
                                         "rawequal", "rawlen", "rawget",  "select", "tonumber",
                                         "tostring", "type",   "_VERSION"};
-
-// --- helpers ------------------------------------------------------------------
-
-// Calls the original function (upvalue 1) with this call's arguments.
-int forward_to_original(lua_State* L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
-bool has_raw_field(lua_State* L, int idx, const char* name) {
-  lua_pushstring(L, name);
-  const bool present = lua_rawget(L, idx) != LUA_TNIL;
-  lua_pop(L, 1);
-  return present;
-}
 
 bool is_env(lua_State* L, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return false;
@@ -146,22 +129,6 @@ int sandbox_getmetatable(lua_State* L) {  // upvalue 1: getmetatable
   return 1;
 }
 
-int sandbox_print(lua_State* L) {
-  const int nargs = lua_gettop(L);
-  luaL_Buffer line;
-  luaL_buffinit(L, &line);
-  for (int i = 1; i <= nargs; ++i) {
-    if (i > 1) luaL_addchar(&line, '\t');
-    luaL_tolstring(L, i, nullptr);
-    luaL_addvalue(&line);
-  }
-  luaL_pushresult(&line);
-  size_t length = 0;
-  const char* text = lua_tolstring(L, -1, &length);
-  log_line(L, std::string_view(text, length));
-  return 0;
-}
-
 int refuse_binary(lua_State* L) {
   return raise_error(L, belay::Kind::sandbox, "binary chunks are not allowed in the sandbox");
 }
@@ -187,97 +154,6 @@ int sandbox_load(lua_State* L) {  // upvalues: the env, base load
   lua_insert(L, 1);
   lua_call(L, 4, LUA_MULTRET);
   return lua_gettop(L);
-}
-
-// --- guarded library functions -------------------------------------------------------
-
-// string.rep of an empty string and separator loops n times producing
-// nothing: no instruction, no allocation, no quota would ever see it.
-int sandbox_string_rep(lua_State* L) {  // upvalue 1: string.rep
-  size_t length = 0;
-  size_t separator = 0;
-  luaL_checklstring(L, 1, &length);
-  const lua_Integer count = luaL_checkinteger(L, 2);
-  luaL_optlstring(L, 3, "", &separator);
-  if (count <= 0 || length + separator == 0) {
-    lua_pushliteral(L, "");
-    return 1;
-  }
-  return forward_to_original(L);
-}
-
-// As ltablib's checktab: a table, or a value whose metatable has them all.
-void check_table_like(lua_State* L, int arg) {
-  if (lua_type(L, arg) == LUA_TTABLE) return;
-  if (lua_getmetatable(L, arg) != 0) {
-    const int metatable = lua_gettop(L);
-    const bool usable = has_raw_field(L, metatable, "__index") &&
-                        has_raw_field(L, metatable, "__newindex") &&
-                        has_raw_field(L, metatable, "__len");
-    lua_pop(L, 1);
-    if (usable) return;
-  }
-  luaL_checktype(L, arg, LUA_TTABLE);
-}
-
-// Lua's own idiom for wrap-around arithmetic on lua_Integer without UB.
-lua_Unsigned as_unsigned(lua_Integer value) { return static_cast<lua_Unsigned>(value); }
-
-// table.insert/remove: as ltablib's, but the shifting loop (whose length #t
-// or __len may make astronomically long) is charged to the instruction quota.
-int sandbox_table_insert(lua_State* L) {
-  check_table_like(L, 1);
-  const auto first_empty = static_cast<lua_Integer>(as_unsigned(luaL_len(L, 1)) + 1u);
-  lua_Integer position = first_empty;
-  switch (lua_gettop(L)) {
-    case 2:
-      break;
-    case 3:
-      position = luaL_checkinteger(L, 2);
-      luaL_argcheck(L, as_unsigned(position) - 1u < as_unsigned(first_empty), 2,
-                    "position out of bounds");
-      charge_instructions(L, as_unsigned(first_empty) - as_unsigned(position));
-      for (lua_Integer i = first_empty; i > position; --i) {
-        lua_geti(L, 1, i - 1);
-        lua_seti(L, 1, i);
-      }
-      break;
-    default:
-      return luaL_error(L, "wrong number of arguments to 'insert'");
-  }
-  lua_seti(L, 1, position);
-  return 0;
-}
-
-int sandbox_table_remove(lua_State* L) {
-  check_table_like(L, 1);
-  const lua_Integer size = luaL_len(L, 1);
-  lua_Integer position = luaL_optinteger(L, 2, size);
-  if (position != size) {
-    luaL_argcheck(L, as_unsigned(position) - 1u <= as_unsigned(size), 2, "position out of bounds");
-  }
-  if (position < size) {
-    charge_instructions(L, as_unsigned(size) - as_unsigned(position));
-  }
-  lua_geti(L, 1, position);
-  for (; position < size; ++position) {
-    lua_geti(L, 1, position + 1);
-    lua_seti(L, 1, position);
-  }
-  lua_pushnil(L);
-  lua_seti(L, 1, position);
-  return 1;
-}
-
-// table.move's loop length comes from its arguments alone: charge it first.
-int sandbox_table_move(lua_State* L) {  // upvalue 1: table.move
-  const lua_Integer first = luaL_checkinteger(L, 2);
-  const lua_Integer last = luaL_checkinteger(L, 3);
-  luaL_checkinteger(L, 4);
-  if (last >= first) {
-    charge_instructions(L, as_unsigned(last) - as_unsigned(first) + 1u);
-  }
-  return forward_to_original(L);
 }
 
 // --- building the prototype -----------------------------------------------------------

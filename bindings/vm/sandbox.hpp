@@ -8,7 +8,7 @@
 // rawlen rawget rawset select tonumber tostring type setmetatable
 // getmetatable load _VERSION _G, and the libraries string (no dump), table,
 // math, utf8, coroutine, os (time, clock, date only). Several are guarded
-// versions: pcall/xpcall/coroutine re-raise a tripped quota (lua_state.hpp),
+// versions: pcall/xpcall/coroutine re-raise a tripped quota (guards.hpp),
 // setmetatable refuses locked tables and __gc, rawset refuses read-only
 // proxies (readonly.hpp), load takes text only and never sees the host's
 // globals.
