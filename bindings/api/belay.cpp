@@ -6,6 +6,7 @@
 #include "vm/json_value.hpp"
 #include "api/log.hpp"
 #include "api/require.hpp"
+#include "vm/readonly.hpp"
 #include "vm/sandbox.hpp"
 
 #include <chrono>

@@ -1,6 +1,6 @@
 #include "repl/repl_completion.hpp"
 
-#include "vm/sandbox.hpp"
+#include "vm/readonly.hpp"
 
 #include <algorithm>
 #include <cctype>

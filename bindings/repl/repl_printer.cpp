@@ -2,7 +2,7 @@
 
 #include "vm/error_value.hpp"
 #include "api/handles.hpp"
-#include "vm/sandbox.hpp"
+#include "vm/readonly.hpp"
 
 #include <algorithm>
 #include <cctype>

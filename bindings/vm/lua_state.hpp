@@ -17,22 +17,19 @@
 //
 // Script code runs only as tasks: coroutines the host resumes from the loop.
 // Code the host runs on the main thread outside a task has no budget.
+//
+// The quotas themselves live in quota.hpp, the sandbox's guarded functions
+// in guards.hpp; this class owns the state and its tasks.
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <lua.hpp>
 #include <memory>
 #include <string_view>
 
-namespace belay::lua {
+#include "vm/limits.hpp"
 
-struct Limits {
-  size_t memory_bytes = 256u << 20;
-  uint64_t slice_instructions = 200'000'000;
-  uint64_t top_level_instructions = 20'000'000;
-  int hook_every = 1000;
-};
+namespace belay::lua {
 
 enum class ResumeStatus { yielded, finished, error };
 
@@ -45,10 +42,7 @@ struct ResumeResult {
   int nresults = 0;
 };
 
-// Where print() goes (one line per call, without the newline).
-using LogFunction = std::function<void(std::string_view line)>;
-
-struct Context;  // limits, bytes in use, tasks; reachable from every thread
+struct Context;  // state_data.hpp: limits, bytes in use, tasks
 
 class LuaState {
  public:
@@ -92,34 +86,5 @@ class LuaState {
   std::unique_ptr<Context> context_;
   lua_State* main_ = nullptr;
 };
-
-// --- For the sandbox's quota-aware functions and for bindings ------------
-
-// True when the running task has tripped a quota (a memory failure Lua did
-// not retry is confirmed here first).
-bool task_tripped(lua_State* L);
-// Raises the running task's quota error table. Never returns.
-int raise_quota_error(lua_State* L);
-// Charges `count` instructions of C-side work (e.g. table.move's loop) to
-// the running task; raises its quota error when that exhausts the budget.
-void charge_instructions(lua_State* L, uint64_t count);
-// True if `thread` is a host task's own coroutine: scripts must not resume,
-// wrap or close those (that would hijack another item's async call).
-bool is_task_thread(lua_State* L, lua_State* thread);
-// True if `thread` is the coroutine of the task running right now.
-bool is_running_task(lua_State* L);
-// True if the coroutine at `idx` died from an error raised inside the count
-// hook: Lua leaves such a coroutine with hooks disabled, so closing it would
-// run its __close handlers with no budget.
-bool stopped_by_quota_hook(lua_State* L, int idx);
-// Sends one line to the state's log (print).
-void log_line(lua_State* L, std::string_view line);
-
-// Quota-aware replacements for the base library's pcall and xpcall, and a
-// coroutine library whose resume/wrap/close re-raise a tripped quota and
-// refuse host tasks (yield and isyieldable treat the task as the top level).
-int guarded_pcall(lua_State* L);
-int guarded_xpcall(lua_State* L);
-void push_guarded_coroutine_lib(lua_State* L);
 
 }  // namespace belay::lua

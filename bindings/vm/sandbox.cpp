@@ -5,8 +5,9 @@
 #include <utility>
 
 #include "vm/error_value.hpp"
+#include "vm/guards.hpp"
 #include "vm/lua_pattern.hpp"
-#include "vm/lua_state.hpp"
+#include "vm/readonly.hpp"
 
 namespace belay::lua {
 namespace {
@@ -14,7 +15,6 @@ namespace {
 // Registry keys (their addresses are the keys).
 const char kPrototypeKey = 0;     // the allowed globals every env starts from
 const char kEnvMetatableKey = 0;  // shared by every env
-const char kReadonlyKey = 0;      // weak set: proxy -> name
 const char kOriginalLoadKey = 0;  // base load, called by the guarded one
 
 struct Refusal {
@@ -52,50 +52,6 @@ constexpr const char* kBaseAllowed[] = {"assert",   "error",  "ipairs",  "next",
                                         "rawequal", "rawlen", "rawget",  "select", "tonumber",
                                         "tostring", "type",   "_VERSION"};
 
-// --- helpers ------------------------------------------------------------------
-
-// Calls the original function (upvalue 1) with this call's arguments.
-int forward_to_original(lua_State* L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
-bool has_raw_field(lua_State* L, int idx, const char* name) {
-  lua_pushstring(L, name);
-  const bool present = lua_rawget(L, idx) != LUA_TNIL;
-  lua_pop(L, 1);
-  return present;
-}
-
-void push_readonly_set(lua_State* L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kReadonlyKey) == LUA_TTABLE) return;
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &kReadonlyKey);
-}
-
-// The proxy's name (nil-safe), left on the stack.
-const char* push_readonly_name(lua_State* L, int idx) {
-  idx = lua_absindex(L, idx);
-  push_readonly_set(L);
-  lua_pushvalue(L, idx);
-  lua_rawget(L, -2);
-  lua_remove(L, -2);
-  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "?";
-}
-
-int refuse_readonly_write(lua_State* L, int idx) {
-  const char* name = push_readonly_name(L, idx);
-  return raise_error(L, belay::Kind::sandbox, "attempt to modify read-only table '%s'", name);
-}
-
 bool is_env(lua_State* L, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return false;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kEnvMetatableKey);
@@ -104,7 +60,7 @@ bool is_env(lua_State* L, int idx) {
   return same;
 }
 
-// --- forbidden names and read-only proxies --------------------------------------
+// --- forbidden names -------------------------------------------------------------
 
 int refuse_forbidden(lua_State* L) {  // __index(t, key); upvalue 1: name -> message
   if (lua_type(L, 2) == LUA_TSTRING) {
@@ -127,36 +83,6 @@ void push_forbidding_metatable(lua_State* L, const Refusal (&refusals)[N]) {
   }
   lua_pushcclosure(L, refuse_forbidden, 1);
   lua_setfield(L, -2, "__index");
-}
-
-int refuse_write(lua_State* L) {  // __newindex; upvalue 1: name or nil
-  if (lua_isnil(L, lua_upvalueindex(1))) {
-    return raise_error(L, belay::Kind::sandbox, "attempt to modify a read-only table");
-  }
-  return raise_error(L, belay::Kind::sandbox, "attempt to modify read-only table '%s'",
-                     lua_tostring(L, lua_upvalueindex(1)));
-}
-
-int proxy_len(lua_State* L) {  // upvalue 1: the original
-  lua_pushinteger(L, luaL_len(L, lua_upvalueindex(1)));
-  return 1;
-}
-
-int proxy_next(lua_State* L) {  // (proxy, key); upvalue 1: the original
-  lua_settop(L, 2);
-  if (lua_next(L, lua_upvalueindex(1)) != 0) return 2;
-  lua_pushnil(L);
-  return 1;
-}
-
-// pairs(proxy) hands out the proxy as the iteration state, never the
-// original: `local _, s = pairs(string)` must not give a writable table.
-int proxy_pairs(lua_State* L) {  // upvalue 1: the original
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushcclosure(L, proxy_next, 1);
-  lua_pushvalue(L, 1);
-  lua_pushnil(L);
-  return 3;
 }
 
 int refuse_string_write(lua_State* L) {
@@ -203,22 +129,6 @@ int sandbox_getmetatable(lua_State* L) {  // upvalue 1: getmetatable
   return 1;
 }
 
-int sandbox_print(lua_State* L) {
-  const int nargs = lua_gettop(L);
-  luaL_Buffer line;
-  luaL_buffinit(L, &line);
-  for (int i = 1; i <= nargs; ++i) {
-    if (i > 1) luaL_addchar(&line, '\t');
-    luaL_tolstring(L, i, nullptr);
-    luaL_addvalue(&line);
-  }
-  luaL_pushresult(&line);
-  size_t length = 0;
-  const char* text = lua_tolstring(L, -1, &length);
-  log_line(L, std::string_view(text, length));
-  return 0;
-}
-
 int refuse_binary(lua_State* L) {
   return raise_error(L, belay::Kind::sandbox, "binary chunks are not allowed in the sandbox");
 }
@@ -244,97 +154,6 @@ int sandbox_load(lua_State* L) {  // upvalues: the env, base load
   lua_insert(L, 1);
   lua_call(L, 4, LUA_MULTRET);
   return lua_gettop(L);
-}
-
-// --- guarded library functions -------------------------------------------------------
-
-// string.rep of an empty string and separator loops n times producing
-// nothing: no instruction, no allocation, no quota would ever see it.
-int sandbox_string_rep(lua_State* L) {  // upvalue 1: string.rep
-  size_t length = 0;
-  size_t separator = 0;
-  luaL_checklstring(L, 1, &length);
-  const lua_Integer count = luaL_checkinteger(L, 2);
-  luaL_optlstring(L, 3, "", &separator);
-  if (count <= 0 || length + separator == 0) {
-    lua_pushliteral(L, "");
-    return 1;
-  }
-  return forward_to_original(L);
-}
-
-// As ltablib's checktab: a table, or a value whose metatable has them all.
-void check_table_like(lua_State* L, int arg) {
-  if (lua_type(L, arg) == LUA_TTABLE) return;
-  if (lua_getmetatable(L, arg) != 0) {
-    const int metatable = lua_gettop(L);
-    const bool usable = has_raw_field(L, metatable, "__index") &&
-                        has_raw_field(L, metatable, "__newindex") &&
-                        has_raw_field(L, metatable, "__len");
-    lua_pop(L, 1);
-    if (usable) return;
-  }
-  luaL_checktype(L, arg, LUA_TTABLE);
-}
-
-// Lua's own idiom for wrap-around arithmetic on lua_Integer without UB.
-lua_Unsigned as_unsigned(lua_Integer value) { return static_cast<lua_Unsigned>(value); }
-
-// table.insert/remove: as ltablib's, but the shifting loop (whose length #t
-// or __len may make astronomically long) is charged to the instruction quota.
-int sandbox_table_insert(lua_State* L) {
-  check_table_like(L, 1);
-  const auto first_empty = static_cast<lua_Integer>(as_unsigned(luaL_len(L, 1)) + 1u);
-  lua_Integer position = first_empty;
-  switch (lua_gettop(L)) {
-    case 2:
-      break;
-    case 3:
-      position = luaL_checkinteger(L, 2);
-      luaL_argcheck(L, as_unsigned(position) - 1u < as_unsigned(first_empty), 2,
-                    "position out of bounds");
-      charge_instructions(L, as_unsigned(first_empty) - as_unsigned(position));
-      for (lua_Integer i = first_empty; i > position; --i) {
-        lua_geti(L, 1, i - 1);
-        lua_seti(L, 1, i);
-      }
-      break;
-    default:
-      return luaL_error(L, "wrong number of arguments to 'insert'");
-  }
-  lua_seti(L, 1, position);
-  return 0;
-}
-
-int sandbox_table_remove(lua_State* L) {
-  check_table_like(L, 1);
-  const lua_Integer size = luaL_len(L, 1);
-  lua_Integer position = luaL_optinteger(L, 2, size);
-  if (position != size) {
-    luaL_argcheck(L, as_unsigned(position) - 1u <= as_unsigned(size), 2, "position out of bounds");
-  }
-  if (position < size) {
-    charge_instructions(L, as_unsigned(size) - as_unsigned(position));
-  }
-  lua_geti(L, 1, position);
-  for (; position < size; ++position) {
-    lua_geti(L, 1, position + 1);
-    lua_seti(L, 1, position);
-  }
-  lua_pushnil(L);
-  lua_seti(L, 1, position);
-  return 1;
-}
-
-// table.move's loop length comes from its arguments alone: charge it first.
-int sandbox_table_move(lua_State* L) {  // upvalue 1: table.move
-  const lua_Integer first = luaL_checkinteger(L, 2);
-  const lua_Integer last = luaL_checkinteger(L, 3);
-  luaL_checkinteger(L, 4);
-  if (last >= first) {
-    charge_instructions(L, as_unsigned(last) - as_unsigned(first) + 1u);
-  }
-  return forward_to_original(L);
 }
 
 // --- building the prototype -----------------------------------------------------------
@@ -492,45 +311,6 @@ int load_protected(lua_State* L) {  // -> error table or function, loaded?
 }
 
 }  // namespace
-
-void push_readonly(lua_State* L, int idx, const char* name) {
-  idx = lua_absindex(L, idx);
-  lua_newtable(L);
-  lua_createtable(L, 0, 5);
-  lua_pushvalue(L, idx);
-  lua_setfield(L, -2, "__index");
-  if (name != nullptr) {
-    lua_pushstring(L, name);
-  } else {
-    lua_pushnil(L);
-  }
-  lua_pushcclosure(L, refuse_write, 1);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushvalue(L, idx);
-  lua_pushcclosure(L, proxy_len, 1);
-  lua_setfield(L, -2, "__len");
-  lua_pushvalue(L, idx);
-  lua_pushcclosure(L, proxy_pairs, 1);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  push_readonly_set(L);
-  lua_pushvalue(L, -2);
-  lua_pushstring(L, name != nullptr ? name : "?");
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-}
-
-bool is_readonly(lua_State* L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) != LUA_TTABLE) return false;
-  push_readonly_set(L);
-  lua_pushvalue(L, idx);
-  const bool readonly = lua_rawget(L, -2) != LUA_TNIL;
-  lua_pop(L, 2);
-  return readonly;
-}
 
 void install_sandbox(lua_State* L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kPrototypeKey) == LUA_TTABLE) {

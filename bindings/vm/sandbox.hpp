@@ -8,9 +8,10 @@
 // rawlen rawget rawset select tonumber tostring type setmetatable
 // getmetatable load _VERSION _G, and the libraries string (no dump), table,
 // math, utf8, coroutine, os (time, clock, date only). Several are guarded
-// versions: pcall/xpcall/coroutine re-raise a tripped quota (lua_state.hpp),
+// versions: pcall/xpcall/coroutine re-raise a tripped quota (guards.hpp),
 // setmetatable refuses locked tables and __gc, rawset refuses read-only
-// proxies, load takes text only and never sees the host's globals.
+// proxies (readonly.hpp), load takes text only and never sees the host's
+// globals.
 //
 // Every state made by LuaState has the sandbox installed.
 
@@ -27,13 +28,6 @@ void install_sandbox(lua_State* L);
 // globals in it) with the allowed globals, _G = itself, and a locked
 // metatable whose __index raises a `sandbox` error for known-forbidden names.
 void push_sandbox_env(lua_State* L);
-
-// Pushes a read-only proxy for the table at `idx`: reads, #, pairs and
-// ipairs go to the original; writes (t.k = v, rawset) raise a `sandbox`
-// error "attempt to modify read-only table 'NAME'"; the metatable is locked.
-void push_readonly(lua_State* L, int idx, const char* name = nullptr);
-// True if the value at `idx` is a proxy made by push_readonly.
-bool is_readonly(lua_State* L, int idx);
 
 // Pops the value on top and adds it as global `name` to every environment
 // pushed from now on (e.g. the read-only `belay` table).

@@ -8,6 +8,7 @@
 #include "api/error.hpp"
 #include "vm/error_value.hpp"
 #include "vm/lua_state.hpp"
+#include "vm/readonly.hpp"
 #include "vm/sandbox.hpp"
 
 namespace {
