@@ -15,6 +15,9 @@ namespace belay::campaign {
 namespace {
 
 using test::FakeWsPeer;
+using browser::BrowserSession;
+using browser::BrowserSpec;
+using browser::SessionHooks;
 
 TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
   uv_loop_t loop;

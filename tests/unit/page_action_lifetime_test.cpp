@@ -14,7 +14,7 @@
 
 #include <optional>
 
-namespace belay::cdp {
+namespace belay::browser {
 namespace {
 
 using nlohmann::json;
@@ -122,4 +122,4 @@ TEST_F(PageActionLifetime, AWaitStoppedDuringItsPauseLooksNoMoreAndEndsOnce) {
 }
 
 }  // namespace
-}  // namespace belay::cdp
+}  // namespace belay::browser
