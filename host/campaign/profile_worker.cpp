@@ -3,9 +3,8 @@
 #include "browser/page_actions.hpp"
 #include "chrome/process_memory.hpp"
 
-#include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 
 namespace belay::campaign {
 namespace {
@@ -17,9 +16,13 @@ int64_t wall_ms() {
 }
 
 constexpr uint64_t kScreenshotTimeoutMs = 5000;
-// The supervisor's delay doubles with each launch that failed in a row, up
-// to this many times the configured delay.
-constexpr int kMaxDelayDoublings = 4;
+
+// A reason as events and the health row write it (ProfileWorker::name()
+// would hide the free name() inside the class).
+template <typename Reason>
+std::string text(Reason reason) {
+  return std::string(name(reason));
+}
 
 }  // namespace
 
@@ -38,9 +41,12 @@ std::string_view state_name(ProfileWorker::State state) {
 
 ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed)
     : run_(run), profile_(std::move(profile)), changed_(std::move(changed)),
-      health_(run.loop, run.config.health, {}), timer_(run.loop) {
-  session_ = std::make_shared<browser::BrowserSession>(run_.loop, browser::profile_browser_spec({profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags},
-                                      run_.options));
+      health_(run.loop, run.config.health, {}), timer_(run.loop), budget_(run.config.supervisor),
+      soft_(run.config.soft_restart, run.config.health.interval_ms) {
+  session_ = std::make_shared<browser::BrowserSession>(
+      run_.loop, browser::profile_browser_spec(
+                     {profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags},
+                     run_.options));
   std::weak_ptr<bool> alive = alive_;
   browser::SessionHooks hooks;
   hooks.before_restart = [this, alive](std::function<void()> proceed,
@@ -82,6 +88,10 @@ ProfileWorker::~ProfileWorker() { alive_.reset(); }
 
 std::string ProfileWorker::session_id() const {
   return profile_.name + "#" + std::to_string(session_->generation());
+}
+
+Error ProfileWorker::unavailable(const std::string& what, const std::string& where) const {
+  return Error{Kind::browser_disconnected, "profile '" + profile_.name + "' is " + what, where, {}};
 }
 
 void ProfileWorker::event(const std::string& name, nlohmann::json params,
@@ -134,10 +144,7 @@ void ProfileWorker::start() {
   const int64_t now = wall_ms();
   if (record_.paused_until_ms > now) {
     state_ = State::paused;
-    event("pause", {{"until_ms", record_.paused_until_ms},
-                    {"ms", record_.paused_until_ms - now},
-                    {"reason", "persisted"},
-                    {"error_streak", record_.error_streak}});
+    pause_event(record_.paused_until_ms - now, PauseReason::persisted);
     set_state(State::paused);
     timer_.after(static_cast<uint64_t>(record_.paused_until_ms - now), [this]() { unpause(); });
     changed_();
@@ -158,14 +165,13 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
   if (stopping_) return;
   if (!error) {
     launched_once_ = true;
-    launch_failures_ = 0;
-    launched_at_ = uv_now(run_.loop);
-    items_since_launch_ = 0;
+    budget_.launch_succeeded();
+    soft_.launched(uv_now(run_.loop));
     health_.watch(session_);
     fire_ready_waiters(std::nullopt);
     // The supervisor relaunched the browser under an item: it goes on.
     if (!current_item_.empty()) return set_state(State::busy);
-    if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
+    if (requested_pause_) return pause(requested_pause_->ms, requested_pause_->reason);
     set_state(State::idle);
     changed_();
     return;
@@ -174,16 +180,13 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
   // A browser that never came up in this run (a wrong --chrome, a broken
   // profile dir) will not come up by waiting: fail the profile now.
   if (!launched_once_) return go_fatal("launch failed: " + error->to_string());
-  ++launch_failures_;
-  supervise("launch failed");
+  budget_.launch_failed();
+  supervise(RestartReason::launch_failed);
 }
 
 void ProfileWorker::when_ready(std::function<void(std::optional<Error>)> done) {
   if (stopping_ || state_ == State::fatal) {
-    return done(Error{Kind::browser_disconnected,
-                      "profile '" + profile_.name + "' is " +
-                          (stopping_ ? std::string("stopping") : "fatal: " + last_error_),
-                      "browser", {}});
+    return done(unavailable(stopping_ ? "stopping" : "fatal: " + last_error_, "browser"));
   }
   if (state_ == State::restarting || state_ == State::starting ||
       pages_being_replaced_ > 0) {
@@ -192,7 +195,7 @@ void ProfileWorker::when_ready(std::function<void(std::optional<Error>)> done) {
   }
   if (!session_->connected()) {
     ready_waiters_.push_back(std::move(done));
-    return supervise("disconnected");
+    return supervise(RestartReason::disconnected);
   }
   done(std::nullopt);
 }
@@ -203,30 +206,17 @@ void ProfileWorker::fire_ready_waiters(const std::optional<Error>& error) {
   for (auto& waiter : waiters) waiter(error);
 }
 
-bool ProfileWorker::restart_allowed() {
-  const uint64_t now = uv_now(run_.loop);
-  const uint64_t period = run_.config.supervisor.period_ms;
-  while (!restarts_.empty() && now - restarts_.front() >= period) restarts_.pop_front();
-  if (static_cast<int>(restarts_.size()) >= run_.config.supervisor.max_restarts) return false;
-  restarts_.push_back(now);
-  return true;
-}
-
 // Every restart but a soft one counts against max_restarts, and leaves a
 // screenshot of the page as it was and a `restarting` event.
 void ProfileWorker::before_restart(std::function<void()> proceed,
                                    std::function<void(Error)> refuse) {
-  const std::string reason = restart_reason_.empty() ? "script" : restart_reason_;
-  restart_reason_.clear();
-  if (reason == "soft") return proceed();
-  if (!restart_allowed()) {
-    const std::string why = std::to_string(run_.config.supervisor.max_restarts) +
-                            " restarts within " +
-                            std::to_string(run_.config.supervisor.period_ms) + " ms";
+  const RestartReason reason = restart_reason_.value_or(RestartReason::script);
+  restart_reason_.reset();
+  if (reason == RestartReason::soft) return proceed();
+  if (!budget_.try_spend(uv_now(run_.loop))) {
+    const std::string why = budget_.fatal_reason();
     go_fatal(why);
-    return refuse(Error{Kind::browser_disconnected, "profile '" + profile_.name +
-                                                        "' is fatal: " + why,
-                        "ctx:restart_browser", {}});
+    return refuse(unavailable("fatal: " + why, "ctx:restart_browser"));
   }
   ++record_.restarts;
   save_profile();
@@ -235,12 +225,12 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   auto announce = [this, n, reason, shot, proceed](bool shot_taken) {
     event("restarting", {{"scope", "browser"},
                          {"restart", n},
-                         {"reason", reason},
+                         {"reason", text(reason)},
                          {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
     proceed();
   };
   // A hung browser would only make the screenshot wait for its deadline.
-  if (reason == "hung") return announce(false);
+  if (reason == RestartReason::hung) return announce(false);
   screenshot_then(shot, announce);
 }
 
@@ -259,7 +249,7 @@ void ProfileWorker::on_browser_exit(const Error& why) {
   if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
   // Also under an item: its calls fail with browser_disconnected now, and
   // its next try or ladder step waits for the relaunch (when_ready).
-  supervise("disconnected");
+  supervise(RestartReason::disconnected);
 }
 
 void ProfileWorker::on_heartbeat_missed(const Error& why) {
@@ -268,7 +258,7 @@ void ProfileWorker::on_heartbeat_missed(const Error& why) {
                              {"timeout_ms", run_.config.health.timeout_ms},
                              {"error", why.to_string()}});
   if (stopping_ || state_ == State::fatal || state_ == State::paused) return;
-  supervise("hung");
+  supervise(RestartReason::hung);
 }
 
 void ProfileWorker::on_page_missed(const std::shared_ptr<browser::Page>& page, const Error& why) {
@@ -303,12 +293,11 @@ void ProfileWorker::replace_page(const std::shared_ptr<browser::Page>& page, con
 
 // The browser died, hung or failed to relaunch: its group is killed, then
 // after a growing delay it is launched again.
-void ProfileWorker::supervise(const std::string& reason, browser::RestartMode mode) {
+void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
   if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
-  set_state(State::restarting, reason);
+  set_state(State::restarting, text(reason));
   health_.stop();
-  const int doublings = std::min(launch_failures_, kMaxDelayDoublings);
-  const uint64_t delay = run_.config.supervisor.delay_ms << doublings;
+  const uint64_t delay = budget_.next_delay_ms();
   const uint64_t generation = session_->generation();
   std::weak_ptr<bool> alive = alive_;
   auto relaunched = [this, alive](std::optional<Error> error) {
@@ -329,14 +318,15 @@ void ProfileWorker::supervise(const std::string& reason, browser::RestartMode mo
   });
 }
 
-void ProfileWorker::soft_restart(const std::string& reason, nlohmann::json params) {
-  params["reason"] = reason;
-  params["items"] = items_since_launch_;
-  params["age_ms"] = uv_now(run_.loop) - launched_at_;
+void ProfileWorker::soft_restart(SoftRestart::Due due) {
+  nlohmann::json params = std::move(due.params);
+  params["reason"] = text(due.reason);
+  params["items"] = soft_.items_since_launch();
+  params["age_ms"] = soft_.age_ms(uv_now(run_.loop));
   event("soft_restart", params);
   set_state(State::restarting);
   health_.stop();
-  restart_reason_ = "soft";
+  restart_reason_ = RestartReason::soft;
   std::weak_ptr<bool> alive = alive_;
   session_->restart([this, alive](std::optional<Error> error) {
     if (alive.expired()) return;
@@ -345,26 +335,12 @@ void ProfileWorker::soft_restart(const std::string& reason, nlohmann::json param
   });
 }
 
-std::optional<std::string> ProfileWorker::soft_restart_due(nlohmann::json* params) {
-  const SoftRestartConfig& soft = run_.config.soft_restart;
-  if (soft.items > 0 && items_since_launch_ >= soft.items) return "items";
-  if (soft.ms > 0 && uv_now(run_.loop) - launched_at_ >= soft.ms) return "age";
-  // Reading the memory of a browser's processes costs the kernel a walk of
-  // their address spaces (tens of ms for a busy Chrome): it is a health
-  // check, so it runs at most once per health.interval_ms.
-  const uint64_t now = uv_now(run_.loop);
-  const bool memory_check_due = memory_checked_at_ == 0 ||
-                                now - memory_checked_at_ >= run_.config.health.interval_ms;
-  if (soft.memory_mb > 0 && session_->pid() > 0 && memory_check_due) {
-    memory_checked_at_ = now;
-    const uint64_t mb = chrome::group_memory_kb(session_->pid()) / 1024;
-    if (mb >= soft.memory_mb) {
-      (*params)["memory_mb"] = mb;
-      (*params)["cap_mb"] = soft.memory_mb;
-      return "memory";
-    }
+std::optional<SoftRestart::Due> ProfileWorker::soft_restart_due() {
+  SoftRestart::MemoryReader memory;
+  if (session_->pid() > 0) {
+    memory = [pid = session_->pid()]() { return chrome::group_memory_kb(pid) / 1024; };
   }
-  return std::nullopt;
+  return soft_.due(uv_now(run_.loop), memory);
 }
 
 void ProfileWorker::go_fatal(const std::string& reason) {
@@ -383,9 +359,7 @@ void ProfileWorker::go_fatal(const std::string& reason) {
     // Not while an item is in flight: it ends on its own and the runner
     // gives it to another profile.
     if (current_item_.empty()) session_->close(nullptr);
-    fire_ready_waiters(Error{Kind::browser_disconnected,
-                             "profile '" + profile_.name + "' is fatal: " + reason, "browser",
-                             {}});
+    fire_ready_waiters(unavailable("fatal: " + reason, "browser"));
     changed_();
   };
   state_ = State::fatal;
@@ -409,7 +383,7 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
     save_profile();
   }
   if (error) last_error_ = error->to_string();
-  ++items_since_launch_;
+  soft_.item_ended();
   current_item_.clear();
   if (stopping_) return;
   if (state_ == State::fatal) {
@@ -420,31 +394,24 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
   if (state_ == State::restarting || state_ == State::starting) {
     // The supervisor is relaunching the browser: what follows is decided
     // once it is up (on_launched).
-    if (over_streak) {
-      requested_pause_ms_ = pause_config.ms;
-      requested_pause_reason_ = "error_streak";
-    }
+    if (over_streak) requested_pause_ = PauseRequest{pause_config.ms, PauseReason::error_streak};
     return set_state(state_);
   }
-  if (over_streak) return pause(pause_config.ms, "error_streak");
-  if (requested_pause_ms_) return pause(*requested_pause_ms_, requested_pause_reason_);
-  if (!session_->connected()) return supervise("disconnected");
-  nlohmann::json params = nlohmann::json::object();
-  if (auto reason = soft_restart_due(&params)) return soft_restart(*reason, std::move(params));
+  if (over_streak) return pause(pause_config.ms, PauseReason::error_streak);
+  if (requested_pause_) return pause(requested_pause_->ms, requested_pause_->reason);
+  if (!session_->connected()) return supervise(RestartReason::disconnected);
+  if (auto due = soft_restart_due()) return soft_restart(std::move(*due));
   set_state(State::idle);
   changed_();
 }
 
 // A paused profile closes its browser (a pause is long: 24 h by default)
 // and launches it again when the pause ends.
-void ProfileWorker::pause(uint64_t ms, const std::string& reason) {
-  requested_pause_ms_.reset();
+void ProfileWorker::pause(uint64_t ms, PauseReason reason) {
+  requested_pause_.reset();
   record_.paused_until_ms = wall_ms() + static_cast<int64_t>(ms);
   save_profile();
-  event("pause", {{"until_ms", record_.paused_until_ms},
-                  {"ms", ms},
-                  {"reason", reason},
-                  {"error_streak", record_.error_streak}});
+  pause_event(ms, reason);
   set_state(State::paused);
   health_.stop();
   session_->close(nullptr);
@@ -453,6 +420,13 @@ void ProfileWorker::pause(uint64_t ms, const std::string& reason) {
     if (!alive.expired()) unpause();
   });
   changed_();
+}
+
+void ProfileWorker::pause_event(nlohmann::json ms, PauseReason reason) {
+  event("pause", {{"until_ms", record_.paused_until_ms},
+                  {"ms", std::move(ms)},
+                  {"reason", text(reason)},
+                  {"error_streak", record_.error_streak}});
 }
 
 void ProfileWorker::unpause() {
@@ -471,14 +445,13 @@ std::optional<Error> ProfileWorker::hold(uint64_t ms) {
                  "pause", {}};
   }
   if (state_ == State::idle) {
-    pause(ms, "operator");
+    pause(ms, PauseReason::by_operator);
   } else if (state_ == State::paused) {
     timer_.cancel();
-    pause(ms, "operator");
+    pause(ms, PauseReason::by_operator);
   } else {
     // busy, starting or restarting: applied when the worker would be ready.
-    requested_pause_ms_ = ms;
-    requested_pause_reason_ = "operator";
+    requested_pause_ = PauseRequest{ms, PauseReason::by_operator};
   }
   return std::nullopt;
 }
@@ -489,8 +462,8 @@ std::optional<Error> ProfileWorker::resume() {
     unpause();
     return std::nullopt;
   }
-  if (requested_pause_ms_) {
-    requested_pause_ms_.reset();
+  if (requested_pause_) {
+    requested_pause_.reset();
     return std::nullopt;
   }
   return Error{Kind::config, "profile '" + profile_.name + "' is " +

@@ -10,6 +10,10 @@
 // max_error_streak. The profile's streak, pause and restarts are durable,
 // so a pause outlives the host.
 //
+// The rules are plain classes (RestartBudget, SoftRestart); the worker
+// carries out what they decide: launches, kills, events, screenshots and
+// store writes.
+//
 // Which item runs where is the runner's business: the worker only says when
 // it is ready for one.
 
@@ -17,11 +21,13 @@
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/health_monitor.hpp"
+#include "campaign/restart_budget.hpp"
 #include "campaign/runner.hpp"
+#include "campaign/soft_restart.hpp"
+#include "campaign/worker_reasons.hpp"
 #include "core/timer.hpp"
 #include "store/store.hpp"
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -70,10 +76,7 @@ class ProfileWorker {
   // browser or a soft restart may follow before the worker is ready again.
   void end_item(const std::optional<Error>& error);
   // ctx:pause_profile(ms): applied when the item in flight ends.
-  void request_pause(uint64_t ms) {
-    requested_pause_ms_ = ms;
-    requested_pause_reason_ = "script";
-  }
+  void request_pause(uint64_t ms) { requested_pause_ = PauseRequest{ms, PauseReason::script}; }
   // The operator's pause and resume (belay attach). A busy profile pauses
   // once its item ends; a launching one once it is up.
   std::optional<Error> hold(uint64_t ms);
@@ -86,25 +89,27 @@ class ProfileWorker {
   void launch();
   void on_launched(std::optional<Error> error);
   void on_browser_exit(const Error& why);
-  void supervise(const std::string& reason, browser::RestartMode mode = browser::RestartMode::kill);
+  void supervise(RestartReason reason, browser::RestartMode mode = browser::RestartMode::kill);
   void on_heartbeat_missed(const Error& why);
   void on_page_missed(const std::shared_ptr<browser::Page>& page, const Error& why);
   // Replaces a crashed, hung or closed current page in the live browser.
   void replace_page(const std::shared_ptr<browser::Page>& page, const Error& why);
   void fire_ready_waiters(const std::optional<Error>& error);
-  // The soft restart due between items, if any: "items", "age", "memory".
-  std::optional<std::string> soft_restart_due(nlohmann::json* params);
-  void soft_restart(const std::string& reason, nlohmann::json params);
+  // The soft restart due between items, if any.
+  std::optional<SoftRestart::Due> soft_restart_due();
+  void soft_restart(SoftRestart::Due due);
   void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
-  bool restart_allowed();
   // Screenshots the current page into STATE/screenshots/NAME (when there is
   // a live one), then calls `then` with whether it was taken.
   void screenshot_then(const std::string& name, std::function<void(bool)> then);
   void go_fatal(const std::string& reason);
-  void pause(uint64_t ms, const std::string& reason);
+  void pause(uint64_t ms, PauseReason reason);
+  void pause_event(nlohmann::json ms, PauseReason reason);
   void unpause();
   void save_profile();
   void report_dropped_message(const Error& why);
+  // The error of a call made while the profile is `what` (stopping, fatal).
+  Error unavailable(const std::string& what, const std::string& where) const;
   void event(const std::string& name, nlohmann::json params, const std::string& outcome = "",
              std::optional<uint64_t> dur_ms = std::nullopt);
 
@@ -122,16 +127,18 @@ class ProfileWorker {
   std::string current_item_;
   std::string last_error_;
   uint64_t dropped_messages_ = 0;
-  Timer timer_;                     // supervisor delay or pause
-  std::deque<uint64_t> restarts_;   // loop times of restarts inside the period
-  int launch_failures_ = 0;         // in a row: the supervisor's delay grows
-  std::string restart_reason_;      // for the restart under way
+  Timer timer_;  // supervisor delay or pause
+  RestartBudget budget_;
+  SoftRestart soft_;
+  // For the restart under way; none: the script asked for it.
+  std::optional<RestartReason> restart_reason_;
   bool launched_once_ = false;
-  uint64_t launched_at_ = 0;        // loop time of the last launch
-  uint64_t items_since_launch_ = 0;
-  uint64_t memory_checked_at_ = 0;  // loop time of the last memory reading
-  std::optional<uint64_t> requested_pause_ms_;
-  std::string requested_pause_reason_;
+  // A pause to apply once the item in flight ends or the browser is up.
+  struct PauseRequest {
+    uint64_t ms;
+    PauseReason reason;
+  };
+  std::optional<PauseRequest> requested_pause_;
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
