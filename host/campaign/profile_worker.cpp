@@ -216,7 +216,7 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   if (!budget_.try_spend(uv_now(run_.loop))) {
     const std::string why = budget_.fatal_reason();
     go_fatal(why);
-    return refuse(unavailable("fatal: " + why, "ctx:restart_browser"));
+    return refuse(unavailable("fatal: " + why, "restart"));
   }
   ++record_.restarts;
   save_profile();
