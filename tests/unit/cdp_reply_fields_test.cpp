@@ -18,6 +18,7 @@ namespace {
 
 using nlohmann::json;
 using browser::Browser;
+using browser::NavigateOptions;
 using browser::Page;
 
 TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {
