@@ -1,8 +1,8 @@
 #include "lua_executor.hpp"
 
 #include "api/ctx.hpp"
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
+#include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
 
 namespace belay::lua {
@@ -108,18 +108,18 @@ void LuaExecutor::run_item(const campaign::ItemAttempt& attempt,
   lua_setfield(task, -3, "ready");
   lua_pushcclosure(task, l_host_event, 1);
   lua_setfield(task, -2, "event");
-  runtime_.start(task, 6, [version, done = std::move(done)](lua_State* t,
-                                                             const ResumeResult& result) {
-    if (result.status == ResumeStatus::error) return done(to_error(t, -1));
-    if (result.nresults == 0) return done(nlohmann::json(nullptr));
-    auto value = to_json(t, -result.nresults);
-    if (!value) {
-      Error e = value.error();
-      e.message = "run returned a value that is not JSON: " + e.message;
-      return done(std::move(e));
-    }
-    done(std::move(value.value()));
-  });
+  runtime_.start(task, 6,
+                 [version, done = std::move(done)](lua_State* t, const ResumeResult& result) {
+                   if (result.status == ResumeStatus::error) return done(to_error(t, -1));
+                   if (result.nresults == 0) return done(nlohmann::json(nullptr));
+                   auto value = to_json(t, -result.nresults);
+                   if (!value) {
+                     Error e = value.error();
+                     e.message = "run returned a value that is not JSON: " + e.message;
+                     return done(std::move(e));
+                   }
+                   done(std::move(value.value()));
+                 });
 }
 
 }  // namespace belay::lua

@@ -4,8 +4,8 @@
 // ladder). The campaign version in use can be swapped (hot reload): an item
 // in flight keeps the version it started with.
 
-#include "config/campaign.hpp"
 #include "campaign/item_executor.hpp"
+#include "config/campaign.hpp"
 
 namespace belay::lua {
 

@@ -1,13 +1,13 @@
 #include "script_host.hpp"
 
 #include "api/belay.hpp"
-#include "config/campaign.hpp"
 #include "api/ctx.hpp"
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
+#include "api/require.hpp"
+#include "config/campaign.hpp"
 #include "config/ladder.hpp"
 #include "lua_executor.hpp"
-#include "api/require.hpp"
+#include "vm/error_value.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -157,8 +157,8 @@ Result<CheckReport> check_file(const std::string& path) {
         }
         std::optional<Error> ladder_problem;
         if (ladder) {
-          ladder_problem = check_ladder(runtime, task, lua_gettop(task) - res.nresults + 1, path,
-                                        buffer.str());
+          ladder_problem =
+              check_ladder(runtime, task, lua_gettop(task) - res.nresults + 1, path, buffer.str());
         }
         runtime.state().end_task(task);
         if (ladder_problem) return *ladder_problem;

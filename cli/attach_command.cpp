@@ -52,7 +52,8 @@ json tail_events(const std::string& path, size_t n) {
   json out = json::array();
   if (!in) return out;
   const std::streamoff size = in.tellg();
-  const std::streamoff window = std::min<std::streamoff>(size, static_cast<std::streamoff>(n) * 4096);
+  const std::streamoff window =
+      std::min<std::streamoff>(size, static_cast<std::streamoff>(n) * 4096);
   in.seekg(size - window);
   std::string text(static_cast<size_t>(window), '\0');
   in.read(text.data(), window);
@@ -96,7 +97,8 @@ void define_operator_functions(lua::Repl& repl, campaign::Runner& runner, const 
     auto profile = profile_arg(a, "pause");
     if (!profile) return profile.error();
     const uint64_t ms = a.size() > 1 && a[1].is_number() && a[1].get<double>() > 0
-                            ? a[1].get<uint64_t>() : kDefaultPauseMs;
+                            ? a[1].get<uint64_t>()
+                            : kDefaultPauseMs;
     if (auto e = runner.pause_profile(profile.value(), ms)) return *e;
     return profile_status(runner, profile.value());
   });

@@ -123,10 +123,13 @@ class Session {
     sigint_.data = this;
     // For the console's whole life: Ctrl-C never ends the process; while a
     // chunk runs it cancels the call in progress.
-    uv_signal_start(&sigint_, [](uv_signal_t* s, int) {
-      auto* self = static_cast<Session*>(s->data);
-      if (self->evaluating_) self->backend_.cancel();
-    }, SIGINT);
+    uv_signal_start(
+        &sigint_,
+        [](uv_signal_t* s, int) {
+          auto* self = static_cast<Session*>(s->data);
+          if (self->evaluating_) self->backend_.cancel();
+        },
+        SIGINT);
   }
 
   ~Session() {
@@ -141,7 +144,9 @@ class Session {
     uv_run(loop_, UV_RUN_NOWAIT);  // a Ctrl-C typed at the prompt is not for this chunk
     std::optional<Reply> reply;
     evaluating_ = true;
-    backend_.evaluate(chunk, [&](bool ok, std::string text) { reply = Reply{ok, std::move(text)}; });
+    backend_.evaluate(chunk, [&](bool ok, std::string text) {
+      reply = Reply{ok, std::move(text)};
+    });
     run_until(loop_, backend_, [&] { return reply.has_value(); });
     evaluating_ = false;
     if (!reply) return Reply{false, "the console's host is gone"};
@@ -190,7 +195,7 @@ class Session {
     // console's text is UTF-8 whatever the environment says.
     std::setlocale(LC_CTYPE, "C.UTF-8");
     rl_readline_name = "belay";
-    rl_catch_signals = 0;  // Ctrl-C is the console's (see the signal handler)
+    rl_catch_signals = 0;             // Ctrl-C is the console's (see the signal handler)
     rl_getc_function = console_getc;  // read at rl_initialize
     g_console = &backend_;
     g_console_loop = loop_;

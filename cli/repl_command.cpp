@@ -12,7 +12,6 @@
 #include "core/private_files.hpp"
 #include "repl/repl.hpp"
 
-
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -77,9 +76,8 @@ int run_repl(uv_loop_t* loop, const ReplArgs& args) {
   }
   auto session = start_browser(loop, args);
   if (!session) return 2;
-  repl.value()->set_session_lookup([session](const std::string& name) {
-    return name == kReplProfile ? session : nullptr;
-  });
+  repl.value()->set_session_lookup(
+      [session](const std::string& name) { return name == kReplProfile ? session : nullptr; });
   repl.value()->use_profile(kReplProfile);
   int code = 0;
   if (!args.campaign.empty()) {
@@ -90,7 +88,8 @@ int run_repl(uv_loop_t* loop, const ReplArgs& args) {
   }
   if (code == 0) {
     LocalBackend backend(*repl.value());
-    code = run_console(loop, backend, ConsoleOptions{args.state_dir + "/repl_history", "> ", ">> "});
+    code =
+        run_console(loop, backend, ConsoleOptions{args.state_dir + "/repl_history", "> ", ">> "});
   }
   repl.value().reset();  // no chunk may outlive the browser it talks to
   bool closed = false;

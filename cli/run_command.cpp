@@ -82,8 +82,7 @@ int drive(uv_loop_t* loop, const RunArgs& args, campaign::Runner& runner, lua::S
   return exit_code;
 }
 
-int run_campaign(uv_loop_t* loop, const RunArgs& args, RunState& state,
-                 ProgressDisplay& display) {
+int run_campaign(uv_loop_t* loop, const RunArgs& args, RunState& state, ProgressDisplay& display) {
   auto host = lua::ScriptHost::create(loop, script_options(args, display, *state.events));
   auto config = host->load(args.campaign);
   if (!config) {
@@ -91,8 +90,8 @@ int run_campaign(uv_loop_t* loop, const RunArgs& args, RunState& state,
     return 2;
   }
   state.events->set_campaign(config.value().name);
-  auto runner = campaign::make_durable_runner(loop, config.value(), host->executor(),
-                                              *state.events, *state.store, run_options(args));
+  auto runner = campaign::make_durable_runner(loop, config.value(), host->executor(), *state.events,
+                                              *state.store, run_options(args));
   return drive(loop, args, *runner, *host, *state.events, display);
 }
 

@@ -18,10 +18,9 @@ StateLock::StateLock(const std::string& dir) {
   if (fd_ < 0) {
     error_ = "cannot open " + dir + ": " + std::strerror(errno);
   } else if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    error_ = errno == EWOULDBLOCK
-                 ? dir + " is in use by another belay run (belay attach --state " + dir +
-                       " reaches it)"
-                 : "cannot lock " + dir + ": " + std::strerror(errno);
+    error_ = errno == EWOULDBLOCK ? dir + " is in use by another belay run (belay attach --state " +
+                                        dir + " reaches it)"
+                                  : "cannot lock " + dir + ": " + std::strerror(errno);
   }
 }
 

@@ -1,11 +1,11 @@
 #include "api/belay.hpp"
 
 #include "api/error.hpp"
-#include "vm/error_value.hpp"
 #include "api/json.hpp"
-#include "vm/json_value.hpp"
 #include "api/log.hpp"
 #include "api/require.hpp"
+#include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
 #include "vm/readonly.hpp"
 #include "vm/sandbox.hpp"
 
@@ -37,13 +37,16 @@ bool start_sleep(lua_State* L) {
   runtime.on_call_abandoned(*slot, [sleep]() mutable { sleep->timer.reset(); });
   // The loop's cached time may be a busy neighbour's whole slice old.
   uv_update_time(runtime.loop());
-  uv_timer_start(sleep->timer.get(), [](uv_timer_t* t) {
-    auto* s = static_cast<Sleep*>(t->data);
-    if (s == nullptr) return;
-    CallSlot done = s->slot;
-    s->timer.reset();  // drops data; the shared Sleep lives on in the abandon hook
-    done.succeed_none();
-  }, static_cast<uint64_t>(ms), 0);
+  uv_timer_start(
+      sleep->timer.get(),
+      [](uv_timer_t* t) {
+        auto* s = static_cast<Sleep*>(t->data);
+        if (s == nullptr) return;
+        CallSlot done = s->slot;
+        s->timer.reset();  // drops data; the shared Sleep lives on in the abandon hook
+        done.succeed_none();
+      },
+      static_cast<uint64_t>(ms), 0);
   return true;
 }
 
@@ -90,7 +93,8 @@ bool install_belay(Runtime& runtime, const std::vector<std::string>& module_dirs
   // paths beside themselves from it (they have no debug.getinfo).
   if (!module_dirs.empty()) {
     std::error_code ec;
-    const std::string dir = std::filesystem::absolute(module_dirs.front(), ec).lexically_normal().string();
+    const std::string dir =
+        std::filesystem::absolute(module_dirs.front(), ec).lexically_normal().string();
     lua_pushlstring(L, dir.data(), dir.size());
     lua_setfield(L, belay, "script_dir");
   }

@@ -20,5 +20,4 @@ std::string bundled_scripts_dir();
 // an error table on the main thread when a bundled library fails to load.
 bool install_belay(Runtime& runtime, const std::vector<std::string>& module_dirs);
 
-
 }  // namespace belay::lua

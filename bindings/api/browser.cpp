@@ -1,8 +1,8 @@
 // browser:* — the profile's browser as the script sees it.
 
+#include "api/handles.hpp"
 #include "cdp/reply_fields.hpp"
 #include "vm/error_value.hpp"
-#include "api/handles.hpp"
 #include "vm/json_value.hpp"
 
 namespace belay::lua {
@@ -100,9 +100,9 @@ bool start_cdp(lua_State* L) {
   if (!cdp_params(L, 3, "browser:cdp", &params)) return false;
   Prologue p;
   if (!begin_browser_call(L, "browser:cdp", 4, true, &p)) return false;
-  p.session->browser()->send(cdp::Command{method, std::move(params), "", p.timeout_ms,
-                                          "browser:cdp"},
-                             finish_into(p.slot));
+  p.session->browser()->send(
+      cdp::Command{method, std::move(params), "", p.timeout_ms, "browser:cdp"},
+      finish_into(p.slot));
   return true;
 }
 
@@ -138,9 +138,8 @@ int l_tostring(lua_State* L) {
 }
 
 const luaL_Reg kMethods[] = {
-    {"new_page", l_new_page}, {"pages", l_pages},     {"version", l_version},
-    {"pid", l_pid},           {"restart", l_restart}, {"close", l_close},
-    {"cdp", l_cdp},           {nullptr, nullptr},
+    {"new_page", l_new_page}, {"pages", l_pages}, {"version", l_version}, {"pid", l_pid},
+    {"restart", l_restart},   {"close", l_close}, {"cdp", l_cdp},         {nullptr, nullptr},
 };
 
 }  // namespace

@@ -4,8 +4,8 @@
 
 #include "api/ctx.hpp"
 
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
+#include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
 
 namespace belay::lua {
@@ -27,7 +27,8 @@ bool start_go_home(lua_State* L) {
   lua_getfield(L, -1, "home");
   const char* home = lua_tostring(L, -1);
   if (home == nullptr || *home == '\0') {
-    push_error(L, Error{Kind::config, "ctx:go_home() needs the campaign's `home`", "ctx:go_home", {}});
+    push_error(L,
+               Error{Kind::config, "ctx:go_home() needs the campaign's `home`", "ctx:go_home", {}});
     return false;
   }
   browser::BrowserSession* session = session_of(L, "ctx:go_home");
@@ -145,8 +146,9 @@ int l_checkpoint(lua_State* L) {
       e.op = "ctx:checkpoint";
       push_error(L, e);
     } else if (!host) {
-      push_error(L, Error{Kind::cancelled, "the item this ctx belongs to has ended",
-                          "ctx:checkpoint", {}});
+      push_error(
+          L,
+          Error{Kind::cancelled, "the item this ctx belongs to has ended", "ctx:checkpoint", {}});
     } else if (auto error = host->checkpoint(saved.value())) {
       error->op = "ctx:checkpoint";
       push_error(L, *error);
@@ -231,10 +233,12 @@ void push_ctx(lua_State* L, const campaign::ItemAttempt& attempt,
   lua_setfield(L, ctx, "browser");
   push_item_host(L, host);
   const int host_handle = lua_gettop(L);
-  const std::pair<const char*, lua_CFunction> methods[] = {
-      {"go_home", l_go_home},       {"reopen_page", l_reopen_page},
-      {"restart_browser", l_restart_browser}, {"event", l_event},
-      {"checkpoint", l_checkpoint}, {"pause_profile", l_pause_profile}};
+  const std::pair<const char*, lua_CFunction> methods[] = {{"go_home", l_go_home},
+                                                           {"reopen_page", l_reopen_page},
+                                                           {"restart_browser", l_restart_browser},
+                                                           {"event", l_event},
+                                                           {"checkpoint", l_checkpoint},
+                                                           {"pause_profile", l_pause_profile}};
   for (const auto& [name, fn] : methods) {
     lua_pushvalue(L, browser);
     lua_pushvalue(L, host_handle);

@@ -32,10 +32,10 @@ int l_decode(lua_State* L) {
   size_t len = 0;
   const char* text = luaL_checklstring(L, 1, &len);
   if (size_t nul = nul_byte_at(std::string_view(text, len)); nul != std::string_view::npos) {
-    push_plain_error(L, Kind::script,
-                     "belay.json.decode: not valid JSON (a NUL byte at offset " +
-                         std::to_string(nul) + ")",
-                     "belay.json.decode");
+    push_plain_error(
+        L, Kind::script,
+        "belay.json.decode: not valid JSON (a NUL byte at offset " + std::to_string(nul) + ")",
+        "belay.json.decode");
     return lua_error(L);
   }
   bool ok = false;

@@ -36,8 +36,11 @@ int l_error(lua_State* L) { return log_at(L, "error"); }
 }  // namespace
 
 void push_log_module(lua_State* L) {
-  const luaL_Reg functions[] = {
-      {"debug", l_debug}, {"info", l_info}, {"warn", l_warn}, {"error", l_error}, {nullptr, nullptr}};
+  const luaL_Reg functions[] = {{"debug", l_debug},
+                                {"info", l_info},
+                                {"warn", l_warn},
+                                {"error", l_error},
+                                {nullptr, nullptr}};
   luaL_newlib(L, functions);
 }
 

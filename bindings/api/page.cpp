@@ -1,9 +1,9 @@
 // page:* — every method checks its arguments, begins the call, starts the
 // C++ operation and yields; the operation's end resumes the script.
 
+#include "api/handles.hpp"
 #include "browser/page_actions.hpp"
 #include "vm/error_value.hpp"
-#include "api/handles.hpp"
 #include "vm/json_value.hpp"
 
 #include <algorithm>
@@ -51,7 +51,8 @@ bool start_navigation(lua_State* L, const char* op, int opts_idx, int history_de
                         : nullptr;
   auto wait = opt_wait(L, opts_idx);
   if (!wait) {
-    push_error(L, Error{Kind::config, "opts.wait must be \"load\" or \"domcontentloaded\"", op, {}});
+    push_error(L,
+               Error{Kind::config, "opts.wait must be \"load\" or \"domcontentloaded\"", op, {}});
     return false;
   }
   Prologue p;
@@ -148,7 +149,7 @@ bool start_wait_for(lua_State* L) {
   Prologue p;
   if (!begin_page_call(L, "page:wait_for", 3, &p)) return false;
   auto stop = browser::wait_for(*p.page, selector, browser::WaitForOptions{visible, p.timeout_ms},
-                            finish_into(p.slot));
+                                finish_into(p.slot));
   Runtime::from(L).on_call_abandoned(p.slot, std::move(stop));
   return true;
 }
@@ -179,10 +180,10 @@ bool start_type(lua_State* L) {
   Prologue p;
   if (!begin_page_call(L, "page:type", 4, &p)) return false;
   browser::type_text(*p.page, selector, std::string(text, len), p.timeout_ms,
-                 [slot = p.slot](Result<nlohmann::json> r) {
-                   if (!r) return slot.fail(std::move(r.error()));
-                   slot.succeed_none();
-                 });
+                     [slot = p.slot](Result<nlohmann::json> r) {
+                       if (!r) return slot.fail(std::move(r.error()));
+                       slot.succeed_none();
+                     });
   return true;
 }
 
@@ -283,12 +284,15 @@ int l_gc(lua_State* L) {
 }
 
 const luaL_Reg kMethods[] = {
-    {"navigate", l_navigate}, {"reload", l_reload},     {"back", l_back},
-    {"forward", l_forward},   {"url", l_url},           {"title", l_title},
-    {"evaluate", l_evaluate}, {"wait_for", l_wait_for}, {"exists", l_exists},
-    {"click", l_click},       {"type", l_type},         {"press", l_press},
-    {"text", l_text},         {"screenshot", l_screenshot}, {"close", l_close},
-    {"cdp", l_cdp},           {nullptr, nullptr},
+    {"navigate", l_navigate}, {"reload", l_reload},
+    {"back", l_back},         {"forward", l_forward},
+    {"url", l_url},           {"title", l_title},
+    {"evaluate", l_evaluate}, {"wait_for", l_wait_for},
+    {"exists", l_exists},     {"click", l_click},
+    {"type", l_type},         {"press", l_press},
+    {"text", l_text},         {"screenshot", l_screenshot},
+    {"close", l_close},       {"cdp", l_cdp},
+    {nullptr, nullptr},
 };
 
 }  // namespace
@@ -322,8 +326,8 @@ void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,
 browser::Page* live_page(lua_State* L, int idx, const char* op) {
   auto* handle = static_cast<PageHandle*>(luaL_testudata(L, idx, kPageMetatable));
   if (handle == nullptr) {
-    push_error(L, Error{Kind::script, std::string(op) + ": expected a page (use page:method())",
-                        op, {}});
+    push_error(
+        L, Error{Kind::script, std::string(op) + ": expected a page (use page:method())", op, {}});
     return nullptr;
   }
   auto session = handle->session.lock();
@@ -344,8 +348,8 @@ bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out) {
   if (lua_isnoneornil(L, idx)) return true;
   Result<nlohmann::json> converted = to_json(L, idx);
   if (!converted || !converted.value().is_object()) {
-    push_error(L, Error{Kind::script, std::string(op) + " params must be a table of JSON values",
-                        op, {}});
+    push_error(
+        L, Error{Kind::script, std::string(op) + " params must be a table of JSON values", op, {}});
     return false;
   }
   *out = std::move(converted.value());

@@ -34,8 +34,8 @@ void record_file(lua_State* L, const char* path) {
 bool valid_module_name(const char* name) {
   if (*name == '\0' || *name == '.') return false;
   for (const char* c = name; *c != '\0'; ++c) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(*c)) != 0 || *c == '_' ||
-                    *c == '-' || (*c == '.' && c[1] != '.' && c[1] != '\0');
+    const bool ok = std::isalnum(static_cast<unsigned char>(*c)) != 0 || *c == '_' || *c == '-' ||
+                    (*c == '.' && c[1] != '.' && c[1] != '\0');
     if (!ok) return false;
   }
   return true;
@@ -68,8 +68,13 @@ bool load_module(lua_State* L, const char* name) {
     return load_sandboxed(L, contents.str(), chunkname.c_str()) == LUA_OK;
   }
   lua_pop(L, 1);
-  push_error(L, Error{Kind::script, "module '" + std::string(name) + "' not found (only Lua "
-                      "modules can be required in the sandbox):" + searched, "require", {}});
+  push_error(L, Error{Kind::script,
+                      "module '" + std::string(name) +
+                          "' not found (only Lua "
+                          "modules can be required in the sandbox):" +
+                          searched,
+                      "require",
+                      {}});
   return false;
 }
 

@@ -1,12 +1,12 @@
 #include "config/campaign.hpp"
 
-#include "campaign/items_file.hpp"
 #include "campaign/item_key.hpp"
-#include "vm/error_value.hpp"
+#include "campaign/items_file.hpp"
 #include "config/field_reader.hpp"
-#include "vm/json_value.hpp"
 #include "config/ladder.hpp"
 #include "config/policy_fields.hpp"
+#include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -109,7 +109,9 @@ LoadedCampaign::~LoadedCampaign() {
   for (int ref : {refs_.table, refs_.run, refs_.ladder}) luaL_unref(main_, LUA_REGISTRYINDEX, ref);
 }
 
-void LoadedCampaign::push_table(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.table); }
+void LoadedCampaign::push_table(lua_State* L) const {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.table);
+}
 void LoadedCampaign::push_run(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.run); }
 void LoadedCampaign::push_ladder(lua_State* L) const {
   lua_rawgeti(L, LUA_REGISTRYINDEX, refs_.ladder);
@@ -118,8 +120,8 @@ void LoadedCampaign::push_ladder(lua_State* L) const {
 namespace {
 
 Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task, int t,
-                                               const std::string& file,
-                                               const std::string& source, std::string* origin);
+                                               const std::string& file, const std::string& source,
+                                               std::string* origin);
 
 Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std::string& file,
                                    const std::string& source, bool load_items) {
@@ -128,8 +130,9 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
   Reader r(L, file, source);
   CampaignConfig c;
   c.file = file;
-  r.check_known(t, "", {"name", "items", "profiles", "home", "ladder", "retry", "supervisor",
-                        "soft_restart", "health", "pause", "run"});
+  r.check_known(t, "",
+                {"name", "items", "profiles", "home", "ladder", "retry", "supervisor",
+                 "soft_restart", "health", "pause", "run"});
   c.name = r.string(t, "name", "name").value_or(fs::path(file).stem().string());
   c.home = r.string(t, "home", "home").value_or("");
   read_profiles(r, L, t, c);
@@ -159,8 +162,8 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
 }
 
 Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task, int t,
-                                               const std::string& file,
-                                               const std::string& source, std::string* origin) {
+                                               const std::string& file, const std::string& source,
+                                               std::string* origin) {
   lua_State* L = task;
   lua_pushliteral(L, "items");
   const int type = lua_rawget(L, t);
@@ -169,8 +172,8 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
     const std::string name = lua_tostring(L, -1);
     lua_pop(L, 1);
     *origin = name;
-    const fs::path path = fs::path(name).is_absolute() ? fs::path(name)
-                                                       : fs::path(file).parent_path() / name;
+    const fs::path path =
+        fs::path(name).is_absolute() ? fs::path(name) : fs::path(file).parent_path() / name;
     auto read = campaign::read_items_file(path.string());
     if (!read) return read.error();
     items = std::move(read.value());
@@ -182,9 +185,11 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
       auto item = to_json(L, -1);
       lua_pop(L, 1);
       if (!item) {
-        return Error{Kind::config, field_error(file, source, "items", "[" + std::to_string(i) +
-                                                                          "]: " + item.error().message),
-                     "", {}};
+        return Error{Kind::config,
+                     field_error(file, source, "items",
+                                 "[" + std::to_string(i) + "]: " + item.error().message),
+                     "",
+                     {}};
       }
       items.push_back(std::move(item.value()));
     }
@@ -218,15 +223,19 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
       if (!end) item = to_json(step, -res.nresults);
       runtime.state().end_task(step);
       if (end) break;
-      if (!*item) return Error{Kind::config, file + ": items iterator: " + item->error().message, "", {}};
-      produced += kItemOverhead + item->value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+      if (!*item)
+        return Error{Kind::config, file + ": items iterator: " + item->error().message, "", {}};
+      produced +=
+          kItemOverhead +
+          item->value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
       if (produced > cap) {
         return Error{Kind::config,
                      file + ": items iterator: gave " + std::to_string(items.size() + 1) +
                          " items, more than the script's " + std::to_string(cap >> 20) +
                          " MiB, without ending (an iterator ends by returning nil); that many "
                          "items belong in an items file",
-                     "", {}};
+                     "",
+                     {}};
       }
       items.push_back(std::move(item->value()));
     }
@@ -234,17 +243,20 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
   }
   for (size_t i = 0; i < items.size(); ++i) {
     if (!items[i].is_object()) {
-      return Error{Kind::config, field_error(file, source, "items", "item " + std::to_string(i + 1) +
-                                                                       " is not a table/object"),
-                   "", {}};
+      return Error{Kind::config,
+                   field_error(file, source, "items",
+                               "item " + std::to_string(i + 1) + " is not a table/object"),
+                   "",
+                   {}};
     }
   }
   auto duplicates = campaign::duplicate_keys(items);
   if (!duplicates.empty()) {
-    return Error{Kind::config, field_error(file, source, "items",
-                                           "has duplicate keys (item.id), first: '" +
-                                               duplicates.front() + "'"),
-                 "", {}};
+    return Error{Kind::config,
+                 field_error(file, source, "items",
+                             "has duplicate keys (item.id), first: '" + duplicates.front() + "'"),
+                 "",
+                 {}};
   }
   return items;
 }

@@ -17,7 +17,7 @@ namespace belay::lua {
 class LoadedCampaign {
  public:
   struct Refs {
-    int table;   // registry references
+    int table;  // registry references
     int run;
     int ladder;  // the resolved ladder table
   };

@@ -25,8 +25,9 @@ bool valid_ladder_name(const std::string& name) {
 // Checks the ladder table at `t` field by field; `p` prefixes field names
 // ("ladder." for a ladder written inside the campaign).
 void check_fields(Reader& r, lua_State* L, int t, const std::string& p) {
-  r.check_known(t, p, {"name", "from", "backoff_ms", "steps", "around", "on_exhausted", "options", "retry",
-                       "supervisor", "soft_restart", "health", "pause"});
+  r.check_known(t, p,
+                {"name", "from", "backoff_ms", "steps", "around", "on_exhausted", "options",
+                 "retry", "supervisor", "soft_restart", "health", "pause"});
   r.string(t, "name", p + "name");
   r.string(t, "from", p + "from");
   r.number(t, "backoff_ms", p + "backoff_ms", 0, 1e12, false);
@@ -60,9 +61,9 @@ void check_fields(Reader& r, lua_State* L, int t, const std::string& p) {
 }
 
 std::optional<std::string> find_ladder_file(const std::string& name, const std::string& dir) {
-  for (const fs::path& candidate : {fs::path(dir) / (name + ".lua"),
-                                    fs::path(dir) / "recovery-ladders" / (name + ".lua"),
-                                    fs::path(bundled_ladders_dir()) / (name + ".lua")}) {
+  for (const fs::path& candidate :
+       {fs::path(dir) / (name + ".lua"), fs::path(dir) / "recovery-ladders" / (name + ".lua"),
+        fs::path(bundled_ladders_dir()) / (name + ".lua")}) {
     std::error_code ec;
     if (fs::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
   }
@@ -71,10 +72,13 @@ std::optional<std::string> find_ladder_file(const std::string& name, const std::
 
 class LadderLoader {
  public:
-  LadderLoader(Runtime& runtime, lua_State* L, Reader& campaign_reader,
-               campaign::CampaignConfig& c)
-      : runtime_(runtime), L_(L), campaign_reader_(campaign_reader), c_(c),
-        dir_(fs::path(c.file).parent_path().empty() ? "." : fs::path(c.file).parent_path().string()) {}
+  LadderLoader(Runtime& runtime, lua_State* L, Reader& campaign_reader, campaign::CampaignConfig& c)
+      : runtime_(runtime),
+        L_(L),
+        campaign_reader_(campaign_reader),
+        c_(c),
+        dir_(fs::path(c.file).parent_path().empty() ? "."
+                                                    : fs::path(c.file).parent_path().string()) {}
 
   // Pushes the ladder named `name`; `field` is where the name was written.
   bool push_named(const std::string& name, const std::string& field, int depth) {
@@ -84,13 +88,16 @@ class LadderLoader {
       return false;
     }
     if (!valid_ladder_name(name)) {
-      campaign_reader_.fail(field, "'" + name + "' is not a ladder name (letters, digits, _ and -)");
+      campaign_reader_.fail(field,
+                            "'" + name + "' is not a ladder name (letters, digits, _ and -)");
       return false;
     }
     auto file = find_ladder_file(name, dir_);
     if (!file) {
-      campaign_reader_.fail(field, "names ladder '" + name + "', which is neither beside the "
-                                   "campaign nor in " + bundled_ladders_dir());
+      campaign_reader_.fail(field, "names ladder '" + name +
+                                       "', which is neither beside the "
+                                       "campaign nor in " +
+                                       bundled_ladders_dir());
       return false;
     }
     std::ifstream in(*file, std::ios::binary);

@@ -60,7 +60,8 @@ void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
     if (auto v = r.number(idx, "items", p + "soft_restart.items", 0, kHuge, true)) {
       c.soft_restart.items = *v;
     }
-    if (auto v = r.number(idx, "ms", p + "soft_restart.ms", 0, kHuge, false)) c.soft_restart.ms = *v;
+    if (auto v = r.number(idx, "ms", p + "soft_restart.ms", 0, kHuge, false))
+      c.soft_restart.ms = *v;
     if (auto v = r.number(idx, "memory_mb", p + "soft_restart.memory_mb", 0, kHuge, false)) {
       c.soft_restart.memory_mb = *v;
     }

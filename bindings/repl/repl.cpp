@@ -2,10 +2,10 @@
 
 #include "api/belay.hpp"
 #include "api/ctx.hpp"
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
 #include "repl/repl_completion.hpp"
 #include "repl/repl_printer.hpp"
+#include "vm/error_value.hpp"
 #include "vm/sandbox.hpp"
 
 namespace belay::lua {
@@ -92,7 +92,8 @@ std::optional<Error> ReplImpl::run_in_env(const std::string& source, const char*
   } else {
     push_env(task);
     lua_setupvalue(task, -2, 1);
-    ResumeResult r = runtime_.state().resume(task, 0, runtime_.state().limits().top_level_instructions);
+    ResumeResult r =
+        runtime_.state().resume(task, 0, runtime_.state().limits().top_level_instructions);
     if (r.status == ResumeStatus::error) error = to_error(task, -1);
   }
   runtime_.state().end_task(task);
@@ -177,16 +178,18 @@ void ReplImpl::evaluate(const std::string& text, Done done) {
   } else if (plan.status == ChunkStatus::ready) {
     failed = load_sandboxed(task, plan.source, "=stdin") != LUA_OK;
   } else {
-    push_error(task, Error{Kind::script,
-                           plan.status == ChunkStatus::incomplete
-                               ? "incomplete chunk: " + plan.message
-                               : plan.message,
-                           "", {}});
+    push_error(task,
+               Error{Kind::script,
+                     plan.status == ChunkStatus::incomplete ? "incomplete chunk: " + plan.message
+                                                            : plan.message,
+                     "",
+                     {}});
   }
   if (failed) {
     lua_pushcfunction(task, l_raise);
     lua_insert(task, -2);
-    runtime_.start(task, 1, [this, done](lua_State* t, const ResumeResult& r) { finish(t, r, done); });
+    runtime_.start(task, 1,
+                   [this, done](lua_State* t, const ResumeResult& r) { finish(t, r, done); });
     return;
   }
   push_env(task);

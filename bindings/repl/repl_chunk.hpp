@@ -18,9 +18,9 @@ enum class ChunkStatus {
 
 struct ChunkPlan {
   ChunkStatus status = ChunkStatus::syntax_error;
-  std::string source;   // ready: the text to load
+  std::string source;       // ready: the text to load
   bool expression = false;  // ready: it is `return <expression>`
-  std::string message;  // syntax_error: Lua's message
+  std::string message;      // syntax_error: Lua's message
 };
 
 // Compiles (without running) the text typed so far, lines joined by "\n".

@@ -9,10 +9,10 @@
 namespace belay::lua {
 namespace {
 
-const char* const kKeywords[] = {"and",   "break", "do",     "else", "elseif", "end",
-                                 "false", "for",   "function", "goto", "if",   "in",
-                                 "local", "nil",   "not",    "or",   "repeat", "return",
-                                 "then",  "true",  "until",  "while"};
+const char* const kKeywords[] = {"and",   "break", "do",       "else", "elseif", "end",
+                                 "false", "for",   "function", "goto", "if",     "in",
+                                 "local", "nil",   "not",      "or",   "repeat", "return",
+                                 "then",  "true",  "until",    "while"};
 
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
@@ -78,7 +78,8 @@ bool push_path(lua_State* L, int env_idx, std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     const size_t dot = path.find('.', start);
-    const std::string name(path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
+    const std::string name(
+        path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
     if (!push_field_source(L, -1, false)) {
       lua_pop(L, 1);
       return false;
@@ -114,7 +115,8 @@ std::vector<std::string> completion_candidates(lua_State* L, int env_idx, std::s
     const std::string_view base = word.substr(0, sep);
     // A ':' may only end the path (`a.b:m`), and every part is a name.
     if (base.find(':') != std::string_view::npos || base.empty() ||
-        !std::all_of(base.begin(), base.end(), [](char c) { return is_name_char(c) || c == '.'; })) {
+        !std::all_of(base.begin(), base.end(),
+                     [](char c) { return is_name_char(c) || c == '.'; })) {
       return {};
     }
     if (!push_path(L, env_idx, base)) return {};

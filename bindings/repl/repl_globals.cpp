@@ -5,10 +5,10 @@
 // returns, then raises or returns with only plain values alive.
 
 #include "api/ctx.hpp"
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
-#include "vm/json_value.hpp"
 #include "repl/repl_impl.hpp"
+#include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
 
 namespace belay::lua {
 namespace {
@@ -140,9 +140,11 @@ end
 
 void add_profile_globals(lua_State* L, int env_idx, ReplImpl* repl) {
   env_idx = lua_absindex(L, env_idx);
-  const std::pair<const char*, lua_CFunction> functions[] = {
-      {"page_of", l_page_of}, {"browser_of", l_browser_of}, {"ctx_of", l_ctx_of},
-      {"use", l_use},         {"ladder", l_ladder}};
+  const std::pair<const char*, lua_CFunction> functions[] = {{"page_of", l_page_of},
+                                                             {"browser_of", l_browser_of},
+                                                             {"ctx_of", l_ctx_of},
+                                                             {"use", l_use},
+                                                             {"ladder", l_ladder}};
   for (const auto& [name, fn] : functions) {
     lua_pushlightuserdata(L, repl);
     lua_pushcclosure(L, fn, 1);

@@ -33,7 +33,10 @@ class ReplImpl final : public Repl {
   const std::shared_ptr<LoadedCampaign>& campaign() const { return campaign_; }
   const HostFunction& host_function(size_t index) const { return functions_[index]; }
   const std::string& profile_in_use() const { return profile_; }
-  void set_profile_in_use(std::string profile) { profile_ = std::move(profile); page_shown_.reset(); }
+  void set_profile_in_use(std::string profile) {
+    profile_ = std::move(profile);
+    page_shown_.reset();
+  }
 
  private:
   void push_env(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_); }

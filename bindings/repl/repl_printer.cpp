@@ -1,7 +1,7 @@
 #include "repl/repl_printer.hpp"
 
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
+#include "vm/error_value.hpp"
 #include "vm/readonly.hpp"
 
 #include <algorithm>
@@ -14,9 +14,10 @@ namespace belay::lua {
 namespace {
 
 bool is_identifier(std::string_view s) {
-  static const char* const kKeywords[] = {
-      "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
-      "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
+  static const char* const kKeywords[] = {"and",   "break", "do",       "else", "elseif", "end",
+                                          "false", "for",   "function", "goto", "if",     "in",
+                                          "local", "nil",   "not",      "or",   "repeat", "return",
+                                          "then",  "true",  "until",    "while"};
   if (s.empty() || (std::isdigit(static_cast<unsigned char>(s[0])) != 0)) return false;
   for (char c : s) {
     if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_') return false;
@@ -29,11 +30,21 @@ std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -60,21 +71,28 @@ class Printer {
   std::string value(int idx, int depth) {
     idx = lua_absindex(L_, idx);
     switch (lua_type(L_, idx)) {
-      case LUA_TNIL: return "nil";
-      case LUA_TBOOLEAN: return lua_toboolean(L_, idx) != 0 ? "true" : "false";
-      case LUA_TNUMBER: return number(idx);
+      case LUA_TNIL:
+        return "nil";
+      case LUA_TBOOLEAN:
+        return lua_toboolean(L_, idx) != 0 ? "true" : "false";
+      case LUA_TNUMBER:
+        return number(idx);
       case LUA_TSTRING: {
         size_t len = 0;
         const char* s = lua_tolstring(L_, idx, &len);
         return quoted(std::string_view(s, len));
       }
-      case LUA_TTABLE: return table(idx, depth);
+      case LUA_TTABLE:
+        return table(idx, depth);
       case LUA_TFUNCTION:
         return lua_iscfunction(L_, idx) != 0 ? address_of(L_, idx, "builtin")
-                                               : address_of(L_, idx, "function");
-      case LUA_TUSERDATA: return userdata(idx);
-      case LUA_TTHREAD: return address_of(L_, idx, "thread");
-      default: return address_of(L_, idx, "value");
+                                             : address_of(L_, idx, "function");
+      case LUA_TUSERDATA:
+        return userdata(idx);
+      case LUA_TTHREAD:
+        return address_of(L_, idx, "thread");
+      default:
+        return address_of(L_, idx, "value");
     }
   }
 
@@ -143,8 +161,7 @@ class Printer {
     std::vector<std::pair<std::string, std::string>> keyed;
     lua_pushnil(L_);
     while (lua_next(L_, t) != 0) {
-      if (lua_isinteger(L_, -2) != 0 && lua_tointeger(L_, -2) >= 1 &&
-          lua_tointeger(L_, -2) <= n) {
+      if (lua_isinteger(L_, -2) != 0 && lua_tointeger(L_, -2) >= 1 && lua_tointeger(L_, -2) <= n) {
         lua_pop(L_, 1);
         continue;
       }

@@ -13,9 +13,9 @@
 namespace belay::lua {
 
 struct PrintLimits {
-  size_t max_items = 50;    // entries shown per table before "... (N more)"
-  int max_depth = 6;        // deeper tables show as {...}
-  size_t line_width = 72;   // a table that fits stays on one line
+  size_t max_items = 50;   // entries shown per table before "... (N more)"
+  int max_depth = 6;       // deeper tables show as {...}
+  size_t line_width = 72;  // a table that fits stays on one line
 };
 
 std::string pretty_value(lua_State* L, int idx, const PrintLimits& limits = {});

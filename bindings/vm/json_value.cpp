@@ -55,8 +55,10 @@ Result<json> convert(lua_State* L, int idx, int depth, const std::string& path);
 
 Result<json> convert_table(lua_State* L, int idx, int depth, const std::string& path) {
   if (depth > kMaxDepth) {
-    return Error{Kind::script, "value nested deeper than 200 levels (a cycle?) at " + path,
-                 "belay.json", {}};
+    return Error{Kind::script,
+                 "value nested deeper than 200 levels (a cycle?) at " + path,
+                 "belay.json",
+                 {}};
   }
   if (lua_checkstack(L, 4) == 0) return Error{Kind::script, "out of stack", "belay.json", {}};
   lua_Integer length = 0;
@@ -80,7 +82,8 @@ Result<json> convert_table(lua_State* L, int idx, int depth, const std::string& 
       return Error{Kind::script,
                    std::string("table key of type ") + lua_typename(L, key_type) +
                        " cannot be a JSON key, at " + path,
-                   "belay.json", {}};
+                   "belay.json",
+                   {}};
     }
     std::string key = key_text(L, -2);
     auto item = convert(L, lua_gettop(L), depth + 1, path + "." + key);
@@ -114,10 +117,11 @@ Result<json> convert(lua_State* L, int idx, int depth, const std::string& path) 
       if (is_null_sentinel(L, idx)) return json(nullptr);
       [[fallthrough]];
     default:
-      return Error{Kind::script,
-                   std::string("a ") + luaL_typename(L, idx) + " cannot be converted to JSON, at " +
-                       path,
-                   "belay.json", {}};
+      return Error{
+          Kind::script,
+          std::string("a ") + luaL_typename(L, idx) + " cannot be converted to JSON, at " + path,
+          "belay.json",
+          {}};
   }
 }
 

@@ -128,8 +128,8 @@ void add_replacement_string(Matcher& m, luaL_Buffer* buffer, const char* s, cons
   const char* text = lua_tolstring(m.L, 3, &length);
   const char* text_end = text + length;
   for (const char* c = text; c < text_end; ++c) {
-    const char* escape = static_cast<const char*>(
-        std::memchr(c, kEscape, static_cast<size_t>(text_end - c)));
+    const char* escape =
+        static_cast<const char*>(std::memchr(c, kEscape, static_cast<size_t>(text_end - c)));
     if (escape == nullptr) {
       luaL_addlstring(buffer, c, static_cast<size_t>(text_end - c));
       return;
@@ -186,8 +186,7 @@ int counted_gsub(lua_State* L) {
   const char* s = luaL_checklstring(L, 1, &length);
   const char* p = luaL_checklstring(L, 2, &pattern_length);
   const int replacement_type = lua_type(L, 3);
-  const lua_Integer max_replacements =
-      luaL_optinteger(L, 4, static_cast<lua_Integer>(length) + 1);
+  const lua_Integer max_replacements = luaL_optinteger(L, 4, static_cast<lua_Integer>(length) + 1);
   luaL_argexpected(L,
                    replacement_type == LUA_TNUMBER || replacement_type == LUA_TSTRING ||
                        replacement_type == LUA_TFUNCTION || replacement_type == LUA_TTABLE,

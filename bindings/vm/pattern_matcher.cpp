@@ -34,18 +34,41 @@ char at(const Matcher& m, const char* p) { return p < m.pattern_end ? *p : '\0';
 bool class_matches(int c, int class_letter) {
   bool result = false;
   switch (std::tolower(class_letter)) {
-    case 'a': result = std::isalpha(c) != 0; break;
-    case 'c': result = std::iscntrl(c) != 0; break;
-    case 'd': result = std::isdigit(c) != 0; break;
-    case 'g': result = std::isgraph(c) != 0; break;
-    case 'l': result = std::islower(c) != 0; break;
-    case 'p': result = std::ispunct(c) != 0; break;
-    case 's': result = std::isspace(c) != 0; break;
-    case 'u': result = std::isupper(c) != 0; break;
-    case 'w': result = std::isalnum(c) != 0; break;
-    case 'x': result = std::isxdigit(c) != 0; break;
-    case 'z': result = c == 0; break;  // deprecated, still accepted
-    default: return class_letter == c;  // %. for any non-alphanumeric .
+    case 'a':
+      result = std::isalpha(c) != 0;
+      break;
+    case 'c':
+      result = std::iscntrl(c) != 0;
+      break;
+    case 'd':
+      result = std::isdigit(c) != 0;
+      break;
+    case 'g':
+      result = std::isgraph(c) != 0;
+      break;
+    case 'l':
+      result = std::islower(c) != 0;
+      break;
+    case 'p':
+      result = std::ispunct(c) != 0;
+      break;
+    case 's':
+      result = std::isspace(c) != 0;
+      break;
+    case 'u':
+      result = std::isupper(c) != 0;
+      break;
+    case 'w':
+      result = std::isalnum(c) != 0;
+      break;
+    case 'x':
+      result = std::isxdigit(c) != 0;
+      break;
+    case 'z':
+      result = c == 0;
+      break;  // deprecated, still accepted
+    default:
+      return class_letter == c;  // %. for any non-alphanumeric .
   }
   return std::isupper(class_letter) != 0 ? !result : result;
 }
@@ -98,13 +121,16 @@ bool single_matches(const Matcher& m, const char* s, const char* p, const char* 
   if (s >= m.subject_end) return false;
   const int c = static_cast<unsigned char>(*s);
   switch (*p) {
-    case '.': return true;
-    case kEscape: return class_matches(c, static_cast<unsigned char>(p[1]));
-    case '[': return set_matches(c, p, end - 1);
-    default: return static_cast<unsigned char>(*p) == c;
+    case '.':
+      return true;
+    case kEscape:
+      return class_matches(c, static_cast<unsigned char>(p[1]));
+    case '[':
+      return set_matches(c, p, end - 1);
+    default:
+      return static_cast<unsigned char>(*p) == c;
   }
 }
-
 
 // The longest run first, then shorter ones.
 const char* match_greedy(Matcher& m, const char* s, const char* p, const char* end) {
@@ -236,8 +262,16 @@ const char* match(Matcher& m, const char* s, const char* p) {
             s = nullptr;
             break;
           }
-          case '0': case '1': case '2': case '3': case '4':
-          case '5': case '6': case '7': case '8': case '9':
+          case '0':
+          case '1':
+          case '2':
+          case '3':
+          case '4':
+          case '5':
+          case '6':
+          case '7':
+          case '8':
+          case '9':
             s = match_back_reference(m, s, static_cast<unsigned char>(p[1]));
             if (s != nullptr) {
               p += 2;
@@ -316,8 +350,8 @@ int push_captures(Matcher& m, const char* s, const char* e) {
   return count;
 }
 
-Matcher make_matcher(lua_State* L, const char* subject, size_t subject_length,
-                     const char* pattern, size_t pattern_length) {
+Matcher make_matcher(lua_State* L, const char* subject, size_t subject_length, const char* pattern,
+                     size_t pattern_length) {
   Matcher m;
   m.L = L;
   m.subject = subject;
@@ -342,8 +376,8 @@ const char* find_plain(Matcher& m, const char* s, size_t length, const char* nee
   const char* last = s + (length - needle_length);
   const uint64_t compare_cost = 1 + needle_length / 64;
   while (s <= last) {
-    const auto* first = static_cast<const char*>(
-        std::memchr(s, needle[0], static_cast<size_t>(last - s) + 1));
+    const auto* first =
+        static_cast<const char*>(std::memchr(s, needle[0], static_cast<size_t>(last - s) + 1));
     if (first == nullptr) {
       m.uncharged += static_cast<uint64_t>(last - s) / 64;
       return nullptr;

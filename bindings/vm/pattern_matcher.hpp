@@ -14,8 +14,8 @@
 namespace belay::lua::pattern {
 
 constexpr char kEscape = '%';
-constexpr int kMaxCaptures = 32;   // LUA_MAXCAPTURES
-constexpr int kMaxDepth = 200;     // MAXCCALLS: recursion of the matcher
+constexpr int kMaxCaptures = 32;  // LUA_MAXCAPTURES
+constexpr int kMaxDepth = 200;    // MAXCCALLS: recursion of the matcher
 constexpr ptrdiff_t kUnfinished = -1;
 constexpr ptrdiff_t kPosition = -2;
 // Steps are charged to the quota in batches: the quota's own hook fires
@@ -49,8 +49,8 @@ struct Matcher {
   }
 };
 
-Matcher make_matcher(lua_State* L, const char* subject, size_t subject_length,
-                     const char* pattern, size_t pattern_length);
+Matcher make_matcher(lua_State* L, const char* subject, size_t subject_length, const char* pattern,
+                     size_t pattern_length);
 // Matches pattern p (to its end) at subject position s: the end of the
 // match, or nullptr.
 const char* match(Matcher& m, const char* s, const char* p);

@@ -129,14 +129,17 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
                             " cannot be called here: browser calls run only inside run, a "
                             "ladder step or the console, not at a file's top level or in a "
                             "coroutine the script created",
-                        op, {}});
+                        op,
+                        {}});
     return std::nullopt;
   }
   if (lua_isyieldable(L) == 0) {
     push_error(L, Error{Kind::script,
-                        std::string(op) + " cannot be called here (inside a metamethod, an "
-                        "iterator or a C function such as table.sort, which cannot wait)",
-                        op, {}});
+                        std::string(op) +
+                            " cannot be called here (inside a metamethod, an "
+                            "iterator or a C function such as table.sort, which cannot wait)",
+                        op,
+                        {}});
     return std::nullopt;
   }
   TaskInfo& info = it->second;

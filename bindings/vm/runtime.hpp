@@ -18,9 +18,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <string_view>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace belay::lua {
@@ -107,19 +107,19 @@ class Runtime {
   friend class CallSlot;
   struct TaskInfo {
     TaskDone done;
-    uint64_t call_id = 0;         // the call the task is suspended in, 0 if none
-    bool waiting = false;         // began a call and was not resumed for it yet
-    std::string op;               // what it waits on, for cancel messages
-    std::string where;            // script position of that call
+    uint64_t call_id = 0;  // the call the task is suspended in, 0 if none
+    bool waiting = false;  // began a call and was not resumed for it yet
+    std::string op;        // what it waits on, for cancel messages
+    std::string where;     // script position of that call
     std::function<void()> release;
   };
   struct Ready {
     lua_State* task;
-    uint64_t call_id;             // 0: a first resume
-    int nargs;                    // first resume only
+    uint64_t call_id;  // 0: a first resume
+    int nargs;         // first resume only
     bool ok;
-    PushResults push;             // ok: results
-    Error error;                  // !ok
+    PushResults push;  // ok: results
+    Error error;       // !ok
   };
 
   void enqueue(Ready ready);
@@ -145,8 +145,8 @@ class Runtime {
 // starts the C++ operation; false with an error table pushed) plus a raise
 // or a yield, so no C++ object is alive in the frame that longjmps (Debian's
 // Lua is built as C).
-#define BELAY_YIELDING_BINDING(name)                         \
-  int l_##name(lua_State* L) {                               \
-    if (!start_##name(L)) return lua_error(L);               \
-    return ::belay::lua::Runtime::yield_call(L);             \
+#define BELAY_YIELDING_BINDING(name)             \
+  int l_##name(lua_State* L) {                   \
+    if (!start_##name(L)) return lua_error(L);   \
+    return ::belay::lua::Runtime::yield_call(L); \
   }

@@ -46,8 +46,6 @@ struct Context {
 
 // Every thread copies the main thread's extra space, which LuaState points
 // at its Context, so any thread of the state reaches it.
-inline Context* context_of(lua_State* L) {
-  return *static_cast<Context**>(lua_getextraspace(L));
-}
+inline Context* context_of(lua_State* L) { return *static_cast<Context**>(lua_getextraspace(L)); }
 
 }  // namespace belay::lua

@@ -1,7 +1,7 @@
 #include "browser/browser.hpp"
 
-#include "cdp/classify.hpp"
 #include "browser/page.hpp"
+#include "cdp/classify.hpp"
 #include "cdp/reply_fields.hpp"
 
 namespace belay::browser {
@@ -16,13 +16,14 @@ std::unique_ptr<Browser> Browser::launch(uv_loop_t* loop, chrome::LaunchOptions 
     Error why = chrome::browser_exited(static_cast<int>(exit.exit_status), exit.term_signal);
     if (self->connection_) self->connection_->browser_exited(why);
   });
-  self->process_->start([self, timeout_ms, transport, ready = std::move(ready)](
-                            Result<chrome::DevToolsChannel> endpoint) {
+  self->process_->start([self, timeout_ms, transport,
+                         ready = std::move(ready)](Result<chrome::DevToolsChannel> endpoint) {
     if (!endpoint) return ready(endpoint.error());
     chrome::DevToolsChannel& found = endpoint.value();
-    if (!found.ws_url.empty()) return self->connect_ws(found.ws_url, timeout_ms, transport.ws, ready);
-    self->adopt(std::make_unique<cdp::PipeTransport>(std::move(found.to_browser),
-                                                     std::move(found.from_browser), transport.pipe));
+    if (!found.ws_url.empty())
+      return self->connect_ws(found.ws_url, timeout_ms, transport.ws, ready);
+    self->adopt(std::make_unique<cdp::PipeTransport>(
+        std::move(found.to_browser), std::move(found.from_browser), transport.pipe));
     ready(std::nullopt);
   });
   return browser;
@@ -38,15 +39,16 @@ std::unique_ptr<Browser> Browser::connect(uv_loop_t* loop, const std::string& ws
 void Browser::connect_ws(const std::string& ws_url, uint64_t timeout_ms, cdp::WsOptions options,
                          ReadyCallback ready) {
   connecting_ = std::make_unique<cdp::WsTransport>(loop_, options);
-  connecting_->connect(ws_url, timeout_ms, [this, ready = std::move(ready)](std::optional<Error> error) {
-    if (error) {
-      connecting_.reset();
-      ready(std::move(error));
-      return;
-    }
-    adopt(std::move(connecting_));
-    ready(std::nullopt);
-  });
+  connecting_->connect(ws_url, timeout_ms,
+                       [this, ready = std::move(ready)](std::optional<Error> error) {
+                         if (error) {
+                           connecting_.reset();
+                           ready(std::move(error));
+                           return;
+                         }
+                         adopt(std::move(connecting_));
+                         ready(std::nullopt);
+                       });
 }
 
 std::unique_ptr<Browser> Browser::over(uv_loop_t* loop, std::unique_ptr<cdp::Transport> transport) {
@@ -83,8 +85,7 @@ void Browser::send(cdp::Command command, cdp::Connection::ReplyCallback done) {
 }
 
 void Browser::version(cdp::Connection::ReplyCallback done) {
-  send(cdp::Command{"Browser.getVersion", json::object(), "", 30000, ""},
-       std::move(done));
+  send(cdp::Command{"Browser.getVersion", json::object(), "", 30000, ""}, std::move(done));
 }
 
 void Browser::pages(cdp::Connection::ReplyCallback done) {
@@ -100,24 +101,26 @@ void Browser::pages(cdp::Connection::ReplyCallback done) {
 }
 
 void Browser::new_page(PageCallback done, uint64_t timeout_ms) {
-  send(cdp::Command{"Target.createTarget", {{"url", "about:blank"}}, "", timeout_ms,
-               ""},
+  send(cdp::Command{"Target.createTarget", {{"url", "about:blank"}}, "", timeout_ms, ""},
        [this, timeout_ms, done = std::move(done)](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
-         auto target_id =
-             cdp::required_string(reply.value(), "targetId", "Target.createTarget", "Target.createTarget");
+         auto target_id = cdp::required_string(reply.value(), "targetId", "Target.createTarget",
+                                               "Target.createTarget");
          if (!target_id) return done(std::move(target_id.error()));
          attach_page(target_id.value(), timeout_ms, done);
        });
 }
 
 void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done) {
-  send(cdp::Command{"Target.attachToTarget", {{"targetId", target_id}, {"flatten", true}}, "",
-               timeout_ms, ""},
+  send(cdp::Command{"Target.attachToTarget",
+                    {{"targetId", target_id}, {"flatten", true}},
+                    "",
+                    timeout_ms,
+                    ""},
        [this, target_id, timeout_ms, done](Result<json> reply) {
          if (!reply) return done(std::move(reply.error()));
-         auto session_id =
-             cdp::required_string(reply.value(), "sessionId", "Target.attachToTarget", "Target.attachToTarget");
+         auto session_id = cdp::required_string(reply.value(), "sessionId", "Target.attachToTarget",
+                                                "Target.attachToTarget");
          if (!session_id) return done(std::move(session_id.error()));
          // The page must exist while it prepares (its handlers point at it);
          // the holder hands it over once ready, or drops it on failure.

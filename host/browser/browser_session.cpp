@@ -32,8 +32,8 @@ void BrowserSession::start(Ready ready) {
     if (alive.expired()) return;
     if (error) return report(std::move(error));
     if (closed_) {
-      return report(Error{Kind::cancelled, "the browser was closed while it started", "browser",
-                          {}});
+      return report(
+          Error{Kind::cancelled, "the browser was closed while it started", "browser", {}});
     }
     const uint64_t generation = generation_;
     browser_->on_disconnect([this, alive, generation](const Error& why) {
@@ -49,8 +49,8 @@ void BrowserSession::start(Ready ready) {
   if (spec_.connect_url.empty()) {
     browser_ = Browser::launch(loop_, spec_.launch, std::move(on_ready), spec_.transport);
   } else {
-    browser_ = Browser::connect(loop_, spec_.connect_url, spec_.connect_timeout_ms,
-                                     std::move(on_ready));
+    browser_ =
+        Browser::connect(loop_, spec_.connect_url, spec_.connect_timeout_ms, std::move(on_ready));
   }
 }
 
@@ -137,23 +137,25 @@ void BrowserSession::close_browser(std::function<void()> done) {
 
 void BrowserSession::new_page(PageReady done) {
   if (!browser_ || !browser_->connected()) {
-    return done(Error{Kind::browser_disconnected, "browser is not running", "Target.createTarget",
-                      {}});
+    return done(
+        Error{Kind::browser_disconnected, "browser is not running", "Target.createTarget", {}});
   }
   std::weak_ptr<bool> alive = alive_;
   const uint64_t generation = generation_;
-  browser_->new_page([this, alive, generation, done = std::move(done)](
-                         Result<std::unique_ptr<Page>> page) {
-    if (!page) return done(page.error());
-    if (alive.expired() || generation != generation_) {
-      return done(Error{Kind::target_closed, "the browser restarted while the page opened",
-                        "Target.createTarget", {}});
-    }
-    std::shared_ptr<Page> shared(std::move(page.value()));
-    pages_.push_back(shared);
-    watch_page(shared);
-    done(shared);
-  });
+  browser_->new_page(
+      [this, alive, generation, done = std::move(done)](Result<std::unique_ptr<Page>> page) {
+        if (!page) return done(page.error());
+        if (alive.expired() || generation != generation_) {
+          return done(Error{Kind::target_closed,
+                            "the browser restarted while the page opened",
+                            "Target.createTarget",
+                            {}});
+        }
+        std::shared_ptr<Page> shared(std::move(page.value()));
+        pages_.push_back(shared);
+        watch_page(shared);
+        done(shared);
+      });
 }
 
 void BrowserSession::reopen_page(PageReady done) {

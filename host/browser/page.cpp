@@ -34,8 +34,8 @@ std::optional<WaitUntil> wait_until_from_name(std::string_view name) {
 
 struct Page::NavigationWait {
   Done done;
-  std::string loader_id;        // wait for this loader, or ...
-  std::string not_loader_id;    // ... for any loader but the current one (reload, history)
+  std::string loader_id;      // wait for this loader, or ...
+  std::string not_loader_id;  // ... for any loader but the current one (reload, history)
   std::string event_name;
   std::string op;
   uint64_t timeout_ms = 0;
@@ -65,11 +65,13 @@ Page::~Page() {
   // timer goes with this page (a browser restarted under an item drops
   // every page at once).
   const bool browser_gone = connection_alive_.expired() || !connection_.is_open();
-  const Error why = gone_          ? *gone_
-                    : browser_gone ? Error{Kind::browser_disconnected,
-                                           "the browser went away while the page navigated", "", {}}
-                                   : Error{Kind::target_closed,
-                                           "the page was closed while it navigated", "", {}};
+  const Error why =
+      gone_          ? *gone_
+      : browser_gone ? Error{Kind::browser_disconnected,
+                             "the browser went away while the page navigated",
+                             "",
+                             {}}
+                     : Error{Kind::target_closed, "the page was closed while it navigated", "", {}};
   auto waits = std::move(waits_);
   for (auto& wait : waits) {
     Error error = why;
@@ -84,15 +86,15 @@ Page::~Page() {
 void Page::prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)> done) {
   // Lifecycle events are how navigate knows its document loaded; Page.enable
   // is needed for them and for dialogs/crash events.
-  send(cdp::Command{"Page.enable", json::object(), "", timeout_ms, ""},
-       [this, timeout_ms, done](Result<json> reply) {
-         if (!reply) return done(reply.error());
-         send(cdp::Command{"Page.setLifecycleEventsEnabled", {{"enabled", true}}, "", timeout_ms, ""},
-              [done](Result<json> r) {
-                if (!r) return done(r.error());
-                done(std::nullopt);
-              });
-       });
+  send(cdp::Command{"Page.enable", json::object(), "", timeout_ms, ""}, [this, timeout_ms,
+                                                                         done](Result<json> reply) {
+    if (!reply) return done(reply.error());
+    send(cdp::Command{"Page.setLifecycleEventsEnabled", {{"enabled", true}}, "", timeout_ms, ""},
+         [done](Result<json> r) {
+           if (!r) return done(r.error());
+           done(std::nullopt);
+         });
+  });
 }
 
 void Page::send(cdp::Command command, Done done) {
@@ -119,7 +121,8 @@ void Page::navigate(const std::string& url, NavigateOptions options, Done done) 
                              "navigation to " + url + " failed: " + error_text, options.op, r});
          }
          const std::string loader = cdp::string_field(r, "loaderId");
-         json result = {{"url", url}, {"frameId", cdp::string_field(r, "frameId")}, {"loaderId", loader}};
+         json result = {
+             {"url", url}, {"frameId", cdp::string_field(r, "frameId")}, {"loaderId", loader}};
          // No loader: a same-document navigation (a #hash); nothing to load.
          if (loader.empty() || options.wait == WaitUntil::none) return done(std::move(result));
          uv_update_time(loop_);
@@ -153,8 +156,10 @@ void Page::reload(NavigateOptions options, Done done) {
          const std::deque<LifecycleMark> marks = recent_lifecycle_;
          for (const auto& mark : marks) {
            if (mark.seq < since) continue;
-           on_lifecycle({{"frameId", target_id_}, {"loaderId", mark.loader_id},
-                         {"name", mark.name}, {"replay", true}});
+           on_lifecycle({{"frameId", target_id_},
+                         {"loaderId", mark.loader_id},
+                         {"name", mark.name},
+                         {"replay", true}});
            if (alive.expired()) return;
          }
        });
@@ -163,43 +168,49 @@ void Page::reload(NavigateOptions options, Done done) {
 void Page::go_history(int delta, NavigateOptions options, Done done) {
   if (options.op.empty()) options.op = "Page.navigateToHistoryEntry";
   std::weak_ptr<bool> alive = alive_;
-  send(cdp::Command{"Page.getNavigationHistory", json::object(), "", options.timeout_ms, options.op},
-       [this, alive, delta, options, done](Result<json> reply) {
-         if (!reply) return done(std::move(reply));
-         if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
-         const json& entries = cdp::array_field(reply.value(), "entries");
-         const int64_t current_index = cdp::integer_field(reply.value(), "currentIndex", -1);
-         // Like Puppeteer's goBack: nowhere to go is not an error.
-         if (current_index < 0 || current_index >= static_cast<int64_t>(entries.size())) {
-           return done(json(nullptr));
-         }
-         const int64_t index = current_index + delta;
-         if (index < 0 || index >= static_cast<int64_t>(entries.size())) return done(json(nullptr));
-         std::string current;
-         for (auto it = recent_lifecycle_.rbegin(); it != recent_lifecycle_.rend(); ++it) {
-           if (it->name == "init") {
-             current = it->loader_id;
-             break;
-           }
-         }
-         const json entry = entries[static_cast<size_t>(index)];
-         const int64_t entry_id = cdp::integer_field(entry, "id", -1);
-         if (entry_id < 0) {
-           return done(Error{Kind::protocol,
-                             "CDP reply to Page.getNavigationHistory has an entry without an id",
-                             options.op, {}});
-         }
-         send(cdp::Command{"Page.navigateToHistoryEntry", {{"entryId", entry_id}}, "",
-                      options.timeout_ms, options.op},
-              [this, alive, current, options, entry, done](Result<json> r) {
-                if (!r) return done(std::move(r));
-                if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
-                json result = {{"url", cdp::string_field(entry, "url")}};
-                if (options.wait == WaitUntil::none) return done(std::move(result));
-                start_wait("", options, done, std::move(result));
-                waits_.back()->not_loader_id = current.empty() ? "-" : current;
-              });
-       });
+  send(
+      cdp::Command{"Page.getNavigationHistory", json::object(), "", options.timeout_ms, options.op},
+      [this, alive, delta, options, done](Result<json> reply) {
+        if (!reply) return done(std::move(reply));
+        if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
+        const json& entries = cdp::array_field(reply.value(), "entries");
+        const int64_t current_index = cdp::integer_field(reply.value(), "currentIndex", -1);
+        // Like Puppeteer's goBack: nowhere to go is not an error.
+        if (current_index < 0 || current_index >= static_cast<int64_t>(entries.size())) {
+          return done(json(nullptr));
+        }
+        const int64_t index = current_index + delta;
+        if (index < 0 || index >= static_cast<int64_t>(entries.size())) return done(json(nullptr));
+        std::string current;
+        for (auto it = recent_lifecycle_.rbegin(); it != recent_lifecycle_.rend(); ++it) {
+          if (it->name == "init") {
+            current = it->loader_id;
+            break;
+          }
+        }
+        const json entry = entries[static_cast<size_t>(index)];
+        const int64_t entry_id = cdp::integer_field(entry, "id", -1);
+        if (entry_id < 0) {
+          return done(Error{Kind::protocol,
+                            "CDP reply to Page.getNavigationHistory has an entry without an id",
+                            options.op,
+                            {}});
+        }
+        send(cdp::Command{"Page.navigateToHistoryEntry",
+                          {{"entryId", entry_id}},
+                          "",
+                          options.timeout_ms,
+                          options.op},
+             [this, alive, current, options, entry, done](Result<json> r) {
+               if (!r) return done(std::move(r));
+               if (alive.expired())
+                 return done(cdp::session_detached("page was closed", options.op));
+               json result = {{"url", cdp::string_field(entry, "url")}};
+               if (options.wait == WaitUntil::none) return done(std::move(result));
+               start_wait("", options, done, std::move(result));
+               waits_.back()->not_loader_id = current.empty() ? "-" : current;
+             });
+      });
 }
 
 void Page::start_wait(const std::string& loader_id, NavigateOptions options, Done done,
@@ -217,16 +228,19 @@ void Page::start_wait(const std::string& loader_id, NavigateOptions options, Don
   // The timer finds its wait through the page's list, so a wait finished
   // by an event leaves no dangling pointer behind.
   raw->timer->data = this;
-  uv_timer_start(raw->timer.get(), [](uv_timer_t* t) {
-    auto* self = static_cast<Page*>(t->data);
-    if (self == nullptr) return;
-    for (auto& w : self->waits_) {
-      if (w->timer.get() == t) {
-        self->finish_wait(w.get(), deadline_passed("navigation", w->timeout_ms, w->op));
-        return;
-      }
-    }
-  }, options.timeout_ms, 0);
+  uv_timer_start(
+      raw->timer.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Page*>(t->data);
+        if (self == nullptr) return;
+        for (auto& w : self->waits_) {
+          if (w->timer.get() == t) {
+            self->finish_wait(w.get(), deadline_passed("navigation", w->timeout_ms, w->op));
+            return;
+          }
+        }
+      },
+      options.timeout_ms, 0);
   if (!loader_id.empty()) {
     for (const auto& mark : recent_lifecycle_) {
       if (mark.loader_id == loader_id && mark.name == raw->event_name) {
@@ -264,9 +278,8 @@ void Page::on_lifecycle(const json& params) {
         mark.loader_id != wait->loader_id) {
       wait->loader_id = mark.loader_id;
     }
-    const bool loader_matches = wait->loader_id.empty()
-                                    ? (mark.loader_id != wait->not_loader_id)
-                                    : (mark.loader_id == wait->loader_id);
+    const bool loader_matches = wait->loader_id.empty() ? (mark.loader_id != wait->not_loader_id)
+                                                        : (mark.loader_id == wait->loader_id);
     if (loader_matches && mark.name == wait->event_name) {
       finish_wait(wait, wait->result);
       if (alive.expired()) return;
@@ -323,14 +336,15 @@ Result<json> Page::unwrap_remote_object(Result<json> reply, const std::string& o
   const auto result = r.find("result");
   const json& object = result != r.end() ? *result : r;
   if (!object.is_object()) {
-    return Error{Kind::protocol, "CDP reply to Runtime.evaluate has a result that is no object",
-                 op, {}};
+    return Error{
+        Kind::protocol, "CDP reply to Runtime.evaluate has a result that is no object", op, {}};
   }
   if (auto unserializable = object.find("unserializableValue"); unserializable != object.end()) {
     if (!unserializable->is_string()) {
       return Error{Kind::protocol,
                    "CDP reply to Runtime.evaluate has an unserializableValue that is no string",
-                   op, {}};
+                   op,
+                   {}};
     }
     return unserializable_to_json(unserializable->get<std::string>());
   }
@@ -338,9 +352,10 @@ Result<json> Page::unwrap_remote_object(Result<json> reply, const std::string& o
   return json(nullptr);  // undefined, functions, symbols
 }
 
-void Page::evaluate(const std::string& expression, uint64_t timeout_ms, std::string op,
-                    Done done) {
-  json params = {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true},
+void Page::evaluate(const std::string& expression, uint64_t timeout_ms, std::string op, Done done) {
+  json params = {{"expression", expression},
+                 {"returnByValue", true},
+                 {"awaitPromise", true},
                  {"userGesture", true}};
   send(cdp::Command{"Runtime.evaluate", std::move(params), "", timeout_ms, op},
        [op, done = std::move(done)](Result<json> reply) {
@@ -348,8 +363,8 @@ void Page::evaluate(const std::string& expression, uint64_t timeout_ms, std::str
        });
 }
 
-void Page::call_function(const std::string& function_source, const json& args,
-                         uint64_t timeout_ms, std::string op, Done done) {
+void Page::call_function(const std::string& function_source, const json& args, uint64_t timeout_ms,
+                         std::string op, Done done) {
   // JSON is a valid JavaScript literal, so the arguments travel inline.
   const std::string expression = "(" + function_source + ").apply(null, " +
                                  args.dump(-1, ' ', false, json::error_handler_t::replace) + ")";
@@ -360,8 +375,9 @@ void Page::close(uint64_t timeout_ms, Done done) {
   if (connection_alive_.expired()) {
     return done(cdp::transport_closed("the page's browser is gone", "Target.closeTarget"));
   }
-  connection_.send(cdp::Command{"Target.closeTarget", {{"targetId", target_id_}}, "", timeout_ms, ""},
-                   std::move(done));
+  connection_.send(
+      cdp::Command{"Target.closeTarget", {{"targetId", target_id_}}, "", timeout_ms, ""},
+      std::move(done));
 }
 
 }  // namespace belay::browser

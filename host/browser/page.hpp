@@ -75,8 +75,7 @@ class Page {
   };
 
   void on_lifecycle(const json& params);
-  void start_wait(const std::string& loader_id, NavigateOptions options, Done done,
-                  json result);
+  void start_wait(const std::string& loader_id, NavigateOptions options, Done done, json result);
   void finish_wait(NavigationWait* wait, Result<json> result);
   void on_session_end(const Error& why);
   static Result<json> unwrap_remote_object(Result<json> reply, const std::string& op);

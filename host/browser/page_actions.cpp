@@ -104,8 +104,8 @@ Error page_closed_during(const std::string& op) {
 void send_sequence(Page& page, std::vector<cdp::Command> commands, size_t index, Page::Done done) {
   if (index >= commands.size()) return done(json(nullptr));
   cdp::Command next = commands[index];
-  page.send(std::move(next), [&page, alive = page.lifetime(), commands = std::move(commands),
-                              index, done = std::move(done)](Result<json> r) mutable {
+  page.send(std::move(next), [&page, alive = page.lifetime(), commands = std::move(commands), index,
+                              done = std::move(done)](Result<json> r) mutable {
     if (!r) return done(std::move(r));
     if (alive.expired()) return done(page_closed_during(commands[index].op));
     send_sequence(page, std::move(commands), index + 1, std::move(done));
@@ -144,14 +144,15 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
           if (uv_now(wait->loop) + kLookAgainPauseMs < wait->deadline) {
             return defer_after(wait->loop, kLookAgainPauseMs, [wait] {
               if (wait->stopped) {
-                return wait->done(Error{Kind::cancelled, "the wait was stopped by its caller",
-                                        kEvaluate, {}});
+                return wait->done(
+                    Error{Kind::cancelled, "the wait was stopped by its caller", kEvaluate, {}});
               }
               if (wait->page_alive.expired()) {
-                return wait->done(Error{Kind::target_closed,
-                                        "the page was closed while it waited for '" +
-                                            wait->selector + "'",
-                                        kEvaluate, {}});
+                return wait->done(
+                    Error{Kind::target_closed,
+                          "the page was closed while it waited for '" + wait->selector + "'",
+                          kEvaluate,
+                          {}});
               }
               look_for_selector(wait);
             });
@@ -160,17 +161,17 @@ void look_for_selector(std::shared_ptr<SelectorWait> wait) {
         }
         if (!r) return wait->done(std::move(r));
         if (r.value() != true) {
-          return wait->done(not_found(
-              wait->selector, kEvaluate,
-              (wait->options.visible ? " visibly" : std::string()) + " within " +
-                  std::to_string(wait->options.timeout_ms) + " ms"));
+          return wait->done(not_found(wait->selector, kEvaluate,
+                                      (wait->options.visible ? " visibly" : std::string()) +
+                                          " within " + std::to_string(wait->options.timeout_ms) +
+                                          " ms"));
         }
         wait->done(json(true));
       });
 }
 
 cdp::Command key_event(const std::string& type, const KeyDefinition& key, uint64_t timeout_ms,
-                  const char* op) {
+                       const char* op) {
   json params = {{"type", type},
                  {"key", key.key},
                  {"code", key.code},
@@ -253,9 +254,12 @@ void type_text(Page& page, const std::string& selector, const std::string& text,
         while (i < text.size()) {
           size_t len = 1;
           const auto c = static_cast<unsigned char>(text[i]);
-          if (c >= 0xF0) len = 4;
-          else if (c >= 0xE0) len = 3;
-          else if (c >= 0xC0) len = 2;
+          if (c >= 0xF0)
+            len = 4;
+          else if (c >= 0xE0)
+            len = 3;
+          else if (c >= 0xC0)
+            len = 2;
           const std::string ch = text.substr(i, len);
           i += len;
           if (ch == "\n" || ch == "\r") {
@@ -263,12 +267,14 @@ void type_text(Page& page, const std::string& selector, const std::string& text,
             keys.push_back(key_event("keyUp", *find_key("Enter"), timeout_ms, ""));
             continue;
           }
-          keys.push_back(cdp::Command{"Input.dispatchKeyEvent",
-                                 {{"type", "keyDown"}, {"key", ch}, {"text", ch},
-                                  {"unmodifiedText", ch}},
-                                 "", timeout_ms, ""});
-          keys.push_back(cdp::Command{"Input.dispatchKeyEvent", {{"type", "keyUp"}, {"key", ch}}, "",
-                                 timeout_ms, ""});
+          keys.push_back(
+              cdp::Command{"Input.dispatchKeyEvent",
+                           {{"type", "keyDown"}, {"key", ch}, {"text", ch}, {"unmodifiedText", ch}},
+                           "",
+                           timeout_ms,
+                           ""});
+          keys.push_back(cdp::Command{
+              "Input.dispatchKeyEvent", {{"type", "keyUp"}, {"key", ch}}, "", timeout_ms, ""});
         }
         send_sequence(page, std::move(keys), 0, done);
       });
@@ -280,9 +286,12 @@ void press_key(Page& page, const std::string& key, uint64_t timeout_ms, Page::Do
   std::string single_text;
   if (def == nullptr) {
     if (key.size() != 1) {
-      return done(Error{Kind::config, "unknown key '" + key + "' (use a DOM key name such as "
-                                      "Enter, Tab, ArrowDown, or a single character)",
-                        kKeyEvent, {}});
+      return done(Error{Kind::config,
+                        "unknown key '" + key +
+                            "' (use a DOM key name such as "
+                            "Enter, Tab, ArrowDown, or a single character)",
+                        kKeyEvent,
+                        {}});
     }
     single_text = key;
     single = KeyDefinition{single_text.c_str(), "", static_cast<int>(std::toupper(key[0])),
@@ -290,7 +299,7 @@ void press_key(Page& page, const std::string& key, uint64_t timeout_ms, Page::Do
     def = &single;
   }
   std::vector<cdp::Command> keys = {key_event("keyDown", *def, timeout_ms, ""),
-                               key_event("keyUp", *def, timeout_ms, "")};
+                                    key_event("keyUp", *def, timeout_ms, "")};
   send_sequence(page, std::move(keys), 0, std::move(done));
 }
 

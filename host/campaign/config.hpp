@@ -11,8 +11,8 @@ namespace belay::campaign {
 
 struct ProfileConfig {
   std::string name;
-  std::string connect;          // ws://… to attach instead of launching
-  std::string user_data_dir;    // default: STATE/profiles/NAME
+  std::string connect;        // ws://… to attach instead of launching
+  std::string user_data_dir;  // default: STATE/profiles/NAME
   std::vector<std::string> flags;
 };
 
@@ -51,8 +51,8 @@ struct PauseConfig {
 
 struct CampaignConfig {
   std::string name;
-  std::string file;             // the campaign script
-  std::string items_source;     // file name, "array" or "iterator"
+  std::string file;          // the campaign script
+  std::string items_source;  // file name, "array" or "iterator"
   std::vector<nlohmann::json> items;
   std::vector<ProfileConfig> profiles;
   std::string home;

@@ -30,9 +30,11 @@ class DurableRunner;
 // One item in flight: what its script may ask of the host.
 class InFlight final : public ItemHost {
  public:
-  InFlight(DurableRunner& runner, ProfileWorker& worker, std::string key, int index,
-           int attempts)
-      : runner_(runner), worker_(worker), key_(std::move(key)), index_(index),
+  InFlight(DurableRunner& runner, ProfileWorker& worker, std::string key, int index, int attempts)
+      : runner_(runner),
+        worker_(worker),
+        key_(std::move(key)),
+        index_(index),
         attempts_(attempts) {}
 
   void event(const std::string& name, const nlohmann::json& params, const std::string& outcome,
@@ -68,9 +70,9 @@ class DurableRunner final : public Runner {
  public:
   DurableRunner(uv_loop_t* loop, const CampaignConfig& config, ItemExecutor& executor,
                 EventLog& events, store::Store& store, RunOptions options)
-      : config_(config), executor_(executor),
-        context_{loop, config, events, store, std::move(options),
-                 [this](const Error& e) { on_store_failed(e); }} {}
+      : config_(config),
+        executor_(executor),
+        context_{loop, config, events, store, std::move(options), store_failed_handler()} {}
 
   std::optional<Error> start(Finished finished) override;
   void stop() override;
@@ -82,6 +84,9 @@ class DurableRunner final : public Runner {
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
   void store_failed(const Error& e) { on_store_failed(e); }
+  std::function<void(const Error&)> store_failed_handler() {
+    return [this](const Error& e) { on_store_failed(e); };
+  }
 
  private:
   void dispatch();
@@ -174,7 +179,10 @@ std::optional<Error> DurableRunner::start(Finished finished) {
                  store().path().c_str(), static_cast<long long>(report.added),
                  static_cast<long long>(report.missing));
   }
-  events().write(Event{"run_start", "", "", "",
+  events().write(Event{"run_start",
+                       "",
+                       "",
+                       "",
                        {{"items", config_.items.size()},
                         {"pending", queue_.size()},
                         {"done_before", already_done},
@@ -186,9 +194,11 @@ std::optional<Error> DurableRunner::start(Finished finished) {
                         {"profiles", config_.profiles.size()},
                         {"ladder", config_.ladder},
                         {"state", store().path()}},
-                       "", {}});
+                       "",
+                       {}});
   for (const auto& profile : config_.profiles) {
-    workers_.push_back(std::make_unique<ProfileWorker>(context_, profile, [this]() { dispatch(); }));
+    workers_.push_back(
+        std::make_unique<ProfileWorker>(context_, profile, [this]() { dispatch(); }));
   }
   for (auto& worker : workers_) {
     if (!finishing_) worker->start();
@@ -221,8 +231,13 @@ void DurableRunner::start_item(ProfileWorker& worker, size_t item_index) {
                                            row.attempts);
   in_flight_[&worker] = flight;
   worker.begin_item(key);
-  events().write(Event{"item_start", worker.name(), worker.session_id(), key,
-                       {{"index", item_index + 1}, {"attempt", row.attempts}}, "", {}});
+  events().write(Event{"item_start",
+                       worker.name(),
+                       worker.session_id(),
+                       key,
+                       {{"index", item_index + 1}, {"attempt", row.attempts}},
+                       "",
+                       {}});
   ItemAttempt attempt;
   attempt.item = config_.items[item_index];
   attempt.key = key;
@@ -302,8 +317,11 @@ void DurableRunner::finish(int code) {
   nlohmann::json params = {{"done", done_}, {"failed", failed_}, {"total", config_.items.size()}};
   if (counts) {
     const store::Counts& c = counts.value();
-    params["state"] = {{"done", c.done},       {"failed", c.failed}, {"pending", c.pending},
-                       {"running", c.running}, {"skipped", c.skipped}};
+    params["state"] = {{"done", c.done},
+                       {"failed", c.failed},
+                       {"pending", c.pending},
+                       {"running", c.running},
+                       {"skipped", c.skipped}};
     // 0 only when every item is done and every profile is standing.
     const bool all_done = c.pending == 0 && c.running == 0 && c.failed == 0;
     if (!store_failed_ && !stopping_ && all_done && !any_fatal) code = 0;
@@ -353,19 +371,23 @@ nlohmann::json DurableRunner::status() const {
   auto counts = context_.store.counts();
   if (counts) {
     const store::Counts& c = counts.value();
-    out["state"] = {{"done", c.done},       {"failed", c.failed}, {"pending", c.pending},
-                    {"running", c.running}, {"skipped", c.skipped}};
+    out["state"] = {{"done", c.done},
+                    {"failed", c.failed},
+                    {"pending", c.pending},
+                    {"running", c.running},
+                    {"skipped", c.skipped}};
   }
   nlohmann::json profiles = nlohmann::json::array();
   for (const auto& w : workers_) {
     auto flight = in_flight_.find(w.get());
-    profiles.push_back({{"name", w->name()},
-                        {"state", state_name(w->state())},
-                        {"session", w->session_id()},
-                        {"pid", w->session()->pid()},
-                        {"dropped_messages", w->dropped_messages()},
-                        {"item", flight == in_flight_.end() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(flight->second->key())}});
+    profiles.push_back(
+        {{"name", w->name()},
+         {"state", state_name(w->state())},
+         {"session", w->session_id()},
+         {"pid", w->session()->pid()},
+         {"dropped_messages", w->dropped_messages()},
+         {"item", flight == in_flight_.end() ? nlohmann::json(nullptr)
+                                             : nlohmann::json(flight->second->key())}});
   }
   out["profiles"] = std::move(profiles);
   return out;
@@ -402,8 +424,7 @@ void DurableRunner::on_store_failed(const Error& e) {
 std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
                                             ItemExecutor& executor, EventLog& events,
                                             store::Store& store, RunOptions options) {
-  return std::make_unique<DurableRunner>(loop, config, executor, events, store,
-                                         std::move(options));
+  return std::make_unique<DurableRunner>(loop, config, executor, events, store, std::move(options));
 }
 
 }  // namespace belay::campaign

@@ -88,15 +88,16 @@ void EventLog::append(const std::string& line) {
 
 void EventLog::write(const Event& event) {
   // ordered_json keeps DESIGN.md's field order in the file.
-  nlohmann::ordered_json line = {{"ts", iso8601_now()},
-                         {"campaign", campaign_},
-                         {"profile", event.profile.empty() ? nullptr : nlohmann::json(event.profile)},
-                         {"session", event.session.empty() ? nullptr : nlohmann::json(event.session)},
-                         {"item", event.item.empty() ? nullptr : nlohmann::json(event.item)},
-                         {"event", event.event},
-                         {"params", event.params},
-                         {"outcome", event.outcome.empty() ? nullptr : nlohmann::json(event.outcome)},
-                         {"dur_ms", event.dur_ms ? nlohmann::json(*event.dur_ms) : nullptr}};
+  nlohmann::ordered_json line = {
+      {"ts", iso8601_now()},
+      {"campaign", campaign_},
+      {"profile", event.profile.empty() ? nullptr : nlohmann::json(event.profile)},
+      {"session", event.session.empty() ? nullptr : nlohmann::json(event.session)},
+      {"item", event.item.empty() ? nullptr : nlohmann::json(event.item)},
+      {"event", event.event},
+      {"params", event.params},
+      {"outcome", event.outcome.empty() ? nullptr : nlohmann::json(event.outcome)},
+      {"dur_ms", event.dur_ms ? nlohmann::json(*event.dur_ms) : nullptr}};
   if (fd_ >= 0) {
     append(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   }

@@ -13,12 +13,12 @@
 namespace belay::campaign {
 
 struct Event {
-  std::string event;            // run_start, item_ok, reload, ...
+  std::string event;  // run_start, item_ok, reload, ...
   std::string profile;
   std::string session;
-  std::string item;             // the item's key
+  std::string item;  // the item's key
   nlohmann::json params = nlohmann::json::object();
-  std::string outcome;          // ok, fail, or empty
+  std::string outcome;  // ok, fail, or empty
   std::optional<uint64_t> dur_ms;
 };
 

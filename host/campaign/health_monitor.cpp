@@ -77,8 +77,7 @@ void HealthMonitor::finish(const std::shared_ptr<Round>& round) {
   auto session = session_.lock();
   // The browser was restarted while the probes ran: they were about the
   // old one.
-  if (!session || session != round->session.lock() ||
-      session->generation() != round->generation) {
+  if (!session || session != round->session.lock() || session->generation() != round->generation) {
     return schedule();
   }
   schedule();

@@ -20,8 +20,8 @@ namespace belay::campaign {
 struct ItemAttempt {
   nlohmann::json item;
   std::string key;
-  int index = 0;     // from 1
-  int attempt = 1;   // the first try's number, from 1; counts over runs
+  int index = 0;    // from 1
+  int attempt = 1;  // the first try's number, from 1; counts over runs
   std::string profile;
   nlohmann::json saved;  // the last checkpoint, or null
 };
@@ -52,7 +52,8 @@ class ItemExecutor {
   virtual ~ItemExecutor() = default;
   // Runs the item on `session`'s current page, with its call retry and
   // recovery ladder; `done` gets the item's result or its last error.
-  virtual void run_item(const ItemAttempt& attempt, std::shared_ptr<browser::BrowserSession> session,
+  virtual void run_item(const ItemAttempt& attempt,
+                        std::shared_ptr<browser::BrowserSession> session,
                         std::shared_ptr<ItemHost> host, Done done) = 0;
 };
 

@@ -17,7 +17,6 @@ namespace {
 
 using Items = std::vector<json>;
 
-
 // Calls VISIT(offset, char) for each character outside JSON strings until it
 // returns true; returns that offset, or npos. The structure scans below run
 // on raw text: before parsing, or to find a position nlohmann doesn't give.
@@ -161,7 +160,6 @@ Result<Items> parse_json_array_checked(std::string_view text, const std::string&
   }
   return {std::move(items)};
 }
-
 
 using Parser = Result<Items> (*)(std::string_view, const std::string&);
 

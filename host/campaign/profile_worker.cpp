@@ -28,25 +28,36 @@ std::string text(Reason reason) {
 
 std::string_view state_name(ProfileWorker::State state) {
   switch (state) {
-    case ProfileWorker::State::starting: return "starting";
-    case ProfileWorker::State::idle: return "ready";
-    case ProfileWorker::State::busy: return "busy";
-    case ProfileWorker::State::restarting: return "restarting";
-    case ProfileWorker::State::paused: return "paused";
-    case ProfileWorker::State::fatal: return "fatal";
-    case ProfileWorker::State::stopped: return "stopped";
+    case ProfileWorker::State::starting:
+      return "starting";
+    case ProfileWorker::State::idle:
+      return "ready";
+    case ProfileWorker::State::busy:
+      return "busy";
+    case ProfileWorker::State::restarting:
+      return "restarting";
+    case ProfileWorker::State::paused:
+      return "paused";
+    case ProfileWorker::State::fatal:
+      return "fatal";
+    case ProfileWorker::State::stopped:
+      return "stopped";
   }
   return "?";
 }
 
 ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::function<void()> changed)
-    : run_(run), profile_(std::move(profile)), changed_(std::move(changed)),
-      health_(run.loop, run.config.health, {}), timer_(run.loop), budget_(run.config.supervisor),
+    : run_(run),
+      profile_(std::move(profile)),
+      changed_(std::move(changed)),
+      health_(run.loop, run.config.health, {}),
+      timer_(run.loop),
+      budget_(run.config.supervisor),
       soft_(run.config.soft_restart, run.config.health.interval_ms) {
   session_ = std::make_shared<browser::BrowserSession>(
-      run_.loop, browser::profile_browser_spec(
-                     {profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags},
-                     run_.options));
+      run_.loop,
+      browser::profile_browser_spec(
+          {profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags}, run_.options));
   std::weak_ptr<bool> alive = alive_;
   browser::SessionHooks hooks;
   hooks.before_restart = [this, alive](std::function<void()> proceed,
@@ -96,8 +107,8 @@ Error ProfileWorker::unavailable(const std::string& what, const std::string& whe
 
 void ProfileWorker::event(const std::string& name, nlohmann::json params,
                           const std::string& outcome, std::optional<uint64_t> dur_ms) {
-  run_.events.write(Event{name, profile_.name, session_id(), current_item_, std::move(params),
-                          outcome, dur_ms});
+  run_.events.write(
+      Event{name, profile_.name, session_id(), current_item_, std::move(params), outcome, dur_ms});
 }
 
 // Every garbage message is counted in the status; the first, the tenth, the
@@ -188,8 +199,7 @@ void ProfileWorker::when_ready(std::function<void(std::optional<Error>)> done) {
   if (stopping_ || state_ == State::fatal) {
     return done(unavailable(stopping_ ? "stopping" : "fatal: " + last_error_, "browser"));
   }
-  if (state_ == State::restarting || state_ == State::starting ||
-      pages_being_replaced_ > 0) {
+  if (state_ == State::restarting || state_ == State::starting || pages_being_replaced_ > 0) {
     ready_waiters_.push_back(std::move(done));
     return;
   }
@@ -239,9 +249,9 @@ void ProfileWorker::screenshot_then(const std::string& name, std::function<void(
   if (!page) return then(false);
   std::weak_ptr<bool> alive = alive_;
   browser::screenshot(*page, run_.options.state_dir + "/screenshots/" + name, kScreenshotTimeoutMs,
-                  [alive, then = std::move(then)](Result<nlohmann::json> r) {
-                    if (!alive.expired()) then(r.ok());
-                  });
+                      [alive, then = std::move(then)](Result<nlohmann::json> r) {
+                        if (!alive.expired()) then(r.ok());
+                      });
 }
 
 void ProfileWorker::on_browser_exit(const Error& why) {
@@ -309,8 +319,7 @@ void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
   timer_.after(delay, [this, alive, reason, mode, generation, relaunched]() {
     if (alive.expired() || stopping_) return;
     // The script restarted the browser itself in the meantime.
-    if (session_->generation() != generation && session_->connected() &&
-        !session_->restarting()) {
+    if (session_->generation() != generation && session_->connected() && !session_->restarting()) {
       return relaunched(std::nullopt);
     }
     restart_reason_ = reason;
@@ -440,9 +449,11 @@ void ProfileWorker::unpause() {
 
 std::optional<Error> ProfileWorker::hold(uint64_t ms) {
   if (stopping_ || state_ == State::fatal || state_ == State::stopped) {
-    return Error{Kind::config, "profile '" + profile_.name + "' is " +
-                                   std::string(state_name(state_)) + ": nothing to pause",
-                 "pause", {}};
+    return Error{Kind::config,
+                 "profile '" + profile_.name + "' is " + std::string(state_name(state_)) +
+                     ": nothing to pause",
+                 "pause",
+                 {}};
   }
   if (state_ == State::idle) {
     pause(ms, PauseReason::by_operator);
@@ -466,9 +477,11 @@ std::optional<Error> ProfileWorker::resume() {
     requested_pause_.reset();
     return std::nullopt;
   }
-  return Error{Kind::config, "profile '" + profile_.name + "' is " +
-                                 std::string(state_name(state_)) + ", not paused",
-               "resume", {}};
+  return Error{
+      Kind::config,
+      "profile '" + profile_.name + "' is " + std::string(state_name(state_)) + ", not paused",
+      "resume",
+      {}};
 }
 
 void ProfileWorker::stop(std::function<void()> done) {

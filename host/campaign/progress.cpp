@@ -136,8 +136,8 @@ const json* param_value(const json& value) {
 
 void append_params(std::string* out, const json& params) {
   // What a person looks for first; the rest follow by name.
-  static const std::array<const char*, 8> kFirst = {
-      "kind", "step", "name", "reason", "op", "attempt", "wait_ms", "until_ms"};
+  static const std::array<const char*, 8> kFirst = {"kind", "step",    "name",    "reason",
+                                                    "op",   "attempt", "wait_ms", "until_ms"};
   for (const char* key : kFirst) {
     const json* value = field(params, key);
     if (value != nullptr) append_field(out, key, param_value(*value));

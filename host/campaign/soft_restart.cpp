@@ -4,9 +4,12 @@ namespace belay::campaign {
 
 std::string_view name(SoftRestartReason reason) {
   switch (reason) {
-    case SoftRestartReason::items: return "items";
-    case SoftRestartReason::age: return "age";
-    case SoftRestartReason::memory: return "memory";
+    case SoftRestartReason::items:
+      return "items";
+    case SoftRestartReason::age:
+      return "age";
+    case SoftRestartReason::memory:
+      return "memory";
   }
   return "?";
 }

@@ -36,8 +36,8 @@ int64_t requeue_items(const std::string& state_dir, const std::set<std::string>&
 
 CleanupReport clean_state(const std::string& state_dir, bool emergency) {
   CleanupReport report;
-  report.killed = emergency ? chrome::find_marked_processes(state_dir)
-                            : chrome::find_orphans(state_dir);
+  report.killed =
+      emergency ? chrome::find_marked_processes(state_dir) : chrome::find_orphans(state_dir);
   if (emergency) {
     // Before the browsers go: a live host must not finish (or fail) the
     // item in the time they take to exit and so escape the requeue.
@@ -50,8 +50,7 @@ CleanupReport clean_state(const std::string& state_dir, bool emergency) {
   return report;
 }
 
-void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency,
-                 bool always) {
+void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency, bool always) {
   if (!always && report.killed.empty() && report.requeued == 0) return;
   nlohmann::json killed = nlohmann::json::array();
   for (const auto& p : report.killed) {
@@ -60,7 +59,10 @@ void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency,
                       {"host_pid", p.marker.host_pid},
                       {"host_alive", p.host_alive}});
   }
-  events.write(campaign::Event{"cleanup", "", "", "",
+  events.write(campaign::Event{"cleanup",
+                               "",
+                               "",
+                               "",
                                {{"mode", emergency ? "emergency" : "orphans"},
                                 {"killed", killed},
                                 {"survived", report.survived},
@@ -75,8 +77,8 @@ std::string describe(const CleanupReport& report) {
   for (const auto& p : report.killed) {
     out += (survived.count(p.pid) != 0 ? "still alive " : "killed ") + std::to_string(p.pid) +
            " (profile " + (p.marker.profile.empty() ? std::string("?") : p.marker.profile) +
-           ", host " + std::to_string(p.marker.host_pid) +
-           (p.host_alive ? " running" : " gone") + ")\n";
+           ", host " + std::to_string(p.marker.host_pid) + (p.host_alive ? " running" : " gone") +
+           ")\n";
   }
   if (report.requeued > 0) {
     out += std::to_string(report.requeued) + " running item(s) back to pending\n";

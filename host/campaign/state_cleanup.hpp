@@ -21,8 +21,7 @@ struct CleanupReport {
 CleanupReport clean_state(const std::string& state_dir, bool emergency);
 // The `cleanup` event for the report (written only when something was
 // found, unless `always`).
-void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency,
-                 bool always);
+void log_cleanup(EventLog& events, const CleanupReport& report, bool emergency, bool always);
 // "killed PID (profile P, host H gone)" lines.
 std::string describe(const CleanupReport& report);
 

@@ -60,7 +60,9 @@ Error classify_cdp_error(const nlohmann::json& cdp_error, std::string op) {
 
 Error transport_closed(std::string_view reason, std::string op) {
   return Error{Kind::browser_disconnected,
-               "browser has disconnected: " + std::string(reason), std::move(op), {}};
+               "browser has disconnected: " + std::string(reason),
+               std::move(op),
+               {}};
 }
 
 Error session_detached(std::string_view reason, std::string op) {

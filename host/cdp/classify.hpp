@@ -14,8 +14,8 @@
 namespace belay::cdp {
 
 struct ClassificationRow {
-  std::optional<int> code;   // nullopt: any code
-  std::string_view text;     // matched as a substring of the CDP message
+  std::optional<int> code;  // nullopt: any code
+  std::string_view text;    // matched as a substring of the CDP message
   Kind kind;
 };
 

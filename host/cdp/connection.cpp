@@ -68,9 +68,9 @@ uint64_t Connection::send(Command command, ReplyCallback done) {
   if (!command.session_id.empty()) message["sessionId"] = command.session_id;
   uv_update_time(loop_);
   const uint64_t deadline = uv_now(loop_) + command.timeout_ms;
-  pending_.emplace(id, Pending{std::move(done), std::move(command.session_id),
-                               std::move(command.method), std::move(command.op), deadline,
-                               command.timeout_ms});
+  pending_.emplace(
+      id, Pending{std::move(done), std::move(command.session_id), std::move(command.method),
+                  std::move(command.op), deadline, command.timeout_ms});
   deadlines_.emplace(deadline, id);
   if (deadlines_.begin()->second == id) arm_deadline_timer();
   transport_->send(message.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -113,8 +113,8 @@ void Connection::remove_session_end_handler(uint64_t id) { session_end_handlers_
 void Connection::on_message(std::string_view message) {
   json parsed = parse_json_or_discard(message);
   if (parsed.is_discarded() || !parsed.is_object()) {
-    on_transport_error(protocol_error("unparseable CDP message (" +
-                                      std::to_string(message.size()) + " bytes)"));
+    on_transport_error(
+        protocol_error("unparseable CDP message (" + std::to_string(message.size()) + " bytes)"));
     return;
   }
   auto id = parsed.find("id");
@@ -186,8 +186,8 @@ void Connection::dispatch_event(const std::string& method, const std::string& se
   }
 }
 
-void Connection::track_session_lifecycle(const std::string& method,
-                                         const std::string& session_id, const json& params) {
+void Connection::track_session_lifecycle(const std::string& method, const std::string& session_id,
+                                         const json& params) {
   if (method == "Target.detachedFromTarget") {
     const std::string gone = string_field(params, "sessionId", "");
     if (!gone.empty()) end_session(gone, session_detached("the target's session was detached"));
@@ -320,11 +320,12 @@ void Connection::arm_deadline_timer() {
   if (!deadline_timer_.initialized() || deadlines_.empty()) return;
   const uint64_t now = uv_now(loop_);
   const uint64_t first = deadlines_.begin()->first;
-  uv_timer_start(deadline_timer_.get(),
-                 [](uv_timer_t* t) {
-                   if (t->data != nullptr) static_cast<Connection*>(t->data)->on_deadline();
-                 },
-                 first > now ? first - now : 0, 0);
+  uv_timer_start(
+      deadline_timer_.get(),
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<Connection*>(t->data)->on_deadline();
+      },
+      first > now ? first - now : 0, 0);
 }
 
 void Connection::on_deadline() {

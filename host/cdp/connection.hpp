@@ -8,8 +8,8 @@
 #include "core/error.hpp"
 #include "core/uv_handle.hpp"
 
-#include <nlohmann/json.hpp>
 #include <uv.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -28,9 +28,9 @@ using json = nlohmann::json;
 struct Command {
   std::string method;
   json params = json::object();
-  std::string session_id;     // empty: the browser target
+  std::string session_id;  // empty: the browser target
   uint64_t timeout_ms = 30000;
-  std::string op;             // error.op: what the caller called it; empty: the method
+  std::string op;  // error.op: what the caller called it; empty: the method
 };
 
 // Why a session ended; carried to its watchers.
@@ -103,8 +103,7 @@ class Connection final : private Transport::Sink {
   void end_all_sessions(const Error& why);
 
   void dispatch_reply(uint64_t id, const json& message);
-  void dispatch_event(const std::string& method, const std::string& session_id,
-                      const json& params);
+  void dispatch_event(const std::string& method, const std::string& session_id, const json& params);
   void track_session_lifecycle(const std::string& method, const std::string& session_id,
                                const json& params);
   void end_session(const std::string& session_id, const Error& why);
@@ -130,8 +129,8 @@ class Connection final : private Transport::Sink {
   std::map<uint64_t, Subscription> subscriptions_;
   std::map<uint64_t, SessionEndHandler> session_end_handlers_;
   bool all_sessions_ended_ = false;
-  std::map<std::string, Error> ended_sessions_;        // commands to these fail at once
-  std::deque<std::string> ended_order_;                // bounds ended_sessions_
+  std::map<std::string, Error> ended_sessions_;  // commands to these fail at once
+  std::deque<std::string> ended_order_;          // bounds ended_sessions_
   std::set<std::string> crashed_sessions_;
   CloseHandler close_handler_;
   CloseHandler protocol_error_handler_;

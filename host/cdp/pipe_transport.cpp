@@ -102,9 +102,9 @@ void PipeTransport::deliver(std::string_view bytes) {
       },
       [this, &alive](size_t size) {
         if (sink_ != nullptr) {
-          sink_->on_transport_error(protocol_error(
-              "dropped an oversized CDP message of " + std::to_string(size) + " bytes (limit " +
-              std::to_string(options_.max_message_bytes) + ")"));
+          sink_->on_transport_error(
+              protocol_error("dropped an oversized CDP message of " + std::to_string(size) +
+                             " bytes (limit " + std::to_string(options_.max_message_bytes) + ")"));
         }
         return !alive.expired();
       });

@@ -30,8 +30,7 @@ int64_t integer_field(const json& message, const char* key, int64_t fallback) {
   const json* value = field(message, key);
   if (value == nullptr) return fallback;
   if (value->is_number_integer()) {
-    if (value->is_number_unsigned() &&
-        value->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    if (value->is_number_unsigned() && value->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return fallback;
     }
     return value->get<int64_t>();
@@ -59,7 +58,7 @@ Result<std::string> required_string(const json& reply, const char* key, const st
   if (value != nullptr && value->is_string() && !value->get_ref<const std::string&>().empty()) {
     return value->get<std::string>();
   }
-  const std::string what = value == nullptr      ? std::string("no ") + key
+  const std::string what = value == nullptr     ? std::string("no ") + key
                            : value->is_string() ? std::string("an empty ") + key
                                                 : std::string("a ") + key + " that is no string";
   return Error{Kind::protocol, "CDP reply to " + method + " has " + what, op, {}};

@@ -43,7 +43,7 @@ struct WsTransport::Impl {
   Client::connection_ptr con;
   UvHandle<uv_tcp_t> tcp;
   UvHandle<uv_timer_t> deadline;
-  UvHandle<uv_idle_t> drain;     // delivers queued messages outside websocketpp's stack
+  UvHandle<uv_idle_t> drain;  // delivers queued messages outside websocketpp's stack
   uv_getaddrinfo_t resolver{};
   bool resolving = false;
   std::string url;
@@ -197,11 +197,15 @@ struct WsTransport::Impl {
     deadline = UvHandle<uv_timer_t>();
     uv_timer_init(loop, deadline.get());
     deadline->data = this;
-    uv_timer_start(deadline.get(), [](uv_timer_t* t) {
-      auto* self = static_cast<Impl*>(t->data);
-      if (self != nullptr) self->fail(deadline_passed("websocket connect to " + self->url,
-                                                    self->connect_timeout_ms));
-    }, timeout_ms, 0);
+    uv_timer_start(
+        deadline.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Impl*>(t->data);
+          if (self != nullptr)
+            self->fail(
+                deadline_passed("websocket connect to " + self->url, self->connect_timeout_ms));
+        },
+        timeout_ms, 0);
     resolver.data = this;
     resolving = true;
     addrinfo hints{};
@@ -234,7 +238,8 @@ struct WsTransport::Impl {
     self->tcp->data = self;
     auto connect = std::make_unique<uv_connect_t>();
     connect->data = self->tcp.get();
-    const int rc = uv_tcp_connect(connect.get(), self->tcp.get(), res->ai_addr, &Impl::on_connected);
+    const int rc =
+        uv_tcp_connect(connect.get(), self->tcp.get(), res->ai_addr, &Impl::on_connected);
     uv_freeaddrinfo(res);
     if (rc == 0) {
       connect.release();
@@ -293,8 +298,10 @@ struct WsTransport::Impl {
       offset += used;
     }
     if (offset < len && !closed_because) {
-      fail(Error{Kind::protocol, "websocket stopped accepting input: " + keep->get_ec().message(),
-                 "", {}});
+      fail(Error{Kind::protocol,
+                 "websocket stopped accepting input: " + keep->get_ec().message(),
+                 "",
+                 {}});
     }
   }
 };

@@ -40,9 +40,12 @@ ChildReaper::ChildReaper(uv_loop_t* loop) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   uv_signal_init(loop, sigchld_.get());
   sigchld_->data = this;
-  uv_signal_start(sigchld_.get(), [](uv_signal_t* s, int) {
-    if (s->data != nullptr) static_cast<ChildReaper*>(s->data)->reap();
-  }, SIGCHLD);
+  uv_signal_start(
+      sigchld_.get(),
+      [](uv_signal_t* s, int) {
+        if (s->data != nullptr) static_cast<ChildReaper*>(s->data)->reap();
+      },
+      SIGCHLD);
   // Keeps no loop alive by itself: the run ends when its work does.
   uv_unref(sigchld_.as_handle());
 }

@@ -23,8 +23,8 @@ constexpr uint64_t kPortPollMs = 20;
 
 std::string make_temp_dir() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                      "/belay-chrome-XXXXXX";
+  std::string templ =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/belay-chrome-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) return {};
   return templ;
 }
@@ -40,10 +40,9 @@ std::vector<char*> c_array(std::vector<std::string>& strings) {
 }  // namespace
 
 Error browser_exited(int exit_status, int term_signal, std::string op) {
-  std::string why = term_signal != 0
-                        ? "killed by signal " + std::to_string(term_signal) + " (" +
-                              strsignal(term_signal) + ")"
-                        : "exited with status " + std::to_string(exit_status);
+  std::string why = term_signal != 0 ? "killed by signal " + std::to_string(term_signal) + " (" +
+                                           strsignal(term_signal) + ")"
+                                     : "exited with status " + std::to_string(exit_status);
   return Error{Kind::browser_disconnected, "browser process " + why, std::move(op), {}};
 }
 
@@ -141,8 +140,8 @@ void ChromeProcess::start(ReadyCallback ready) {
   started_at_ = uv_now(loop_);
   const int rc = spawn();
   if (rc != 0) {
-    fire_ready_later(launch_error(std::string("cannot start ") + options_.chrome_path + ": " +
-                            uv_strerror(rc)));
+    fire_ready_later(
+        launch_error(std::string("cannot start ") + options_.chrome_path + ": " + uv_strerror(rc)));
     return;
   }
   if (options_.transport == TransportKind::pipe) {
@@ -250,24 +249,27 @@ void ChromeProcess::keep_stderr_tail() {
 void ChromeProcess::wait_for_devtools_port() {
   uv_timer_init(loop_, poll_timer_.get());
   poll_timer_->data = this;
-  uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) {
-    auto* self = static_cast<ChromeProcess*>(t->data);
-    if (self == nullptr) return;
-    auto endpoint = read_devtools_port(self->user_data_dir_);
-    if (endpoint) {
-      uv_timer_stop(t);
-      DevToolsChannel found;
-      found.ws_url = endpoint->browser_url();
-      self->fire_ready(std::move(found));
-      return;
-    }
-    uv_update_time(self->loop_);
-    if (uv_now(self->loop_) - self->started_at_ > self->options_.startup_timeout_ms) {
-      uv_timer_stop(t);
-      self->fire_ready(deadline_passed("waiting for DevToolsActivePort",
-                                            self->options_.startup_timeout_ms, "launch"));
-    }
-  }, kPortPollMs, kPortPollMs);
+  uv_timer_start(
+      poll_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChromeProcess*>(t->data);
+        if (self == nullptr) return;
+        auto endpoint = read_devtools_port(self->user_data_dir_);
+        if (endpoint) {
+          uv_timer_stop(t);
+          DevToolsChannel found;
+          found.ws_url = endpoint->browser_url();
+          self->fire_ready(std::move(found));
+          return;
+        }
+        uv_update_time(self->loop_);
+        if (uv_now(self->loop_) - self->started_at_ > self->options_.startup_timeout_ms) {
+          uv_timer_stop(t);
+          self->fire_ready(deadline_passed("waiting for DevToolsActivePort",
+                                           self->options_.startup_timeout_ms, "launch"));
+        }
+      },
+      kPortPollMs, kPortPollMs);
 }
 
 void ChromeProcess::on_process_exit(int64_t status, int signal) {
@@ -306,10 +308,13 @@ void ChromeProcess::terminate(uint64_t grace_ms, std::function<void()> done, uin
   if (linger_ms == 0) return term_then_kill();
   // A browser asked to close saves its profile on the way out: signalling
   // the group at once kills the helpers that are still writing it.
-  uv_timer_start(kill_timer_.get(), [](uv_timer_t* t) {
-    auto* self = static_cast<ChromeProcess*>(t->data);
-    if (self != nullptr) self->term_then_kill();
-  }, linger_ms, 0);
+  uv_timer_start(
+      kill_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChromeProcess*>(t->data);
+        if (self != nullptr) self->term_then_kill();
+      },
+      linger_ms, 0);
 }
 
 void ChromeProcess::term_then_kill() {
@@ -317,10 +322,13 @@ void ChromeProcess::term_then_kill() {
   // A stopped (SIGSTOPped, hung in a debugger) browser holds SIGTERM
   // pending until it runs again; without this it always waits for SIGKILL.
   signal_group(SIGCONT);
-  uv_timer_start(kill_timer_.get(), [](uv_timer_t* t) {
-    auto* self = static_cast<ChromeProcess*>(t->data);
-    if (self != nullptr) self->signal_group(SIGKILL);
-  }, grace_ms_, 0);
+  uv_timer_start(
+      kill_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChromeProcess*>(t->data);
+        if (self != nullptr) self->signal_group(SIGKILL);
+      },
+      grace_ms_, 0);
 }
 
 void ChromeProcess::fire_ready_later(Result<DevToolsChannel> result) {

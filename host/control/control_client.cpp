@@ -30,11 +30,18 @@ struct WriteRequest {
 Error connect_error(const std::string& path, int status) {
   std::string why;
   switch (status) {
-    case UV_ENOENT: why = "no belay run serves this state directory (no " + path + ")"; break;
+    case UV_ENOENT:
+      why = "no belay run serves this state directory (no " + path + ")";
+      break;
     case UV_EACCES:
-    case UV_EPERM: why = "permission denied: the run at " + path + " belongs to another user"; break;
-    case UV_ECONNREFUSED: why = path + " is left from a run that is gone"; break;
-    default: why = "cannot connect to " + path + ": " + uv_strerror(status);
+    case UV_EPERM:
+      why = "permission denied: the run at " + path + " belongs to another user";
+      break;
+    case UV_ECONNREFUSED:
+      why = path + " is left from a run that is gone";
+      break;
+    default:
+      why = "cannot connect to " + path + ": " + uv_strerror(status);
   }
   return Error{Kind::config, why, "attach", {}};
 }
@@ -68,9 +75,8 @@ ControlClient::~ControlClient() {
   if (!state_->open) return;
   auto* keep = new std::shared_ptr<State>(state_);  // until the close callback
   state_->pipe.data = keep;
-  uv_close(reinterpret_cast<uv_handle_t*>(&state_->pipe), [](uv_handle_t* handle) {
-    delete static_cast<std::shared_ptr<State>*>(handle->data);
-  });
+  uv_close(reinterpret_cast<uv_handle_t*>(&state_->pipe),
+           [](uv_handle_t* handle) { delete static_cast<std::shared_ptr<State>*>(handle->data); });
 }
 
 std::optional<Error> ControlClient::connect(const std::string& path, uint64_t timeout_ms) {
@@ -78,24 +84,27 @@ std::optional<Error> ControlClient::connect(const std::string& path, uint64_t ti
   state_->open = true;
   state_->pipe.data = state_.get();
   state_->connect_req.data = state_.get();
-  uv_pipe_connect(&state_->connect_req, &state_->pipe, path.c_str(), [](uv_connect_t* req, int status) {
-    static_cast<State*>(req->data)->connect_status = status;
-  });
+  uv_pipe_connect(&state_->connect_req, &state_->pipe, path.c_str(),
+                  [](uv_connect_t* req, int status) {
+                    static_cast<State*>(req->data)->connect_status = status;
+                  });
   while (!state_->connect_status) uv_run(state_->loop, UV_RUN_ONCE);
   if (*state_->connect_status != 0) return connect_error(path, *state_->connect_status);
   state_->connected = true;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&state_->pipe),
-                [](uv_handle_t*, size_t size, uv_buf_t* buf) {
-                  buf->base = new char[size];
-                  buf->len = size;
-                },
-                on_read);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&state_->pipe),
+      [](uv_handle_t*, size_t size, uv_buf_t* buf) {
+        buf->base = new char[size];
+        buf->len = size;
+      },
+      on_read);
   // The host speaks first: a hello, or why it refuses this client.
   uv_timer_t timer;
   uv_timer_init(state_->loop, &timer);
   bool timed_out = false;
   timer.data = &timed_out;
-  uv_timer_start(&timer, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, timeout_ms, 0);
+  uv_timer_start(
+      &timer, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, timeout_ms, 0);
   while (!state_->first && state_->connected && !timed_out) uv_run(state_->loop, UV_RUN_ONCE);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
   uv_run(state_->loop, UV_RUN_NOWAIT);
@@ -109,9 +118,11 @@ std::optional<Error> ControlClient::connect(const std::string& path, uint64_t ti
   if (!refusal.empty()) {
     return Error{Kind::config, "the run refused this console: " + refusal, "attach", {}};
   }
-  return Error{Kind::config,
-               timed_out ? "the run at " + path + " did not answer" : "the run closed the connection",
-               "attach", {}};
+  return Error{
+      Kind::config,
+      timed_out ? "the run at " + path + " did not answer" : "the run closed the connection",
+      "attach",
+      {}};
 }
 
 void ControlClient::on_message(OnMessage handler) { state_->handler = std::move(handler); }

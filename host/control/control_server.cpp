@@ -30,7 +30,7 @@ struct ControlServer::State {
   uv_pipe_t listener{};
   bool listening = false;
   std::string path;
-  ino_t inode = 0;  // of the socket file this server made
+  ino_t inode = 0;             // of the socket file this server made
   std::list<Client*> clients;  // each deleted by its handle's close callback
 };
 
@@ -49,8 +49,9 @@ void send(Client* client, const nlohmann::json& message) {
   write->data = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
   write->req.data = write;
-  const int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&client->pipe), &buf, 1,
-                          [](uv_write_t* req, int) { delete static_cast<WriteRequest*>(req->data); });
+  const int rc =
+      uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&client->pipe), &buf, 1,
+               [](uv_write_t* req, int) { delete static_cast<WriteRequest*>(req->data); });
   if (rc != 0) delete write;
 }
 
@@ -130,12 +131,13 @@ void accept_client(State* state) {
     return drop(c);
   }
   send(c, hello_message());
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe),
-                [](uv_handle_t*, size_t size, uv_buf_t* buf) {
-                  buf->base = new char[size];
-                  buf->len = size;
-                },
-                on_read);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->pipe),
+      [](uv_handle_t*, size_t size, uv_buf_t* buf) {
+        buf->base = new char[size];
+        buf->len = size;
+      },
+      on_read);
 }
 
 // True if a live host answers at `path`.

@@ -40,14 +40,17 @@ void defer_after(uv_loop_t* loop, uint64_t ms, std::function<void()> fn) {
   deferred->fn = std::move(fn);
   deferred->timer.data = deferred.get();
   uv_timer_init(loop, &deferred->timer);
-  uv_timer_start(&deferred->timer, [](uv_timer_t* timer) {
-    auto* d = static_cast<DeferredAfter*>(timer->data);
-    std::function<void()> fn = std::move(d->fn);
-    uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) {
-      std::unique_ptr<DeferredAfter> owned(static_cast<DeferredAfter*>(h->data));
-    });
-    if (fn) fn();
-  }, ms, 0);
+  uv_timer_start(
+      &deferred->timer,
+      [](uv_timer_t* timer) {
+        auto* d = static_cast<DeferredAfter*>(timer->data);
+        std::function<void()> fn = std::move(d->fn);
+        uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) {
+          std::unique_ptr<DeferredAfter> owned(static_cast<DeferredAfter*>(h->data));
+        });
+        if (fn) fn();
+      },
+      ms, 0);
   deferred.release();  // owned by the handle until its close callback
 }
 

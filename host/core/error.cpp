@@ -22,7 +22,8 @@ constexpr std::array<KindInfo, kKindCount> kKinds = {{
 Error deadline_passed(std::string_view what, uint64_t timeout_ms, std::string op) {
   return Error{Kind::timeout,
                std::string(what) + " timed out after " + std::to_string(timeout_ms) + " ms",
-               std::move(op), {}};
+               std::move(op),
+               {}};
 }
 
 std::string_view kind_name(Kind kind) { return kKinds[static_cast<size_t>(kind)].name; }

@@ -31,8 +31,8 @@ std::string_view kind_description(Kind kind);
 struct Error {
   Kind kind = Kind::protocol;
   std::string message;
-  std::string op;          // what failed: "Runtime.evaluate" in the host, "page:evaluate" in Lua
-  nlohmann::json cdp;      // the raw CDP error object, when there is one
+  std::string op;      // what failed: "Runtime.evaluate" in the host, "page:evaluate" in Lua
+  nlohmann::json cdp;  // the raw CDP error object, when there is one
 
   // "kind: message (op)", the form users see and tostring(err) gives in Lua.
   std::string to_string() const;
@@ -46,8 +46,8 @@ Error deadline_passed(std::string_view what, uint64_t timeout_ms, std::string op
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() { return std::get<0>(v_); }

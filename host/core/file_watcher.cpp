@@ -5,11 +5,11 @@
 namespace belay {
 
 using file_watch::is_recursable_dir;
-using file_watch::kPollIntervalMs;
-using file_watch::starts_with;
 using file_watch::join;
+using file_watch::kPollIntervalMs;
 using file_watch::normalize;
 using file_watch::parent_of;
+using file_watch::starts_with;
 
 FileWatcher::FileWatcher(uv_loop_t* loop, OnChange on_change, uint64_t debounce_ms)
     : loop_(loop),

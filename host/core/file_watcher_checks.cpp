@@ -11,7 +11,6 @@ using file_watch::is_recursable_dir;
 using file_watch::join;
 using file_watch::parent_of;
 
-
 void FileWatcher::on_dir_polled(DirWatch& dir, int status, const uv_stat_t& prev,
                                 const uv_stat_t& curr) {
   if (status < 0) {

@@ -21,7 +21,6 @@
 namespace belay {
 namespace file_watch {
 
-
 // Often enough that a replaced directory is watched again before a person
 // saves twice; rarely enough that an idle watch costs nothing measurable.
 inline constexpr unsigned kPollIntervalMs = 250;
@@ -76,8 +75,9 @@ inline bool is_editor_temp(const std::string& name) {
 
 // Dot-directories (.git, .belay) are never recursed into: they are large and
 // hold nothing to reload.
-bool is_recursable_dir(const std::string& name) { return !name.empty() && name.front() != '.'; }
-
+inline bool is_recursable_dir(const std::string& name) {
+  return !name.empty() && name.front() != '.';
+}
 
 }  // namespace file_watch
 

@@ -77,8 +77,7 @@ class SqliteStore final : public Store {
   // The connection outlives every statement: members go in reverse order.
   std::unique_ptr<Db> db_;
   Statement select_item_, select_current_, mark_running_, mark_done_, mark_failed_, mark_pending_,
-      move_counts_, save_checkpoint_, save_attempts_, select_profile_, save_profile_,
-      save_health_;
+      move_counts_, save_checkpoint_, save_attempts_, select_profile_, save_profile_, save_health_;
 };
 
 }  // namespace belay::store::sqlite

@@ -28,14 +28,14 @@ std::optional<ItemStatus> status_from_name(std::string_view name);
 // file; the store keeps what happened to it.
 struct ItemRecord {
   std::string key;
-  int64_t idx = 0;           // from 1, its place in the items file
+  int64_t idx = 0;  // from 1, its place in the items file
   ItemStatus status = ItemStatus::pending;
-  int attempts = 0;          // tries started, over every run
-  nlohmann::json result;     // done: what run() returned
-  nlohmann::json error;      // failed: {kind, message, op}
-  nlohmann::json saved;      // the last ctx:checkpoint(), or null
-  std::string profile;       // who ran it last
-  int64_t updated_at_ms = 0; // wall clock, ms since the epoch
+  int attempts = 0;           // tries started, over every run
+  nlohmann::json result;      // done: what run() returned
+  nlohmann::json error;       // failed: {kind, message, op}
+  nlohmann::json saved;       // the last ctx:checkpoint(), or null
+  std::string profile;        // who ran it last
+  int64_t updated_at_ms = 0;  // wall clock, ms since the epoch
 };
 
 // The item list a run binds to the state: keys in file order.
@@ -46,11 +46,11 @@ struct ItemKey {
 
 struct CampaignRecord {
   std::string name;
-  std::string items_fingerprint;  // of the items' content, last bound
-  int64_t total = 0;              // items in the file, last bound
-  int64_t last_index = 0;         // idx of the item finished last
-  int64_t done = 0;               // items done now
-  int64_t failed = 0;             // items failed now (a retry takes one out)
+  std::string items_fingerprint;                    // of the items' content, last bound
+  int64_t total = 0;                                // items in the file, last bound
+  int64_t last_index = 0;                           // idx of the item finished last
+  int64_t done = 0;                                 // items done now
+  int64_t failed = 0;                               // items failed now (a retry takes one out)
   nlohmann::json state = nlohmann::json::object();  // free-form run state
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
@@ -58,11 +58,11 @@ struct CampaignRecord {
 
 // What binding a run's items to the state found.
 struct BindReport {
-  bool first_run = false;         // the state was empty
-  bool items_changed = false;     // the fingerprint differs from last run's
-  int64_t added = 0;              // keys new to the state
-  int64_t missing = 0;            // keys in the state, no longer in the file
-  int64_t requeued = 0;           // `running` items left by a killed host
+  bool first_run = false;      // the state was empty
+  bool items_changed = false;  // the fingerprint differs from last run's
+  int64_t added = 0;           // keys new to the state
+  int64_t missing = 0;         // keys in the state, no longer in the file
+  int64_t requeued = 0;        // `running` items left by a killed host
 };
 
 struct ProfileRecord {
@@ -75,11 +75,11 @@ struct ProfileRecord {
 
 struct WorkerHealth {
   std::string profile;
-  std::string status;           // starting ready busy recovering paused fatal stopped
+  std::string status;  // starting ready busy recovering paused fatal stopped
   int64_t last_heartbeat_ms = 0;
   int restart_count = 0;
-  std::string current_item;     // key, or empty
-  std::string last_error;       // "kind: message (op)", or empty
+  std::string current_item;  // key, or empty
+  std::string last_error;    // "kind: message (op)", or empty
 };
 
 struct Counts {
