@@ -4,6 +4,7 @@
 // browser works.
 
 #include "support/lua_harness.hpp"
+#include "support/lua_matchers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,47 +15,6 @@ namespace belay::test {
 namespace {
 
 using nlohmann::json;
-
-const char* const kCatch = R"LUA(
-local function catch(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return { ok = true } end
-  if type(err) ~= "table" then return { ok = false, plain = tostring(err) } end
-  return { ok = false, kind = err.kind, message = err.message, op = err.op,
-           retryable = err.retryable, str = tostring(err),
-           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
-           locked = getmetatable(err) == "locked" }
-end
-)LUA";
-
-std::string with_catch(const std::string& body) { return kCatch + body; }
-
-// An error table of `kind` whose message has `message_part`, whose op starts
-// with `op_prefix` and is not empty, and whose tostring is "kind: message (op)".
-::testing::AssertionResult LuaError(const json& e, Kind kind, const std::string& message_part,
-                                    const std::string& op_prefix = "") {
-  if (!e.is_object() || e.value("ok", true) || e.contains("plain")) {
-    return ::testing::AssertionFailure() << "not an error table: " << e;
-  }
-  if (e.value("kind", "") != kind_name(kind)) {
-    return ::testing::AssertionFailure() << "kind is not " << kind_name(kind) << ": " << e;
-  }
-  if (e.value("retryable", !retryable_by_default(kind)) != retryable_by_default(kind)) {
-    return ::testing::AssertionFailure() << "wrong retryable: " << e;
-  }
-  if (e.value("message", "").find(message_part) == std::string::npos) {
-    return ::testing::AssertionFailure() << "message lacks '" << message_part << "': " << e;
-  }
-  const std::string op = e.value("op", "");
-  if (op.empty() || op.rfind(op_prefix, 0) != 0) {
-    return ::testing::AssertionFailure() << "op is empty or does not start with '" << op_prefix
-                                         << "': " << e;
-  }
-  if (e.value("str", "") != e.value("want", "-") || !e.value("locked", false)) {
-    return ::testing::AssertionFailure() << "tostring(err) is not 'kind: message (op)': " << e;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 int64_t epoch_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -142,7 +102,7 @@ TEST_F(LuaBelay, SleepLetsOtherScriptsRun) {
 TEST_F(LuaBelay, SleepRejectsANegativeTime) {
   auto lua = h().run(with_catch(R"LUA(return catch(function() belay.sleep(-1) end))LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "ms", "belay.sleep"));
+  EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "belay.sleep*", "ms"));
 }
 
 TEST_F(LuaBelay, NowIsEpochMilliseconds) {
@@ -238,9 +198,9 @@ TEST_F(LuaBelay, JsonEncodeOfAFunctionIsScriptError) {
              key = catch(belay.json.encode, { [{}] = 1 }) }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value()["fn"], Kind::script, "function", "belay.json"));
-  EXPECT_TRUE(LuaError(lua.value()["cycle"], Kind::script, "deeper", "belay.json"));
-  EXPECT_TRUE(LuaError(lua.value()["key"], Kind::script, "key", "belay.json"));
+  EXPECT_TRUE(LuaError(lua.value()["fn"], {Kind::script}, "belay.json*", "function"));
+  EXPECT_TRUE(LuaError(lua.value()["cycle"], {Kind::script}, "belay.json*", "deeper"));
+  EXPECT_TRUE(LuaError(lua.value()["key"], {Kind::script}, "belay.json*", "key"));
   auto host = h().run(R"LUA(belay.json.encode(print))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
@@ -257,7 +217,7 @@ TEST_F(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   for (const char* which : {"garbage", "trailing", "empty", "nul", "nul_in_string"}) {
-    EXPECT_TRUE(LuaError(lua.value()[which], Kind::script, "JSON", "belay.json")) << which;
+    EXPECT_TRUE(LuaError(lua.value()[which], {Kind::script}, "belay.json*", "JSON")) << which;
   }
   EXPECT_NE(lua.value()["nul"]["message"].get<std::string>().find("NUL byte at offset 1"),
             std::string::npos)
@@ -279,10 +239,10 @@ TEST_F(LuaBelay, ErrorRaisesAnErrorTable) {
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   // op is where the script raised it.
-  EXPECT_TRUE(LuaError(lua.value()["timeout"], Kind::timeout, "x", "snippet:"));
+  EXPECT_TRUE(LuaError(lua.value()["timeout"], {Kind::timeout}, "snippet:*", "x"));
   EXPECT_EQ(lua.value()["timeout"]["message"], "x");
   EXPECT_EQ(lua.value()["timeout"]["retryable"], true);
-  EXPECT_TRUE(LuaError(lua.value()["not_found"], Kind::not_found, "gone", "snippet:"));
+  EXPECT_TRUE(LuaError(lua.value()["not_found"], {Kind::not_found}, "snippet:*", "gone"));
   EXPECT_EQ(lua.value()["not_found"]["retryable"], false);
   EXPECT_EQ(lua.value()["is_table"], true);
   auto host = h().run(R"LUA(belay.error("timeout", "from script"))LUA");
@@ -296,7 +256,7 @@ TEST_F(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
     return catch(function() belay.error("bogus_kind", "x") end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value(), Kind::script, "unknown error kind 'bogus_kind'"));
+  EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "", "unknown error kind 'bogus_kind'"));
   auto host = h().run(R"LUA(belay.error("bogus_kind", "x"))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
@@ -316,7 +276,7 @@ TEST_F(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
              still_works = type(page:title()) == "string" }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value()["wrap"], Kind::script, "coroutine", "page:title"));
+  EXPECT_TRUE(LuaError(lua.value()["wrap"], {Kind::script}, "page:title*", "coroutine"));
   EXPECT_EQ(lua.value()["resume_ok"], false);
   EXPECT_EQ(lua.value()["resume_kind"], "script");
   EXPECT_NE(lua.value()["resume_message"].get<std::string>().find("coroutine"),
@@ -335,8 +295,9 @@ TEST_F(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
     return { sorted = sorted, gsub = gsub, still_works = type(page:url()) == "string" }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value()["sorted"], Kind::script, "table.sort", "page:title"));
-  EXPECT_TRUE(LuaError(lua.value()["gsub"], Kind::script, "cannot be called here", "page:title"));
+  EXPECT_TRUE(LuaError(lua.value()["sorted"], {Kind::script}, "page:title*", "table.sort"));
+  EXPECT_TRUE(
+      LuaError(lua.value()["gsub"], {Kind::script}, "page:title*", "cannot be called here"));
   EXPECT_EQ(lua.value()["still_works"], true);
   auto host = h().run(R"LUA(table.sort({ 2, 1 }, function(a, b) browser:version() return a < b end))LUA");
   ASSERT_FALSE(host.ok());

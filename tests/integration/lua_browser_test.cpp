@@ -4,6 +4,7 @@
 
 #include "support/chromium.hpp"
 #include "support/lua_harness.hpp"
+#include "support/lua_matchers.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,58 +15,6 @@ namespace belay::test {
 namespace {
 
 using nlohmann::json;
-
-// Lua prelude: catch(fn, ...) runs fn under pcall and describes the error.
-const char* const kCatch = R"LUA(
-local function catch(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return { ok = true } end
-  if type(err) ~= "table" then return { ok = false, plain = tostring(err) } end
-  return { ok = false, kind = err.kind, message = err.message, op = err.op,
-           retryable = err.retryable, str = tostring(err),
-           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
-           locked = getmetatable(err) == "locked" }
-end
-)LUA";
-
-std::string with_catch(const std::string& body) { return kCatch + body; }
-
-// `kinds` lists the acceptable kinds (one, or several when either is right).
-::testing::AssertionResult LuaError(const json& e, std::initializer_list<Kind> kinds,
-                                    const std::string& op, const std::string& message_part = "") {
-  if (!e.is_object() || e.value("ok", true) || e.contains("plain")) {
-    return ::testing::AssertionFailure() << "not an error table: " << e;
-  }
-  const std::string got = e.value("kind", "");
-  std::optional<Kind> matched;
-  for (Kind k : kinds) {
-    if (got == kind_name(k)) matched = k;
-  }
-  if (!matched) return ::testing::AssertionFailure() << "unexpected kind: " << e;
-  if (e.value("op", "") != op) {
-    return ::testing::AssertionFailure() << "op is not " << op << ": " << e;
-  }
-  if (e.value("retryable", !retryable_by_default(*matched)) != retryable_by_default(*matched)) {
-    return ::testing::AssertionFailure() << "wrong retryable: " << e;
-  }
-  if (e.value("message", "").empty() ||
-      e.value("message", "").find(message_part) == std::string::npos) {
-    return ::testing::AssertionFailure() << "message lacks '" << message_part << "': " << e;
-  }
-  if (e.value("str", "") != e.value("want", "-") || !e.value("locked", false)) {
-    return ::testing::AssertionFailure() << "not a proper error table: " << e;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult HostError(const Result<json>& r, Kind kind, const std::string& op) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded with " << r.value();
-  if (r.error().kind != kind || r.error().op != op) {
-    return ::testing::AssertionFailure() << "got " << r.error().to_string() << "; want "
-                                         << kind_name(kind) << " from " << op;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 class LuaBrowser : public ::testing::Test {
  protected:
