@@ -334,10 +334,13 @@ TEST(BadInputReload, HugeOrOddErrorMessagesInAnEditAreFailedReloadsNotACrash) {
 // --- script arguments
 // ------------------------------------------------------------
 
+class BadInputScript : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(BadInputScript);
+
 // page:evaluate looks at the head of its source to tell a function from an
 // expression; a long expression in parentheses must not overflow that look.
-TEST(BadInputScript, LongParenthesizedEvaluateSourceIsEvaluatedNotACrash) {
-  LuaHarness h;
+TEST_P(BadInputScript, LongParenthesizedEvaluateSourceIsEvaluatedNotACrash) {
+  LuaHarness h(transport());
   auto r = h.run(R"(
     local big = string.rep("a", 300000)
     local object = page:evaluate('({ "s": "' .. big .. '" })')

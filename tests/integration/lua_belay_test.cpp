@@ -22,22 +22,12 @@ int64_t epoch_ms() {
       .count();
 }
 
-class LuaBelay : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
-
-  static LuaHarness* shared_;
-};
-LuaHarness* LuaBelay::shared_ = nullptr;
+class LuaBelay : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBelay);
 
 // ---------------------------------------------------------------- sleep, now
 
-TEST_F(LuaBelay, SleepWaitsAtLeastItsTime) {
+TEST_P(LuaBelay, SleepWaitsAtLeastItsTime) {
   const auto t0 = std::chrono::steady_clock::now();
   auto r = h().run(R"LUA(
     local t0 = belay.now()
@@ -57,7 +47,7 @@ TEST_F(LuaBelay, SleepWaitsAtLeastItsTime) {
 
 // Another script computed for a while in the same loop turn before this one
 // started its sleep: the sleep must still last its full time.
-TEST_F(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
+TEST_P(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
   auto results = h().run_all({R"LUA(
     local t0 = belay.now()
     local x = 0
@@ -78,7 +68,7 @@ TEST_F(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
 }
 
 // A sleeping script yields: another one drives the browser meanwhile.
-TEST_F(LuaBelay, SleepLetsOtherScriptsRun) {
+TEST_P(LuaBelay, SleepLetsOtherScriptsRun) {
   auto results = h().run_all({R"LUA(
     local t0 = belay.now()
     belay.sleep(300)
@@ -99,13 +89,13 @@ TEST_F(LuaBelay, SleepLetsOtherScriptsRun) {
       << "the evaluates should finish while the other script sleeps";
 }
 
-TEST_F(LuaBelay, SleepRejectsANegativeTime) {
+TEST_P(LuaBelay, SleepRejectsANegativeTime) {
   auto lua = h().run(with_catch(R"LUA(return catch(function() belay.sleep(-1) end))LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "belay.sleep*", "ms"));
 }
 
-TEST_F(LuaBelay, NowIsEpochMilliseconds) {
+TEST_P(LuaBelay, NowIsEpochMilliseconds) {
   const int64_t before = epoch_ms();
   auto r = h().run(R"LUA(return { now = belay.now(), type = math.type(belay.now()) })LUA");
   const int64_t after = epoch_ms();
@@ -117,7 +107,7 @@ TEST_F(LuaBelay, NowIsEpochMilliseconds) {
 
 // ----------------------------------------------------------------------- log
 
-TEST_F(LuaBelay, LogLinesReachTheHost) {
+TEST_P(LuaBelay, LogLinesReachTheHost) {
   auto r = h().run(R"LUA(
     belay.log.info("hello from lua", 42, true)
     belay.log.warn("careful")
@@ -139,7 +129,7 @@ TEST_F(LuaBelay, LogLinesReachTheHost) {
 
 // ---------------------------------------------------------------------- json
 
-TEST_F(LuaBelay, JsonRoundTrips) {
+TEST_P(LuaBelay, JsonRoundTrips) {
   auto r = h().run(R"LUA(
     local value = { a = { 1, 2, { 3, { 4, { "deep" } } } }, n = belay.json.null,
                     s = "q\"\n\226\130\172", b = true, no = false, f = 1.5, neg = -7,
@@ -189,7 +179,7 @@ TEST_F(LuaBelay, JsonRoundTrips) {
   EXPECT_EQ(v["string_text"], R"("x")");
 }
 
-TEST_F(LuaBelay, JsonEncodeOfAFunctionIsScriptError) {
+TEST_P(LuaBelay, JsonEncodeOfAFunctionIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     local cycle = {}
     cycle.self = cycle
@@ -206,7 +196,7 @@ TEST_F(LuaBelay, JsonEncodeOfAFunctionIsScriptError) {
   EXPECT_EQ(host.error().kind, Kind::script);
 }
 
-TEST_F(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
+TEST_P(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     return { garbage = catch(belay.json.decode, "{nope"),
              trailing = catch(belay.json.decode, "[1, 2] x"),
@@ -229,7 +219,7 @@ TEST_F(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
 
 // --------------------------------------------------------------------- error
 
-TEST_F(LuaBelay, ErrorRaisesAnErrorTable) {
+TEST_P(LuaBelay, ErrorRaisesAnErrorTable) {
   auto lua = h().run(with_catch(R"LUA(
     local ok, err = pcall(belay.error, "timeout", "x")
     return { timeout = catch(function() belay.error("timeout", "x") end),
@@ -251,7 +241,7 @@ TEST_F(LuaBelay, ErrorRaisesAnErrorTable) {
   EXPECT_EQ(host.error().message, "from script");
 }
 
-TEST_F(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
+TEST_P(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() belay.error("bogus_kind", "x") end)
   )LUA"));
@@ -265,7 +255,7 @@ TEST_F(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
 
 // ------------------------------------------------------ where calls may wait
 
-TEST_F(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
+TEST_P(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     local wrapped = coroutine.wrap(function() return page:title() end)
     local created = coroutine.create(function() return browser:version() end)
@@ -288,7 +278,7 @@ TEST_F(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
   EXPECT_NE(host.error().message.find("coroutine"), std::string::npos) << host.error().message;
 }
 
-TEST_F(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
+TEST_P(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     local sorted = catch(table.sort, { 3, 1, 2 }, function(a, b) page:title() return a < b end)
     local gsub = catch(string.gsub, "abc", "%w", function(c) return page:title() end)
@@ -313,16 +303,9 @@ lua::Limits small_limits() {
   return limits;
 }
 
-class LuaBelayQuota : public ::testing::Test {
+class LuaBelayQuota : public LuaTest {
  protected:
-  static void SetUpTestSuite() {
-    shared_ = new LuaHarness(chrome::TransportKind::pipe, small_limits());
-  }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
+  lua::Limits limits() const override { return small_limits(); }
 
   // B: 20 sequential calls to the browser while A misbehaves.
   static constexpr const char* kWorker = R"LUA(
@@ -335,12 +318,10 @@ class LuaBelayQuota : public ::testing::Test {
     for (int i = 1; i <= 20; ++i) values.push_back(i + 100);
     return values;
   }
-
-  static LuaHarness* shared_;
 };
-LuaHarness* LuaBelayQuota::shared_ = nullptr;
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBelayQuota);
 
-TEST_F(LuaBelayQuota, InstructionQuotaStopsARunawayWhileTheBrowserWorks) {
+TEST_P(LuaBelayQuota, InstructionQuotaStopsARunawayWhileTheBrowserWorks) {
   auto results = h().run_all({"while true do end", kWorker});
   ASSERT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].error().kind, Kind::sandbox) << results[0].error().to_string();
@@ -349,7 +330,7 @@ TEST_F(LuaBelayQuota, InstructionQuotaStopsARunawayWhileTheBrowserWorks) {
   EXPECT_EQ(results[1].value(), expected_worker());
 }
 
-TEST_F(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
+TEST_P(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
   auto results = h().run_all(
       {R"LUA(local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end)LUA", kWorker});
   ASSERT_FALSE(results[0].ok());
@@ -363,7 +344,7 @@ TEST_F(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
   EXPECT_EQ(after.value(), 1000);
 }
 
-TEST_F(LuaBelayQuota, PcallCannotSwallowAQuotaError) {
+TEST_P(LuaBelayQuota, PcallCannotSwallowAQuotaError) {
   auto results = h().run_all({
       R"LUA(
         local ok = pcall(function() while true do end end)

@@ -16,20 +16,10 @@ namespace {
 
 using nlohmann::json;
 
-class LuaBrowser : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
+class LuaBrowser : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowser);
 
-  static LuaHarness* shared_;
-};
-LuaHarness* LuaBrowser::shared_ = nullptr;
-
-TEST_F(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
+TEST_P(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
   auto r = h().run(R"LUA(
     local p = browser:new_page()
     p:navigate(fixture .. "page3")
@@ -57,7 +47,7 @@ TEST_F(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
       << "the new page is a real target of its own: " << r.value();
 }
 
-TEST_F(LuaBrowser, PagesListsTheOpenPages) {
+TEST_P(LuaBrowser, PagesListsTheOpenPages) {
   auto r = h().run(R"LUA(
     local n0 = #browser:pages()
     local p = browser:new_page()
@@ -79,7 +69,7 @@ TEST_F(LuaBrowser, PagesListsTheOpenPages) {
 
 // pages() answers without asking the browser, i.e. before the script has
 // yielded; the next call must still work.
-TEST_F(LuaBrowser, CallsAfterPagesStillWork) {
+TEST_P(LuaBrowser, CallsAfterPagesStillWork) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local n = #browser:pages()
@@ -91,14 +81,14 @@ TEST_F(LuaBrowser, CallsAfterPagesStillWork) {
   EXPECT_EQ(r.value()["title"], "Page 1");
 }
 
-TEST_F(LuaBrowser, VersionNamesChrome) {
+TEST_P(LuaBrowser, VersionNamesChrome) {
   auto r = h().run(R"LUA(return browser:version())LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   ASSERT_TRUE(r.value().is_string());
   EXPECT_NE(r.value().get<std::string>().find("Chrome"), std::string::npos) << r.value();
 }
 
-TEST_F(LuaBrowser, PidIsTheLaunchedProcess) {
+TEST_P(LuaBrowser, PidIsTheLaunchedProcess) {
   auto r = h().run(R"LUA(return { pid = browser:pid(), type = math.type(browser:pid()) })LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["type"], "integer");
@@ -107,7 +97,7 @@ TEST_F(LuaBrowser, PidIsTheLaunchedProcess) {
   EXPECT_EQ(kill(static_cast<pid_t>(r.value()["pid"].get<int64_t>()), 0), 0);
 }
 
-TEST_F(LuaBrowser, CdpGetTargetsListsThePages) {
+TEST_P(LuaBrowser, CdpGetTargetsListsThePages) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page2")
     local res = browser:cdp("Target.getTargets")
@@ -125,7 +115,7 @@ TEST_F(LuaBrowser, CdpGetTargetsListsThePages) {
   EXPECT_EQ(r.value()["filtered"].get<size_t>(), r.value()["urls"].size());
 }
 
-TEST_F(LuaBrowser, CdpErrorsAreProtocolOrScript) {
+TEST_P(LuaBrowser, CdpErrorsAreProtocolOrScript) {
   auto lua = h().run(with_catch(R"LUA(
     return { unknown = catch(function() browser:cdp("No.suchMethod") end),
              bad_params = catch(function() browser:cdp("Target.getTargets", 5) end),
@@ -139,12 +129,15 @@ TEST_F(LuaBrowser, CdpErrorsAreProtocolOrScript) {
                         "browser:cdp"));
 }
 
+class LuaBrowserRestart : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowserRestart);
+
 // A restart is a new process; pages of the old one are stale for good.
-TEST(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
+TEST_P(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
   pid_t new_pid = 0;
   pid_t old_pid = 0;
   {
-    LuaHarness h;
+    LuaHarness h(transport());
     old_pid = h.session().pid();
     auto lua = h.run(with_catch(R"LUA(
       page:navigate(fixture .. "page1")
@@ -182,8 +175,11 @@ TEST(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
   if (new_pid > 0) EXPECT_TRUE(group_gone(new_pid));
 }
 
-TEST(LuaBrowserClose, CloseEndsTheBrowser) {
-  LuaHarness h;
+class LuaBrowserClose : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowserClose);
+
+TEST_P(LuaBrowserClose, CloseEndsTheBrowser) {
+  LuaHarness h(transport());
   const pid_t pid = h.session().pid();
   auto lua = h.run(with_catch(R"LUA(
     local pid = browser:pid()
@@ -209,8 +205,8 @@ TEST(LuaBrowserClose, CloseEndsTheBrowser) {
 }
 
 // Closing what is already closed is not an error, and the script goes on.
-TEST(LuaBrowserClose, CloseTwiceIsHarmless) {
-  LuaHarness h;
+TEST_P(LuaBrowserClose, CloseTwiceIsHarmless) {
+  LuaHarness h(transport());
   auto r = h.run(R"LUA(
     browser:close()
     browser:close()

@@ -3,9 +3,10 @@
 // seen both from C++ (the task's error) and from inside Lua (pcall gives the
 // error table with kind, message, op, retryable and its tostring form).
 //
-// Most tests share one browser (LuaPage fixture) and start by navigating, so
-// they do not depend on each other; tests that break their page (a renderer
-// stuck in a JS loop) get a browser of their own.
+// Every test runs over the pipe and over the WebSocket (LuaTest). Most tests
+// share one browser per transport (LuaPage fixture) and start by navigating,
+// so they do not depend on each other; tests that break their page (a
+// renderer stuck in a JS loop) get a browser of their own.
 
 #include "support/lua_harness.hpp"
 #include "support/lua_matchers.hpp"
@@ -40,22 +41,12 @@ int unused_port() {
   return ntohs(addr.sin_port);
 }
 
-class LuaPage : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
-
-  static LuaHarness* shared_;
-};
-LuaHarness* LuaPage::shared_ = nullptr;
+class LuaPage : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaPage);
 
 // ------------------------------------------------------------------ navigate
 
-TEST_F(LuaPage, NavigateLoadsTheDocument) {
+TEST_P(LuaPage, NavigateLoadsTheDocument) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local first = page:title()
@@ -74,7 +65,7 @@ TEST_F(LuaPage, NavigateLoadsTheDocument) {
 // A document whose image takes 1.2 s to answer: domcontentloaded returns
 // before it, load (the default) only after it. The document is a blob: URL
 // of the fixture's origin (a data: URL document may not load from 127.0.0.1).
-TEST_F(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
+TEST_P(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
   auto r = h().run(R"LUA(
     local function slow_document()
       page:navigate(fixture .. "page1")
@@ -103,7 +94,7 @@ TEST_F(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
   EXPECT_EQ(r.value()["load_state"], "complete");
 }
 
-TEST_F(LuaPage, NavigateBadWaitValueIsConfig) {
+TEST_P(LuaPage, NavigateBadWaitValueIsConfig) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page:navigate(fixture .. "page1", { wait = "networkidle" }) end)
   )LUA"));
@@ -113,7 +104,7 @@ TEST_F(LuaPage, NavigateBadWaitValueIsConfig) {
   EXPECT_TRUE(HostError(host, Kind::config, "page:navigate", "wait"));
 }
 
-TEST_F(LuaPage, NavigateNetErrorIsNavigationFailed) {
+TEST_P(LuaPage, NavigateNetErrorIsNavigationFailed) {
   // Port 1 is refused by Chrome itself (ERR_UNSAFE_PORT); a port nobody
   // listens on is refused by the kernel (ERR_CONNECTION_REFUSED).
   const std::string closed = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
@@ -131,7 +122,7 @@ TEST_F(LuaPage, NavigateNetErrorIsNavigationFailed) {
   EXPECT_TRUE(HostError(host, Kind::navigation_failed, "page:navigate", "net::ERR_"));
 }
 
-TEST_F(LuaPage, NavigateToHangingServerTimesOut) {
+TEST_P(LuaPage, NavigateToHangingServerTimesOut) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page:navigate(fixture .. "hang", { timeout = 500 }) end)
   )LUA"));
@@ -152,7 +143,7 @@ TEST_F(LuaPage, NavigateToHangingServerTimesOut) {
 
 // ------------------------------------------------------------- reload, history
 
-TEST_F(LuaPage, ReloadLoadsTheDocumentAgain) {
+TEST_P(LuaPage, ReloadLoadsTheDocumentAgain) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "item?key=lua-page-reload")
     local before = page:text("#count")
@@ -166,7 +157,7 @@ TEST_F(LuaPage, ReloadLoadsTheDocumentAgain) {
   EXPECT_EQ(h().fixture().hits("lua-page-reload"), 2);
 }
 
-TEST_F(LuaPage, BackAndForwardWalkTheHistory) {
+TEST_P(LuaPage, BackAndForwardWalkTheHistory) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     page:navigate(fixture .. "page2")
@@ -185,7 +176,7 @@ TEST_F(LuaPage, BackAndForwardWalkTheHistory) {
   EXPECT_EQ(r.value()["url"], h().fixture().url("/page2"));
 }
 
-TEST_F(LuaPage, BackOrForwardWithNoHistoryReturnsNil) {
+TEST_P(LuaPage, BackOrForwardWithNoHistoryReturnsNil) {
   auto r = h().run(R"LUA(
     local p = browser:new_page()
     local back = p:back()
@@ -205,7 +196,7 @@ TEST_F(LuaPage, BackOrForwardWithNoHistoryReturnsNil) {
 
 // ----------------------------------------------------------------- url, title
 
-TEST_F(LuaPage, UrlIsTheCurrentLocation) {
+TEST_P(LuaPage, UrlIsTheCurrentLocation) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page3")
     local a = page:url()
@@ -217,7 +208,7 @@ TEST_F(LuaPage, UrlIsTheCurrentLocation) {
   EXPECT_EQ(r.value()["b"], h().fixture().url("/pushed?x=1"));
 }
 
-TEST_F(LuaPage, TitleIsTheDocumentTitle) {
+TEST_P(LuaPage, TitleIsTheDocumentTitle) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page3")
     local a = page:title()
@@ -231,7 +222,7 @@ TEST_F(LuaPage, TitleIsTheDocumentTitle) {
 
 // ------------------------------------------------------------------ evaluate
 
-TEST_F(LuaPage, EvaluateExpression) {
+TEST_P(LuaPage, EvaluateExpression) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     return { sum = page:evaluate("1 + 2"), str = page:evaluate("'a' + 'b'"),
@@ -248,7 +239,7 @@ TEST_F(LuaPage, EvaluateExpression) {
   EXPECT_EQ(r.value()["is_int"], "integer");
 }
 
-TEST_F(LuaPage, EvaluateFunctionWithJsonArguments) {
+TEST_P(LuaPage, EvaluateFunctionWithJsonArguments) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local fn = [[(obj, arr, yes, no, text, num) => ({
@@ -275,7 +266,7 @@ TEST_F(LuaPage, EvaluateFunctionWithJsonArguments) {
   EXPECT_EQ(r.value()["arrow"], 42);
 }
 
-TEST_F(LuaPage, EvaluateAwaitsPromisesAndAsyncFunctions) {
+TEST_P(LuaPage, EvaluateAwaitsPromisesAndAsyncFunctions) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local async_fn = page:evaluate([[async (ms, v) => {
@@ -290,7 +281,7 @@ TEST_F(LuaPage, EvaluateAwaitsPromisesAndAsyncFunctions) {
   EXPECT_EQ(r.value()["resolved"], 1);
 }
 
-TEST_F(LuaPage, EvaluateReturnsNestedTables) {
+TEST_P(LuaPage, EvaluateReturnsNestedTables) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local t = page:evaluate("({ a: [1, { b: 'c' }], d: { e: null, f: [] }, g: true })")
@@ -307,7 +298,7 @@ TEST_F(LuaPage, EvaluateReturnsNestedTables) {
   EXPECT_TRUE(r.value()["t"]["d"]["e"].is_null());
 }
 
-TEST_F(LuaPage, EvaluateNullAndUndefinedAreNil) {
+TEST_P(LuaPage, EvaluateNullAndUndefinedAreNil) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local function count(...) return select("#", ...), (...) end
@@ -326,7 +317,7 @@ TEST_F(LuaPage, EvaluateNullAndUndefinedAreNil) {
   EXPECT_EQ(r.value()["n3"], 1);
 }
 
-TEST_F(LuaPage, EvaluateThrowIsJsException) {
+TEST_P(LuaPage, EvaluateThrowIsJsException) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return {
@@ -348,7 +339,7 @@ TEST_F(LuaPage, EvaluateThrowIsJsException) {
   EXPECT_TRUE(HostError(host, Kind::js_exception, "page:evaluate", "boom here"));
 }
 
-TEST_F(LuaPage, EvaluateUnconvertibleArgumentIsScriptError) {
+TEST_P(LuaPage, EvaluateUnconvertibleArgumentIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page:evaluate("(f) => f", function() end) end)
   )LUA"));
@@ -356,7 +347,7 @@ TEST_F(LuaPage, EvaluateUnconvertibleArgumentIsScriptError) {
   EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "page:evaluate", "argument 1"));
 }
 
-TEST_F(LuaPage, EvaluateTakesAnOptsTableAsLastArgument) {
+TEST_P(LuaPage, EvaluateTakesAnOptsTableAsLastArgument) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     local doubled = page:evaluate("(a) => a * 2", 21, { timeout = 5000 })
@@ -377,7 +368,7 @@ TEST_F(LuaPage, EvaluateTakesAnOptsTableAsLastArgument) {
 // The page navigates away by itself while a 5 s promise is pending. The
 // navigation is started by the evaluation it destroys: a timer set on load
 // could fire before a slow machine sends the evaluation.
-TEST_F(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
+TEST_P(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function()
@@ -402,7 +393,7 @@ TEST_F(LuaPage, EvaluateDuringNavigationIsContextDestroyed) {
 // never fired "load"). The redirect runs while the page parses: one set by
 // a timer may fire after "load", and the navigation then rightly ends on
 // the first document.
-TEST_F(LuaPage, NavigateFollowsAPageThatRedirectsItselfWhileLoading) {
+TEST_P(LuaPage, NavigateFollowsAPageThatRedirectsItselfWhileLoading) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "navigate-away?ms=0&to=/page2", { timeout = 8000 })
     return { title = page:title(), url = page:url() }
@@ -417,7 +408,7 @@ TEST_F(LuaPage, NavigateFollowsAPageThatRedirectsItselfWhileLoading) {
 // A wait spans navigations, as Puppeteer's waitForSelector does: the page
 // redirects itself during the wait, and the element appears in the new
 // document. It used to fail with context_destroyed.
-TEST_F(LuaPage, WaitForLooksAgainInTheDocumentANavigationBrings) {
+TEST_P(LuaPage, WaitForLooksAgainInTheDocumentANavigationBrings) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "navigate-away?ms=300&to=" ..
                   "%2Flate%3Fms%3D200", { wait = "domcontentloaded" })
@@ -431,7 +422,7 @@ TEST_F(LuaPage, WaitForLooksAgainInTheDocumentANavigationBrings) {
 
 // A page that navigates three times: the wait keeps looking and ends
 // at its own deadline with not_found, never context_destroyed.
-TEST_F(LuaPage, WaitForOnAPageThatNavigatesThreeTimesEndsNotFound) {
+TEST_P(LuaPage, WaitForOnAPageThatNavigatesThreeTimesEndsNotFound) {
   auto r = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "navigate-away?ms=100&to=" ..
                   "%2Fnavigate-away%3Fms%3D100%26to%3D%252Fnavigate-away%253Fms%253D100",
@@ -446,7 +437,7 @@ TEST_F(LuaPage, WaitForOnAPageThatNavigatesThreeTimesEndsNotFound) {
 // deadline) looks no more: it used to look again after every navigation
 // until its own deadline. Each document counts, in sessionStorage, whether
 // anything asked it for '#never'.
-TEST_F(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
+TEST_P(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
   auto setup = h().run(R"LUA(
     page:cdp("Page.addScriptToEvaluateOnNewDocument", { source = [[
       const query = Document.prototype.querySelector;
@@ -486,7 +477,7 @@ TEST_F(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
   EXPECT_EQ(r.value(), 1) << "documents asked for '#never' after the wait was cancelled";
 }
 
-TEST_F(LuaPage, WaitForPresentElementReturnsAtOnce) {
+TEST_P(LuaPage, WaitForPresentElementReturnsAtOnce) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local t0 = belay.now()
@@ -498,7 +489,7 @@ TEST_F(LuaPage, WaitForPresentElementReturnsAtOnce) {
   EXPECT_LT(r.value()["ms"].get<int64_t>(), 1000);
 }
 
-TEST_F(LuaPage, WaitForElementThatAppearsLater) {
+TEST_P(LuaPage, WaitForElementThatAppearsLater) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "late?ms=500")
     local before = page:exists("#late")
@@ -512,7 +503,7 @@ TEST_F(LuaPage, WaitForElementThatAppearsLater) {
   EXPECT_LT(r.value()["ms"].get<int64_t>(), 3000);
 }
 
-TEST_F(LuaPage, WaitForVisibleOnHiddenElementIsNotFound) {
+TEST_P(LuaPage, WaitForVisibleOnHiddenElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "late?ms=100")
     local present = page:wait_for("#hidden", { timeout = 300 })
@@ -530,7 +521,7 @@ TEST_F(LuaPage, WaitForVisibleOnHiddenElementIsNotFound) {
   EXPECT_TRUE(HostError(host, Kind::not_found, "page:wait_for", "#hidden"));
 }
 
-TEST_F(LuaPage, WaitForMissingElementIsNotFound) {
+TEST_P(LuaPage, WaitForMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:wait_for("#nope", { timeout = 300 }) end)
@@ -543,10 +534,13 @@ TEST_F(LuaPage, WaitForMissingElementIsNotFound) {
   EXPECT_TRUE(HostError(host, Kind::not_found, "page:wait_for", "#nope"));
 }
 
+class LuaPageBusy : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaPageBusy);
+
 // A renderer stuck in a JS loop never answers: that is a timeout, not
 // not_found. Own browser: the stuck renderer stays stuck.
-TEST(LuaPageBusy, WaitForOnPageBusyInJsIsTimeout) {
-  LuaHarness h;
+TEST_P(LuaPageBusy, WaitForOnPageBusyInJsIsTimeout) {
+  LuaHarness h(transport());
   auto setup = h.run(R"LUA(
     page:navigate(fixture .. "page1")
     page:evaluate("setTimeout(() => { while (true) {} }, 0)")
@@ -564,7 +558,7 @@ TEST(LuaPageBusy, WaitForOnPageBusyInJsIsTimeout) {
 
 // -------------------------------------------------------------------- exists
 
-TEST_F(LuaPage, ExistsTellsWhetherAnElementMatches) {
+TEST_P(LuaPage, ExistsTellsWhetherAnElementMatches) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     return { yes = page:exists("#heading"), link = page:exists("a#to-page2"),
@@ -577,7 +571,7 @@ TEST_F(LuaPage, ExistsTellsWhetherAnElementMatches) {
   EXPECT_EQ(r.value()["wrong_link"], false);
 }
 
-TEST_F(LuaPage, InvalidSelectorIsJsException) {
+TEST_P(LuaPage, InvalidSelectorIsJsException) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:exists("###") end)
@@ -588,7 +582,7 @@ TEST_F(LuaPage, InvalidSelectorIsJsException) {
 
 // --------------------------------------------------------------------- click
 
-TEST_F(LuaPage, ClickFollowsALink) {
+TEST_P(LuaPage, ClickFollowsALink) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     page:click("a#to-page2")
@@ -607,7 +601,7 @@ TEST_F(LuaPage, ClickFollowsALink) {
   EXPECT_EQ(r.value()["url"], h().fixture().url("/page2"));
 }
 
-TEST_F(LuaPage, ClickMissingElementIsNotFound) {
+TEST_P(LuaPage, ClickMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:click("#nope") end)
@@ -620,7 +614,7 @@ TEST_F(LuaPage, ClickMissingElementIsNotFound) {
 
 // ---------------------------------------------------------------------- type
 
-TEST_F(LuaPage, TypeAndClickSubmitTheForm) {
+TEST_P(LuaPage, TypeAndClickSubmitTheForm) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "form")
     page:type("#to", "hello")
@@ -634,7 +628,7 @@ TEST_F(LuaPage, TypeAndClickSubmitTheForm) {
   EXPECT_EQ(r.value()["sent"], "sent: hello");
 }
 
-TEST_F(LuaPage, TypeSendsKeyEventsAndUnicode) {
+TEST_P(LuaPage, TypeSendsKeyEventsAndUnicode) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "form")
     page:evaluate("window.keys = []; document.querySelector('#to').addEventListener('keydown', e => keys.push(e.key))")
@@ -647,7 +641,7 @@ TEST_F(LuaPage, TypeSendsKeyEventsAndUnicode) {
   EXPECT_EQ(r.value()["keys"], json::array({"a", "é", "€"}));
 }
 
-TEST_F(LuaPage, TypeIntoMissingElementIsNotFound) {
+TEST_P(LuaPage, TypeIntoMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "form")
     return catch(function() page:type("#nope", "x") end)
@@ -658,7 +652,7 @@ TEST_F(LuaPage, TypeIntoMissingElementIsNotFound) {
 
 // --------------------------------------------------------------------- press
 
-TEST_F(LuaPage, PressSendsNamedKeys) {
+TEST_P(LuaPage, PressSendsNamedKeys) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "form")
     page:evaluate("window.keys = []; document.addEventListener('keydown', e => keys.push(e.key))")
@@ -677,7 +671,7 @@ TEST_F(LuaPage, PressSendsNamedKeys) {
   EXPECT_EQ(r.value()["focused"], "send") << "Tab should move the focus to the button";
 }
 
-TEST_F(LuaPage, PressUnknownKeyIsConfig) {
+TEST_P(LuaPage, PressUnknownKeyIsConfig) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "form")
     return catch(function() page:press("NoSuchKey") end)
@@ -690,7 +684,7 @@ TEST_F(LuaPage, PressUnknownKeyIsConfig) {
 
 // press() rejects an unknown key before any CDP traffic, i.e. the call ends
 // before the script has yielded; the next call must still work.
-TEST_F(LuaPage, PageStillWorksAfterAnUnknownKeyError) {
+TEST_P(LuaPage, PageStillWorksAfterAnUnknownKeyError) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local ok = pcall(page.press, page, "NoSuchKey")
@@ -705,7 +699,7 @@ TEST_F(LuaPage, PageStillWorksAfterAnUnknownKeyError) {
 
 // ---------------------------------------------------------------------- text
 
-TEST_F(LuaPage, TextIsTheElementsInnerText) {
+TEST_P(LuaPage, TextIsTheElementsInnerText) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "item?key=lua-page-text")
     return { heading = page:text("#heading"), key = page:text("#key"),
@@ -717,7 +711,7 @@ TEST_F(LuaPage, TextIsTheElementsInnerText) {
   EXPECT_EQ(r.value()["count"], "1");
 }
 
-TEST_F(LuaPage, TextOfMissingElementIsNotFound) {
+TEST_P(LuaPage, TextOfMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:text("#nope") end)
@@ -738,7 +732,7 @@ bool is_png(const std::string& path) {
   return in.gcount() == 8 && head == png;
 }
 
-TEST_F(LuaPage, ScreenshotRelativePathLandsInScreenshotsDir) {
+TEST_P(LuaPage, ScreenshotRelativePathLandsInScreenshotsDir) {
   const std::string expected = h().screenshots_dir() + "/shot.png";
   std::filesystem::remove(expected);
   auto r = h().run(R"LUA(
@@ -752,7 +746,7 @@ TEST_F(LuaPage, ScreenshotRelativePathLandsInScreenshotsDir) {
   EXPECT_TRUE(is_png(expected));
 }
 
-TEST_F(LuaPage, ScreenshotAbsolutePathIsUsedAsIs) {
+TEST_P(LuaPage, ScreenshotAbsolutePathIsUsedAsIs) {
   char templ[] = "/tmp/belay-abs-shot-XXXXXX";
   const std::string dir = mkdtemp(templ);
   const std::string path = dir + "/abs.png";
@@ -764,7 +758,7 @@ TEST_F(LuaPage, ScreenshotAbsolutePathIsUsedAsIs) {
   std::filesystem::remove_all(dir);
 }
 
-TEST_F(LuaPage, ScreenshotToUnwritablePathIsScriptError) {
+TEST_P(LuaPage, ScreenshotToUnwritablePathIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:screenshot("/nonexistent-belay-dir/x.png") end)
@@ -776,7 +770,7 @@ TEST_F(LuaPage, ScreenshotToUnwritablePathIsScriptError) {
 
 // --------------------------------------------------------------------- close
 
-TEST_F(LuaPage, CallsOnAClosedPageAreTargetClosed) {
+TEST_P(LuaPage, CallsOnAClosedPageAreTargetClosed) {
   auto lua = h().run(with_catch(R"LUA(
     local p = browser:new_page()
     p:navigate(fixture .. "page1")
@@ -812,7 +806,7 @@ TEST_F(LuaPage, CallsOnAClosedPageAreTargetClosed) {
 }
 
 // The page goes away behind the script's back (closed through raw CDP).
-TEST_F(LuaPage, PageClosedOutsideTheScriptIsTargetClosed) {
+TEST_P(LuaPage, PageClosedOutsideTheScriptIsTargetClosed) {
   auto lua = h().run(with_catch(R"LUA(
     local p = browser:new_page()
     p:navigate(fixture .. "page1")
@@ -825,11 +819,14 @@ TEST_F(LuaPage, PageClosedOutsideTheScriptIsTargetClosed) {
   EXPECT_TRUE(LuaError(lua.value(), {Kind::target_closed}, "page:title"));
 }
 
+class LuaPageCrash : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaPageCrash);
+
 // A renderer that crashes (Page.crash) raises target_crashed on the page's
 // calls; navigating loads a fresh renderer. Own browser: a crash may take
 // other same-site pages with it.
-TEST(LuaPageCrash, CrashedRendererIsTargetCrashed) {
-  LuaHarness h;
+TEST_P(LuaPageCrash, CrashedRendererIsTargetCrashed) {
+  LuaHarness h(transport());
   auto lua = h.run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     local crash = catch(function() page:cdp("Page.crash") end)
@@ -848,7 +845,7 @@ TEST(LuaPageCrash, CrashedRendererIsTargetCrashed) {
 
 // ----------------------------------------------------------------------- cdp
 
-TEST_F(LuaPage, CdpReturnsTheRawResult) {
+TEST_P(LuaPage, CdpReturnsTheRawResult) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local res = page:cdp("Runtime.evaluate", { expression = "6*7", returnByValue = true })
@@ -861,7 +858,7 @@ TEST_F(LuaPage, CdpReturnsTheRawResult) {
   EXPECT_EQ(r.value()["history_is_table"], true);
 }
 
-TEST_F(LuaPage, CdpUnknownMethodIsProtocol) {
+TEST_P(LuaPage, CdpUnknownMethodIsProtocol) {
   auto lua = h().run(with_catch(R"LUA(
     local r = catch(function() page:cdp("No.suchMethod", {}) end)
     local ok, err = pcall(page.cdp, page, "No.suchMethod")
@@ -875,7 +872,7 @@ TEST_F(LuaPage, CdpUnknownMethodIsProtocol) {
   EXPECT_TRUE(HostError(host, Kind::protocol, "page:cdp"));
 }
 
-TEST_F(LuaPage, CdpParamsMustBeATable) {
+TEST_P(LuaPage, CdpParamsMustBeATable) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page:cdp("Runtime.evaluate", "6*7") end)
   )LUA"));
@@ -883,7 +880,7 @@ TEST_F(LuaPage, CdpParamsMustBeATable) {
   EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "page:cdp", "table"));
 }
 
-TEST_F(LuaPage, MethodCalledWithoutAPageIsScriptError) {
+TEST_P(LuaPage, MethodCalledWithoutAPageIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page.title() end)
   )LUA"));
