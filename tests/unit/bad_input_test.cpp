@@ -457,7 +457,7 @@ TEST(BadLaunchDir, UnusableTmpdirOrUserDataDirFailsTheLaunchWithoutSpawning) {
     if (own_dir) options.user_data_dir = dir.file("plain/profile");
     chrome::ChromeProcess chrome(&loop, options);
     std::optional<Error> failed;
-    chrome.start([&](Result<std::unique_ptr<cdp::Transport>> r) {
+    chrome.start([&](Result<chrome::DevToolsChannel> r) {
       failed = r.ok() ? Error{Kind::protocol, "launched", "", {}} : r.error();
     });
     ASSERT_TRUE(test::run_until(

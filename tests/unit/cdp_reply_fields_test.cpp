@@ -16,6 +16,8 @@
 namespace belay::cdp {
 namespace {
 
+using browser::NavigateOptions;
+using browser::Page;
 using nlohmann::json;
 
 TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {

@@ -14,6 +14,9 @@
 namespace belay::campaign {
 namespace {
 
+using browser::BrowserSession;
+using browser::BrowserSpec;
+using browser::SessionHooks;
 using test::FakeWsPeer;
 
 TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
