@@ -6,6 +6,7 @@
 #include "support/lua_harness.hpp"
 #include "support/lua_matchers.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -209,8 +210,8 @@ TEST_P(LuaBelay, JsonDecodeOfGarbageIsScriptError) {
   for (const char* which : {"garbage", "trailing", "empty", "nul", "nul_in_string"}) {
     EXPECT_TRUE(LuaError(lua.value()[which], {Kind::script}, "belay.json*", "JSON")) << which;
   }
-  EXPECT_NE(lua.value()["nul"]["message"].get<std::string>().find("NUL byte at offset 1"),
-            std::string::npos)
+  EXPECT_THAT(lua.value()["nul"]["message"].get<std::string>(),
+              ::testing::HasSubstr("NUL byte at offset 1"))
       << lua.value()["nul"].dump();
   auto host = h().run(R"LUA(belay.json.decode("{nope"))LUA");
   ASSERT_FALSE(host.ok());
@@ -250,7 +251,7 @@ TEST_P(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
   auto host = h().run(R"LUA(belay.error("bogus_kind", "x"))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
-  EXPECT_NE(host.error().message.find("bogus_kind"), std::string::npos);
+  EXPECT_THAT(host.error().message, ::testing::HasSubstr("bogus_kind"));
 }
 
 // ------------------------------------------------------ where calls may wait
@@ -269,13 +270,12 @@ TEST_P(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
   EXPECT_TRUE(LuaError(lua.value()["wrap"], {Kind::script}, "page:title*", "coroutine"));
   EXPECT_EQ(lua.value()["resume_ok"], false);
   EXPECT_EQ(lua.value()["resume_kind"], "script");
-  EXPECT_NE(lua.value()["resume_message"].get<std::string>().find("coroutine"),
-            std::string::npos);
+  EXPECT_THAT(lua.value()["resume_message"].get<std::string>(), ::testing::HasSubstr("coroutine"));
   EXPECT_EQ(lua.value()["still_works"], true);
   auto host = h().run(R"LUA(return coroutine.wrap(function() return page:url() end)())LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
-  EXPECT_NE(host.error().message.find("coroutine"), std::string::npos) << host.error().message;
+  EXPECT_THAT(host.error().message, ::testing::HasSubstr("coroutine")) << host.error().message;
 }
 
 TEST_P(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
@@ -325,7 +325,7 @@ TEST_P(LuaBelayQuota, InstructionQuotaStopsARunawayWhileTheBrowserWorks) {
   auto results = h().run_all({"while true do end", kWorker});
   ASSERT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].error().kind, Kind::sandbox) << results[0].error().to_string();
-  EXPECT_NE(results[0].error().message.find("instruction"), std::string::npos);
+  EXPECT_THAT(results[0].error().message, ::testing::HasSubstr("instruction"));
   ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
   EXPECT_EQ(results[1].value(), expected_worker());
 }
@@ -335,7 +335,7 @@ TEST_P(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
       {R"LUA(local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end)LUA", kWorker});
   ASSERT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].error().kind, Kind::sandbox) << results[0].error().to_string();
-  EXPECT_NE(results[0].error().message.find("memory"), std::string::npos);
+  EXPECT_THAT(results[0].error().message, ::testing::HasSubstr("memory"));
   ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
   EXPECT_EQ(results[1].value(), expected_worker());
   // The state is usable afterwards: the bomb's garbage goes.
@@ -371,7 +371,7 @@ TEST_P(LuaBelayQuota, PcallCannotSwallowAQuotaError) {
     ASSERT_FALSE(results[i].ok()) << i << ": " << results[i].value();
     EXPECT_EQ(results[i].error().kind, Kind::sandbox) << i << ": " << results[i].error().to_string();
   }
-  EXPECT_NE(results[1].error().message.find("memory"), std::string::npos);
+  EXPECT_THAT(results[1].error().message, ::testing::HasSubstr("memory"));
   auto after = h().run(R"LUA(return page:evaluate("1 + 1"))LUA");
   ASSERT_TRUE(after.ok()) << ok_text(after);
   EXPECT_EQ(after.value(), 2);

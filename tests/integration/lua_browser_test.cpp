@@ -6,6 +6,7 @@
 #include "support/lua_harness.hpp"
 #include "support/lua_matchers.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -85,7 +86,7 @@ TEST_P(LuaBrowser, VersionNamesChrome) {
   auto r = h().run(R"LUA(return browser:version())LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   ASSERT_TRUE(r.value().is_string());
-  EXPECT_NE(r.value().get<std::string>().find("Chrome"), std::string::npos) << r.value();
+  EXPECT_THAT(r.value().get<std::string>(), ::testing::HasSubstr("Chrome")) << r.value();
 }
 
 TEST_P(LuaBrowser, PidIsTheLaunchedProcess) {
@@ -164,7 +165,7 @@ TEST_P(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
                          "page:title"));
     EXPECT_TRUE(LuaError(v["old_extra"], {Kind::target_closed, Kind::browser_disconnected},
                          "page:navigate"));
-    EXPECT_NE(v["version"].get<std::string>().find("Chrome"), std::string::npos);
+    EXPECT_THAT(v["version"].get<std::string>(), ::testing::HasSubstr("Chrome"));
     EXPECT_EQ(v["fresh_title"], "Page 3");
     EXPECT_TRUE(group_gone(old_pid)) << "the old browser's process group survived the restart";
     // The restarted browser's first page is what the next item gets.

@@ -5,6 +5,7 @@
 
 #include "support/lua_harness.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -122,11 +123,11 @@ TEST_P(LuaLibs, RetryDoesNotRetryAPlainLuaError) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["calls"], 1);
   EXPECT_EQ(r.value()["is_string"], true);
-  EXPECT_NE(r.value()["err"].get<std::string>().find("oops, a bug"), std::string::npos);
+  EXPECT_THAT(r.value()["err"].get<std::string>(), ::testing::HasSubstr("oops, a bug"));
   auto host = h().run(R"LUA(belay.retry({ attempts = 3 }, function() error("plain bug") end))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
-  EXPECT_NE(host.error().message.find("plain bug"), std::string::npos);
+  EXPECT_THAT(host.error().message, ::testing::HasSubstr("plain bug"));
 }
 
 TEST_P(LuaLibs, RetryCallsOnRetryWithAttemptAndWait) {
@@ -326,7 +327,7 @@ TEST_P(LuaLibs, SagaRejectsBadStepsBeforeRunningAny) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["k1"], "config");
   EXPECT_EQ(r.value()["k2"], "config");
-  EXPECT_NE(r.value()["m2"].get<std::string>().find("step 2"), std::string::npos);
+  EXPECT_THAT(r.value()["m2"].get<std::string>(), ::testing::HasSubstr("step 2"));
   EXPECT_EQ(r.value()["ran"], false) << "step 1 ran although the saga was invalid";
 }
 

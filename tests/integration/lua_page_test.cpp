@@ -11,8 +11,9 @@
 #include "support/lua_harness.hpp"
 #include "support/lua_matchers.hpp"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -400,7 +401,7 @@ TEST_P(LuaPage, NavigateFollowsAPageThatRedirectsItselfWhileLoading) {
   )LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["title"], "Page 2") << r.value().dump();
-  EXPECT_NE(r.value()["url"].get<std::string>().find("/page2"), std::string::npos);
+  EXPECT_THAT(r.value()["url"].get<std::string>(), ::testing::HasSubstr("/page2"));
 }
 
 // ------------------------------------------------------------------ wait_for
@@ -417,7 +418,7 @@ TEST_P(LuaPage, WaitForLooksAgainInTheDocumentANavigationBrings) {
   )LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["text"], "here");
-  EXPECT_NE(r.value()["url"].get<std::string>().find("/late"), std::string::npos);
+  EXPECT_THAT(r.value()["url"].get<std::string>(), ::testing::HasSubstr("/late"));
 }
 
 // A page that navigates three times: the wait keeps looking and ends
