@@ -10,6 +10,7 @@
 
 #include <signal.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -173,7 +174,7 @@ TEST_F(CampaignRunner, CorruptStateIsAClearErrorAndLeftUntouched) {
   std::ofstream(db, std::ios::binary) << garbage;
   const BelayRun run = run_belay(run_args(campaign), dir_.path(), seconds(30));
   EXPECT_EQ(run.exit_code, 2) << run.describe;
-  EXPECT_NE(run.err.find(db), std::string::npos) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr(db)) << run.err;
   EXPECT_EQ(file_bytes(db), garbage) << "the state file was changed";
   EXPECT_EQ(server_.hits("a"), 0);
   EXPECT_TRUE(processes_mentioning(state_).empty());
@@ -193,8 +194,8 @@ TEST_F(CampaignRunner, StateOfAnotherCampaignIsRefusedAndLeftUntouched) {
   server_.reset_hits();
   const BelayRun run = run_belay(run_args(second), dir_.path(), seconds(30));
   EXPECT_EQ(run.exit_code, 2) << run.describe;
-  EXPECT_NE(run.err.find("resume"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("other"), std::string::npos) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("resume")) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("other")) << run.err;
   EXPECT_EQ(file_bytes(db), before) << "the state file was changed";
   EXPECT_EQ(fs::exists(db + "-wal"), wal_before);
   EXPECT_TRUE(server_.all_hits().empty());
@@ -399,7 +400,7 @@ TEST_F(CampaignRunner, ChangedItemsFileIsReported) {
   ASSERT_EQ(starts.size(), 2u);
   EXPECT_EQ(starts[1]["params"]["items_changed"], true) << starts[1].dump();
   EXPECT_EQ(starts[1]["params"]["added"], 1);
-  EXPECT_NE(run.err.find("changed"), std::string::npos) << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("changed")) << run.err;
   EXPECT_EQ(server_.hits("a"), 0);
   EXPECT_EQ(server_.hits("c"), 1);
 }

@@ -6,6 +6,7 @@
 #include "support/fixture_server.hpp"
 #include "support/run_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -82,7 +83,7 @@ TEST_P(BrowserTest, LaunchesAndReportsVersion) {
     browser_->version(std::move(done));
   });
   ASSERT_TRUE(version.ok()) << version.error().to_string();
-  EXPECT_NE(version.value().value("product", "").find("Chrome"), std::string::npos)
+  EXPECT_THAT(version.value().value("product", ""), ::testing::HasSubstr("Chrome"))
       << version.value().dump();
   EXPECT_FALSE(version.value().value("protocolVersion", "").empty());
 }
@@ -120,7 +121,7 @@ TEST_P(BrowserTest, EvaluateThatThrowsIsJsException) {
   auto thrown = evaluate("(() => { throw new Error('boom') })()");
   ASSERT_FALSE(thrown.ok());
   EXPECT_EQ(thrown.error().kind, Kind::js_exception);
-  EXPECT_NE(thrown.error().message.find("boom"), std::string::npos);
+  EXPECT_THAT(thrown.error().message, ::testing::HasSubstr("boom"));
 }
 
 TEST_P(BrowserTest, LongEvaluateDuringNavigationIsContextDestroyed) {
@@ -219,7 +220,7 @@ TEST_P(BrowserTest, NavigationToClosedPortIsNavigationFailed) {
   auto nav = navigate("http://127.0.0.1:1/");
   ASSERT_FALSE(nav.ok());
   EXPECT_EQ(nav.error().kind, Kind::navigation_failed) << nav.error().to_string();
-  EXPECT_NE(nav.error().message.find("net::ERR_"), std::string::npos);
+  EXPECT_THAT(nav.error().message, ::testing::HasSubstr("net::ERR_"));
 }
 
 TEST_P(BrowserTest, ReloadAndHistoryWaitForTheirDocument) {

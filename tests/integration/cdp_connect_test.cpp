@@ -6,6 +6,7 @@
 #include "support/fixture_server.hpp"
 #include "support/run_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace belay::test {
@@ -58,7 +59,7 @@ TEST(ConnectTest, BadEndpointIsAClearError) {
     ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 6000));
     ASSERT_TRUE(ready->has_value());
     EXPECT_EQ((*ready)->kind, Kind::browser_disconnected);
-    EXPECT_NE((*ready)->message.find("127.0.0.1:1"), std::string::npos) << (*ready)->message;
+    EXPECT_THAT((*ready)->message, ::testing::HasSubstr("127.0.0.1:1")) << (*ready)->message;
   }
   {
     std::optional<std::optional<Error>> ready;

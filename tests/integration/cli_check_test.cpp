@@ -4,6 +4,7 @@
 
 #include "support/belay_process.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,10 +20,6 @@ using std::chrono::seconds;
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 
 // Every *.lua under `dir` (recursively), sorted; none if it does not exist.
@@ -76,7 +73,7 @@ TEST_F(CliCheck, EverySampleInTheRepositoryPasses) {
     SCOPED_TRACE(file);
     const BelayRun r = check({file});
     EXPECT_EQ(r.exit_code, 0) << r.describe;
-    EXPECT_TRUE(contains(r.out, file + ": ok")) << r.describe;
+    EXPECT_THAT(r.out, ::testing::HasSubstr(file + ": ok")) << r.describe;
   }
   // And all of them at once, as a pre-commit hook would.
   const BelayRun all = check(files);
@@ -87,8 +84,8 @@ TEST_F(CliCheck, EverySampleInTheRepositoryPasses) {
 TEST_F(CliCheck, DemoCampaignIsReportedAsACampaign) {
   const BelayRun r = check({source_path("scripts/demo/campaign.lua")});
   EXPECT_EQ(r.exit_code, 0) << r.describe;
-  EXPECT_TRUE(contains(r.out, "campaign 'demo'")) << r.describe;
-  EXPECT_TRUE(contains(r.out, "8 items")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("campaign 'demo'")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("8 items")) << r.describe;
 }
 
 TEST_F(CliCheck, SyntaxErrorIsExitTwoWithFileAndLine) {
@@ -111,7 +108,7 @@ TEST_F(CliCheck, UnknownFieldIsExitTwoNamingItAndItsLine) {
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":4:")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "'retyr'")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("'retyr'")) << r.describe;
 }
 
 TEST_F(CliCheck, IllTypedFieldIsExitTwoNamingTheDottedField) {
@@ -120,7 +117,7 @@ TEST_F(CliCheck, IllTypedFieldIsExitTwoNamingTheDottedField) {
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":4:")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "retry.attempts")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("retry.attempts")) << r.describe;
 }
 
 TEST_F(CliCheck, MissingRunIsExitTwo) {
@@ -131,7 +128,7 @@ TEST_F(CliCheck, MissingRunIsExitTwo) {
                                       "}\n");
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.err, "'run'")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("'run'")) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":")) << r.describe;
 }
 
@@ -145,7 +142,7 @@ TEST_F(CliCheck, RunThatIsNotAFunctionIsExitTwo) {
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":4:")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "'run'")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("'run'")) << r.describe;
 }
 
 TEST_F(CliCheck, MissingItemsFileIsExitTwoNamingIt) {
@@ -157,7 +154,7 @@ TEST_F(CliCheck, MissingItemsFileIsExitTwoNamingIt) {
                                       "}\n");
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.err, "no-such-items.jsonl")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("no-such-items.jsonl")) << r.describe;
 }
 
 TEST_F(CliCheck, RuntimeErrorAtTopLevelIsExitTwoWithFileAndLine) {
@@ -179,7 +176,7 @@ TEST_F(CliCheck, SandboxViolationAtTopLevelIsExitTwo) {
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":2:")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "sandbox")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("sandbox")) << r.describe;
   EXPECT_FALSE(fs::exists(dir_.file("escaped"))) << "os.execute ran";
 }
 
@@ -192,9 +189,9 @@ TEST_F(CliCheck, EndlessLoopAtTopLevelHitsTheBudgetQuickly) {
   EXPECT_FALSE(r.timed_out) << r.describe;
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_LT(r.seconds, 10.0) << r.describe;
-  EXPECT_TRUE(contains(r.err, "quota")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("quota")) << r.describe;
   // With several files checked the report must say which one ran away.
-  EXPECT_TRUE(contains(r.err, file)) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr(file)) << r.describe;
   std::cout << "[ budget   ] top-level loop stopped after " << r.seconds << " s\n";
 }
 
@@ -204,19 +201,19 @@ TEST_F(CliCheck, SeveralFilesStopAtTheFirstBadOne) {
   const std::string good2 = dir_.write("good2.lua", campaign_with(""));
   const BelayRun r = check({good1, bad, good2});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.out, good1 + ": ok")) << r.describe;
-  EXPECT_FALSE(contains(r.out, good2)) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr(good1 + ": ok")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr(good2))) << r.describe;
   EXPECT_TRUE(starts_with(r.err, bad + ":4:")) << r.describe;
 
   const BelayRun both_good = check({good1, good2});
   EXPECT_EQ(both_good.exit_code, 0) << both_good.describe;
-  EXPECT_TRUE(contains(both_good.out, good2 + ": ok")) << both_good.describe;
+  EXPECT_THAT(both_good.out, ::testing::HasSubstr(good2 + ": ok")) << both_good.describe;
 }
 
 TEST_F(CliCheck, UnreadableFileAndNoFilesAreExitTwo) {
   const BelayRun missing = check({dir_.file("does-not-exist.lua")});
   EXPECT_EQ(missing.exit_code, 2) << missing.describe;
-  EXPECT_TRUE(contains(missing.err, "does-not-exist.lua")) << missing.describe;
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("does-not-exist.lua")) << missing.describe;
 
   const BelayRun none = check({});
   EXPECT_EQ(none.exit_code, 2) << none.describe;

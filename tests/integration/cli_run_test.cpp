@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -250,7 +251,7 @@ TEST_F(CliRun, ItemThatRaisesIsExitOneWithItemFailed) {
     EXPECT_EQ(e["outcome"], "fail");
     EXPECT_EQ(e["params"]["kind"], "script");
     ASSERT_TRUE(e["params"]["message"].is_string());
-    EXPECT_TRUE(contains(e["params"]["message"].get<std::string>(), "no luck with b"));
+    EXPECT_THAT(e["params"]["message"].get<std::string>(), ::testing::HasSubstr("no luck with b"));
   }
   EXPECT_TRUE(found);
   EXPECT_EQ(events.back().value("outcome", ""), "fail");
@@ -264,8 +265,8 @@ TEST_F(CliRun, BadTransportIsUsageErrorAndLaunchesNoBrowser) {
       run_watching_processes(run_args(campaign, {"--transport", "carrier-pigeon"}), &browsers);
   ASSERT_FALSE(r.timed_out) << r.describe;
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.err, "--transport")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "carrier-pigeon")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("--transport")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("carrier-pigeon")) << r.describe;
   EXPECT_TRUE(browsers.empty()) << "a browser was launched: pid " << *browsers.begin();
   EXPECT_FALSE(fs::exists(state_ + "/profiles")) << "a user-data-dir was made";
   EXPECT_FALSE(has_browser_launch(events_path()));
@@ -276,13 +277,13 @@ TEST_F(CliRun, MissingCampaignAndUnknownOptionAreUsageErrors) {
   const BelayRun missing =
       run_belay({"run", dir_.file("nope.lua"), "--state", state_}, dir_.path(), seconds(30));
   EXPECT_EQ(missing.exit_code, 2) << missing.describe;
-  EXPECT_TRUE(contains(missing.err, "nope.lua")) << missing.describe;
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("nope.lua")) << missing.describe;
 
   const std::string campaign = write_campaign(kVisitCampaign, {"a"});
   const BelayRun unknown =
       run_belay({"run", campaign, "--state", state_, "--frobnicate"}, dir_.path(), seconds(30));
   EXPECT_EQ(unknown.exit_code, 2) << unknown.describe;
-  EXPECT_TRUE(contains(unknown.err, "--frobnicate")) << unknown.describe;
+  EXPECT_THAT(unknown.err, ::testing::HasSubstr("--frobnicate")) << unknown.describe;
   EXPECT_EQ(server_.hits("a"), 0);
 }
 
@@ -299,8 +300,8 @@ TEST_F(CliRun, ConfigErrorIsExitTwoAndLaunchesNoBrowser) {
   const BelayRun r = run_watching_processes(run_args(campaign), &browsers);
   ASSERT_FALSE(r.timed_out) << r.describe;
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.err, campaign + ":4:")) << r.describe;
-  EXPECT_TRUE(contains(r.err, "'retyr'")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr(campaign + ":4:")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("'retyr'")) << r.describe;
   EXPECT_TRUE(browsers.empty()) << "a browser was launched: pid " << *browsers.begin();
   EXPECT_FALSE(fs::exists(state_ + "/profiles")) << "a user-data-dir was made";
   EXPECT_FALSE(has_browser_launch(events_path()));

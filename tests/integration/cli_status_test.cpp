@@ -2,6 +2,7 @@
 // through the store, on a damaged state and on no state at all (exit 2 and
 // a message naming the file or directory), and never writing to the file.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -16,10 +17,6 @@ namespace belay::test {
 namespace {
 
 using std::chrono::seconds;
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 class CliStatus : public ::testing::Test {
  protected:
@@ -52,11 +49,12 @@ TEST_F(CliStatus, PrintsTheCampaignAndItsProfilesWithoutWriting) {
   const std::string before = file_bytes(db());
   const BelayRun r = status();
   ASSERT_EQ(r.exit_code, 0) << r.describe;
-  EXPECT_TRUE(contains(r.out, "CAMPAIGN")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("CAMPAIGN")) << r.describe;
   // shop: 5000 items, 2 done, 1 failed, 4996 pending, 1 running.
-  EXPECT_TRUE(contains(r.out, "shop      5000   2     1       4996     1")) << r.describe;
-  EXPECT_TRUE(contains(r.out, "p1       1")) << r.describe;
-  EXPECT_TRUE(contains(r.out, "2023-11-14T22:13:20.999Z  k4")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("shop      5000   2     1       4996     1"))
+      << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("p1       1")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("2023-11-14T22:13:20.999Z  k4")) << r.describe;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(file_bytes(db()), before);
 }
@@ -67,7 +65,7 @@ TEST_F(CliStatus, DamagedStateExits2NamingTheFile) {
   const std::string before = file_bytes(db());
   const BelayRun r = status();
   EXPECT_EQ(r.exit_code, 2) << r.describe;
-  EXPECT_TRUE(contains(r.err, "belay: " + db() + " is corrupt: ")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("belay: " + db() + " is corrupt: ")) << r.describe;
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(file_bytes(db()), before);
 }

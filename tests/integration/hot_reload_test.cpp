@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -277,7 +278,7 @@ TEST_F(HotReload, FailingTopLevelInAnEditKeepsTheOldVersion) {
   EXPECT_EQ((*raised)["outcome"], "fail") << raised->dump();
   EXPECT_EQ((*raised)["params"]["file"], campaign_) << "not the absolute path: " << raised->dump();
   EXPECT_EQ((*raised)["params"]["line"], 1) << raised->dump();
-  EXPECT_NE((*raised)["params"].value("message", "").find("broken on purpose"), std::string::npos)
+  EXPECT_THAT((*raised)["params"].value("message", ""), ::testing::HasSubstr("broken on purpose"))
       << raised->dump();
 
   std::this_thread::sleep_for(milliseconds(200));
@@ -289,7 +290,7 @@ TEST_F(HotReload, FailingTopLevelInAnEditKeepsTheOldVersion) {
   ASSERT_TRUE(runaway) << belay.describe();
   EXPECT_EQ((*runaway)["outcome"], "fail") << runaway->dump();
   EXPECT_EQ((*runaway)["params"]["file"], campaign_) << runaway->dump();
-  EXPECT_NE((*runaway)["params"].value("message", "").find("quota"), std::string::npos)
+  EXPECT_THAT((*runaway)["params"].value("message", ""), ::testing::HasSubstr("quota"))
       << runaway->dump();
   EXPECT_LT(took, 5.0) << "the top-level budget took too long";
 

@@ -14,6 +14,7 @@
 
 #include <signal.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -554,7 +555,7 @@ TEST_F(LadderAutoRestart, ItemFailingEveryTryRestartsThreeTimesThenIsFatal) {
   EXPECT_EQ(params["attempts"], 4) << params.dump();
   EXPECT_EQ(params["screenshot"], "fatal-p1.png") << params.dump();
   EXPECT_TRUE(fs::exists(screenshot("fatal-p1.png")));
-  EXPECT_NE(params.value("error", "").find("not_found"), std::string::npos) << params.dump();
+  EXPECT_THAT(params.value("error", ""), ::testing::HasSubstr("not_found")) << params.dump();
   const size_t failed = find_event(events, "item_failed", 0, "a");
   ASSERT_LT(failed, events.size()) << log;
   EXPECT_LT(find_event(events, "restarting", 0), fatal);

@@ -7,8 +7,11 @@
 namespace belay::test {
 namespace {
 
-TEST(LuaApiSmoke, NavigateEvaluateAndTitleFromLua) {
-  LuaHarness h;
+class LuaApiSmoke : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaApiSmoke);
+
+TEST_P(LuaApiSmoke, NavigateEvaluateAndTitleFromLua) {
+  LuaHarness h(transport());
   auto r = h.run(R"(
     page:navigate(fixture .. "page2")
     return { title = page:title(), sum = page:evaluate("1+1"),

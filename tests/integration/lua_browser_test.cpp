@@ -4,7 +4,9 @@
 
 #include "support/chromium.hpp"
 #include "support/lua_harness.hpp"
+#include "support/lua_matchers.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -15,72 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-// Lua prelude: catch(fn, ...) runs fn under pcall and describes the error.
-const char* const kCatch = R"LUA(
-local function catch(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return { ok = true } end
-  if type(err) ~= "table" then return { ok = false, plain = tostring(err) } end
-  return { ok = false, kind = err.kind, message = err.message, op = err.op,
-           retryable = err.retryable, str = tostring(err),
-           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
-           locked = getmetatable(err) == "locked" }
-end
-)LUA";
+class LuaBrowser : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowser);
 
-std::string with_catch(const std::string& body) { return kCatch + body; }
-
-// `kinds` lists the acceptable kinds (one, or several when either is right).
-::testing::AssertionResult LuaError(const json& e, std::initializer_list<Kind> kinds,
-                                    const std::string& op, const std::string& message_part = "") {
-  if (!e.is_object() || e.value("ok", true) || e.contains("plain")) {
-    return ::testing::AssertionFailure() << "not an error table: " << e;
-  }
-  const std::string got = e.value("kind", "");
-  std::optional<Kind> matched;
-  for (Kind k : kinds) {
-    if (got == kind_name(k)) matched = k;
-  }
-  if (!matched) return ::testing::AssertionFailure() << "unexpected kind: " << e;
-  if (e.value("op", "") != op) {
-    return ::testing::AssertionFailure() << "op is not " << op << ": " << e;
-  }
-  if (e.value("retryable", !retryable_by_default(*matched)) != retryable_by_default(*matched)) {
-    return ::testing::AssertionFailure() << "wrong retryable: " << e;
-  }
-  if (e.value("message", "").empty() ||
-      e.value("message", "").find(message_part) == std::string::npos) {
-    return ::testing::AssertionFailure() << "message lacks '" << message_part << "': " << e;
-  }
-  if (e.value("str", "") != e.value("want", "-") || !e.value("locked", false)) {
-    return ::testing::AssertionFailure() << "not a proper error table: " << e;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult HostError(const Result<json>& r, Kind kind, const std::string& op) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded with " << r.value();
-  if (r.error().kind != kind || r.error().op != op) {
-    return ::testing::AssertionFailure() << "got " << r.error().to_string() << "; want "
-                                         << kind_name(kind) << " from " << op;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-class LuaBrowser : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
-
-  static LuaHarness* shared_;
-};
-LuaHarness* LuaBrowser::shared_ = nullptr;
-
-TEST_F(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
+TEST_P(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
   auto r = h().run(R"LUA(
     local p = browser:new_page()
     p:navigate(fixture .. "page3")
@@ -108,7 +48,7 @@ TEST_F(LuaBrowser, NewPageReturnsAWorkingDistinctPage) {
       << "the new page is a real target of its own: " << r.value();
 }
 
-TEST_F(LuaBrowser, PagesListsTheOpenPages) {
+TEST_P(LuaBrowser, PagesListsTheOpenPages) {
   auto r = h().run(R"LUA(
     local n0 = #browser:pages()
     local p = browser:new_page()
@@ -130,7 +70,7 @@ TEST_F(LuaBrowser, PagesListsTheOpenPages) {
 
 // pages() answers without asking the browser, i.e. before the script has
 // yielded; the next call must still work.
-TEST_F(LuaBrowser, CallsAfterPagesStillWork) {
+TEST_P(LuaBrowser, CallsAfterPagesStillWork) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page1")
     local n = #browser:pages()
@@ -142,14 +82,14 @@ TEST_F(LuaBrowser, CallsAfterPagesStillWork) {
   EXPECT_EQ(r.value()["title"], "Page 1");
 }
 
-TEST_F(LuaBrowser, VersionNamesChrome) {
+TEST_P(LuaBrowser, VersionNamesChrome) {
   auto r = h().run(R"LUA(return browser:version())LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   ASSERT_TRUE(r.value().is_string());
-  EXPECT_NE(r.value().get<std::string>().find("Chrome"), std::string::npos) << r.value();
+  EXPECT_THAT(r.value().get<std::string>(), ::testing::HasSubstr("Chrome")) << r.value();
 }
 
-TEST_F(LuaBrowser, PidIsTheLaunchedProcess) {
+TEST_P(LuaBrowser, PidIsTheLaunchedProcess) {
   auto r = h().run(R"LUA(return { pid = browser:pid(), type = math.type(browser:pid()) })LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["type"], "integer");
@@ -158,7 +98,7 @@ TEST_F(LuaBrowser, PidIsTheLaunchedProcess) {
   EXPECT_EQ(kill(static_cast<pid_t>(r.value()["pid"].get<int64_t>()), 0), 0);
 }
 
-TEST_F(LuaBrowser, CdpGetTargetsListsThePages) {
+TEST_P(LuaBrowser, CdpGetTargetsListsThePages) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "page2")
     local res = browser:cdp("Target.getTargets")
@@ -176,7 +116,7 @@ TEST_F(LuaBrowser, CdpGetTargetsListsThePages) {
   EXPECT_EQ(r.value()["filtered"].get<size_t>(), r.value()["urls"].size());
 }
 
-TEST_F(LuaBrowser, CdpErrorsAreProtocolOrScript) {
+TEST_P(LuaBrowser, CdpErrorsAreProtocolOrScript) {
   auto lua = h().run(with_catch(R"LUA(
     return { unknown = catch(function() browser:cdp("No.suchMethod") end),
              bad_params = catch(function() browser:cdp("Target.getTargets", 5) end),
@@ -190,12 +130,15 @@ TEST_F(LuaBrowser, CdpErrorsAreProtocolOrScript) {
                         "browser:cdp"));
 }
 
+class LuaBrowserRestart : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowserRestart);
+
 // A restart is a new process; pages of the old one are stale for good.
-TEST(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
+TEST_P(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
   pid_t new_pid = 0;
   pid_t old_pid = 0;
   {
-    LuaHarness h;
+    LuaHarness h(transport());
     old_pid = h.session().pid();
     auto lua = h.run(with_catch(R"LUA(
       page:navigate(fixture .. "page1")
@@ -222,7 +165,7 @@ TEST(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
                          "page:title"));
     EXPECT_TRUE(LuaError(v["old_extra"], {Kind::target_closed, Kind::browser_disconnected},
                          "page:navigate"));
-    EXPECT_NE(v["version"].get<std::string>().find("Chrome"), std::string::npos);
+    EXPECT_THAT(v["version"].get<std::string>(), ::testing::HasSubstr("Chrome"));
     EXPECT_EQ(v["fresh_title"], "Page 3");
     EXPECT_TRUE(group_gone(old_pid)) << "the old browser's process group survived the restart";
     // The restarted browser's first page is what the next item gets.
@@ -233,8 +176,11 @@ TEST(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
   if (new_pid > 0) EXPECT_TRUE(group_gone(new_pid));
 }
 
-TEST(LuaBrowserClose, CloseEndsTheBrowser) {
-  LuaHarness h;
+class LuaBrowserClose : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaBrowserClose);
+
+TEST_P(LuaBrowserClose, CloseEndsTheBrowser) {
+  LuaHarness h(transport());
   const pid_t pid = h.session().pid();
   auto lua = h.run(with_catch(R"LUA(
     local pid = browser:pid()
@@ -260,8 +206,8 @@ TEST(LuaBrowserClose, CloseEndsTheBrowser) {
 }
 
 // Closing what is already closed is not an error, and the script goes on.
-TEST(LuaBrowserClose, CloseTwiceIsHarmless) {
-  LuaHarness h;
+TEST_P(LuaBrowserClose, CloseTwiceIsHarmless) {
+  LuaHarness h(transport());
   auto r = h.run(R"LUA(
     browser:close()
     browser:close()

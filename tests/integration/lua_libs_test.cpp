@@ -5,6 +5,7 @@
 
 #include "support/lua_harness.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -14,22 +15,12 @@ namespace {
 
 using nlohmann::json;
 
-class LuaLibs : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { shared_ = new LuaHarness(); }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-  }
-  LuaHarness& h() { return *shared_; }
-
-  static LuaHarness* shared_;
-};
-LuaHarness* LuaLibs::shared_ = nullptr;
+class LuaLibs : public LuaTest {};
+BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaLibs);
 
 // ---------------------------------------------------------------- belay.retry
 
-TEST_F(LuaLibs, RetrySucceedsAfterTwoRetryableFailures) {
+TEST_P(LuaLibs, RetrySucceedsAfterTwoRetryableFailures) {
   auto r = h().run(R"LUA(
     local calls, slept = 0, {}
     local a, b = belay.retry({ attempts = 5, base_ms = 10, jitter = 0,
@@ -49,7 +40,7 @@ TEST_F(LuaLibs, RetrySucceedsAfterTwoRetryableFailures) {
   EXPECT_EQ(r.value()["slept"], json::array({10, 20}));
 }
 
-TEST_F(LuaLibs, RetryWaitsWithBelaySleepByDefault) {
+TEST_P(LuaLibs, RetryWaitsWithBelaySleepByDefault) {
   auto r = h().run(R"LUA(
     local calls = 0
     local t0 = belay.now()
@@ -65,7 +56,7 @@ TEST_F(LuaLibs, RetryWaitsWithBelaySleepByDefault) {
   EXPECT_LT(r.value()["ms"].get<int64_t>(), 2000);
 }
 
-TEST_F(LuaLibs, RetryStopsAtAttempts) {
+TEST_P(LuaLibs, RetryStopsAtAttempts) {
   auto r = h().run(R"LUA(
     local calls = 0
     local ok, err = pcall(belay.retry, { attempts = 3, base_ms = 1, sleep = function() end },
@@ -91,7 +82,7 @@ TEST_F(LuaLibs, RetryStopsAtAttempts) {
   EXPECT_EQ(host.error().message, "always");
 }
 
-TEST_F(LuaLibs, RetryDoesNotRetryAKindNotListed) {
+TEST_P(LuaLibs, RetryDoesNotRetryAKindNotListed) {
   auto r = h().run(R"LUA(
     local function count_calls(opts, kind)
       local calls = 0
@@ -120,7 +111,7 @@ TEST_F(LuaLibs, RetryDoesNotRetryAKindNotListed) {
   EXPECT_EQ(r.value()["retryable"]["calls"], 5);
 }
 
-TEST_F(LuaLibs, RetryDoesNotRetryAPlainLuaError) {
+TEST_P(LuaLibs, RetryDoesNotRetryAPlainLuaError) {
   auto r = h().run(R"LUA(
     local calls = 0
     local ok, err = pcall(belay.retry, { attempts = 5, sleep = function() end }, function()
@@ -132,14 +123,14 @@ TEST_F(LuaLibs, RetryDoesNotRetryAPlainLuaError) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["calls"], 1);
   EXPECT_EQ(r.value()["is_string"], true);
-  EXPECT_NE(r.value()["err"].get<std::string>().find("oops, a bug"), std::string::npos);
+  EXPECT_THAT(r.value()["err"].get<std::string>(), ::testing::HasSubstr("oops, a bug"));
   auto host = h().run(R"LUA(belay.retry({ attempts = 3 }, function() error("plain bug") end))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
-  EXPECT_NE(host.error().message.find("plain bug"), std::string::npos);
+  EXPECT_THAT(host.error().message, ::testing::HasSubstr("plain bug"));
 }
 
-TEST_F(LuaLibs, RetryCallsOnRetryWithAttemptAndWait) {
+TEST_P(LuaLibs, RetryCallsOnRetryWithAttemptAndWait) {
   auto r = h().run(R"LUA(
     local seen, slept, calls = {}, {}, 0
     belay.retry({ attempts = 4, base_ms = 100, factor = 2, jitter = 0.5,
@@ -165,7 +156,7 @@ TEST_F(LuaLibs, RetryCallsOnRetryWithAttemptAndWait) {
 // For attempt k the wait lies in [w * (1 - jitter), w], w = min(max_ms,
 // base_ms * factor^(k-1)), for the lowest and highest random draws and for
 // math.random.
-TEST_F(LuaLibs, RetryDelayStaysWithinItsBounds) {
+TEST_P(LuaLibs, RetryDelayStaysWithinItsBounds) {
   auto r = h().run(R"LUA(
     local delay = belay.retry.delay
     local cases = {
@@ -211,7 +202,7 @@ TEST_F(LuaLibs, RetryDelayStaysWithinItsBounds) {
   EXPECT_EQ(r.value()["capped"], 5000);
 }
 
-TEST_F(LuaLibs, RetryRejectsANonFunction) {
+TEST_P(LuaLibs, RetryRejectsANonFunction) {
   auto r = h().run(R"LUA(
     local ok, err = pcall(belay.retry, { attempts = 2 }, "not a function")
     return { ok = ok, kind = err.kind, message = err.message }
@@ -222,7 +213,7 @@ TEST_F(LuaLibs, RetryRejectsANonFunction) {
 }
 
 // A real use: retry a wait that is too short until the element is there.
-TEST_F(LuaLibs, RetryWrapsBrowserCalls) {
+TEST_P(LuaLibs, RetryWrapsBrowserCalls) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "late?ms=400")
     local tries = 0
@@ -241,7 +232,7 @@ TEST_F(LuaLibs, RetryWrapsBrowserCalls) {
 
 // ----------------------------------------------------------------- belay.saga
 
-TEST_F(LuaLibs, SagaUndoesCompletedStepsInReverseAndReraises) {
+TEST_P(LuaLibs, SagaUndoesCompletedStepsInReverseAndReraises) {
   auto r = h().run(R"LUA(
     local log, raised = {}, nil
     local function add(line) log[#log + 1] = line end
@@ -279,7 +270,7 @@ TEST_F(LuaLibs, SagaUndoesCompletedStepsInReverseAndReraises) {
   EXPECT_EQ(host.error().message, "step 2");
 }
 
-TEST_F(LuaLibs, SagaLogsAFailingUndoAndRunsTheOthers) {
+TEST_P(LuaLibs, SagaLogsAFailingUndoAndRunsTheOthers) {
   auto r = h().run(R"LUA(
     local log = {}
     local ok, err = pcall(belay.saga, {
@@ -308,7 +299,7 @@ TEST_F(LuaLibs, SagaLogsAFailingUndoAndRunsTheOthers) {
   EXPECT_TRUE(logged) << "the failing undo should be logged as a warning";
 }
 
-TEST_F(LuaLibs, SagaReturnsTheResultsOnSuccess) {
+TEST_P(LuaLibs, SagaReturnsTheResultsOnSuccess) {
   auto r = h().run(R"LUA(
     local undone = 0
     local results = belay.saga({
@@ -325,7 +316,7 @@ TEST_F(LuaLibs, SagaReturnsTheResultsOnSuccess) {
 
 // A bad definition is a config error found before any step runs: nothing
 // to undo, no side effect left behind.
-TEST_F(LuaLibs, SagaRejectsBadStepsBeforeRunningAny) {
+TEST_P(LuaLibs, SagaRejectsBadStepsBeforeRunningAny) {
   auto r = h().run(R"LUA(
     local ok1, e1 = pcall(belay.saga, "steps")
     local ran = false
@@ -336,12 +327,12 @@ TEST_F(LuaLibs, SagaRejectsBadStepsBeforeRunningAny) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["k1"], "config");
   EXPECT_EQ(r.value()["k2"], "config");
-  EXPECT_NE(r.value()["m2"].get<std::string>().find("step 2"), std::string::npos);
+  EXPECT_THAT(r.value()["m2"].get<std::string>(), ::testing::HasSubstr("step 2"));
   EXPECT_EQ(r.value()["ran"], false) << "step 1 ran although the saga was invalid";
 }
 
 // Steps and undos may wait on the browser (they run inside pcall).
-TEST_F(LuaLibs, SagaStepsMayCallTheBrowser) {
+TEST_P(LuaLibs, SagaStepsMayCallTheBrowser) {
   auto r = h().run(R"LUA(
     local ok, err = pcall(belay.saga, {
       { name = "open", run = function() page:navigate(fixture .. "page2") return page:title() end,
@@ -373,7 +364,7 @@ local function rejected(...)
 end
 )LUA";
 
-TEST_F(LuaLibs, CircuitOpensAfterFailuresWithinTheWindow) {
+TEST_P(LuaLibs, CircuitOpensAfterFailuresWithinTheWindow) {
   auto r = h().run(std::string(kCircuit) + R"LUA(
     local states = { c:state() }
     local kinds = {}
@@ -407,7 +398,7 @@ TEST_F(LuaLibs, CircuitOpensAfterFailuresWithinTheWindow) {
   EXPECT_EQ(host.error().message, "circuit open");
 }
 
-TEST_F(LuaLibs, CircuitHalfOpensAfterCooldownAndASuccessCloses) {
+TEST_P(LuaLibs, CircuitHalfOpensAfterCooldownAndASuccessCloses) {
   auto r = h().run(std::string(kCircuit) + R"LUA(
     for _ = 1, 3 do pcall(c.call, c, fail) end       -- opened at T = 0
     T = 4999
@@ -432,7 +423,7 @@ TEST_F(LuaLibs, CircuitHalfOpensAfterCooldownAndASuccessCloses) {
   EXPECT_EQ(r.value()["after_one_failure"], "closed");
 }
 
-TEST_F(LuaLibs, CircuitHalfOpenFailureReopens) {
+TEST_P(LuaLibs, CircuitHalfOpenFailureReopens) {
   auto r = h().run(std::string(kCircuit) + R"LUA(
     for _ = 1, 3 do pcall(c.call, c, fail) end       -- opened at T = 0
     T = 6000
@@ -456,7 +447,7 @@ TEST_F(LuaLibs, CircuitHalfOpenFailureReopens) {
 }
 
 // Half-open lets one trial through: a call while the trial runs is rejected.
-TEST_F(LuaLibs, CircuitLetsOneTrialThroughWhenHalfOpen) {
+TEST_P(LuaLibs, CircuitLetsOneTrialThroughWhenHalfOpen) {
   auto r = h().run(std::string(kCircuit) + R"LUA(
     for _ = 1, 3 do pcall(c.call, c, fail) end
     T = 5000
@@ -473,7 +464,7 @@ TEST_F(LuaLibs, CircuitLetsOneTrialThroughWhenHalfOpen) {
   EXPECT_EQ(r.value()["state"], "closed");
 }
 
-TEST_F(LuaLibs, CircuitIgnoresFailuresOutsideTheWindow) {
+TEST_P(LuaLibs, CircuitIgnoresFailuresOutsideTheWindow) {
   auto r = h().run(std::string(kCircuit) + R"LUA(
     local states = {}
     for _, t in ipairs({ 0, 600, 1200, 1800 }) do
@@ -490,7 +481,7 @@ TEST_F(LuaLibs, CircuitIgnoresFailuresOutsideTheWindow) {
   EXPECT_EQ(r.value(), json::array({"closed", "closed", "closed", "closed", "open"}));
 }
 
-TEST_F(LuaLibs, CircuitDefaultsOpenAfterFiveFailures) {
+TEST_P(LuaLibs, CircuitDefaultsOpenAfterFiveFailures) {
   auto r = h().run(R"LUA(
     local c = belay.circuit()
     local states = {}

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -181,7 +182,7 @@ TEST_F(ReplAttach, NoRunThereIsAClearError) {
   fs::create_directories(state());
   auto r = run_belay({"attach", "--state", state()}, dir_.path(), seconds(30));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("no belay run serves"), std::string::npos) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("no belay run serves")) << r.describe;
 }
 
 }  // namespace

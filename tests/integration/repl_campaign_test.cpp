@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -134,9 +135,9 @@ TEST_F(ReplCampaign, LadderIsTheCampaignsOwnAndStepRunsItOnTheConsolesPage) {
                           "=page:title()\n",
                       "own.lua");
   EXPECT_EQ(r.exit_code, 0) << r.describe;
-  EXPECT_NE(r.out.find(shown_string("marker") + "1\n" + shown_string("step mark done") +
-                       shown_string("marked for repl")),
-            std::string::npos)
+  EXPECT_THAT(r.out,
+              ::testing::HasSubstr(shown_string("marker") + "1\n" + shown_string("step mark done") +
+                                   shown_string("marked for repl")))
       << "the step ran with the console's page and a ctx for profile `repl`\n"
       << r.describe;
 }
@@ -154,11 +155,10 @@ TEST_F(ReplCampaign, CtxOfIsACtxOnTheConsolesPage) {
                       "')\n"
                       "=page:title()\n");
   EXPECT_EQ(r.exit_code, 0) << r.describe;
-  EXPECT_NE(r.out.find(shown_string("repl") + shown_string("homebound") + shown_string("Page 2") +
-                       "true\n"),
-            std::string::npos)
+  EXPECT_THAT(r.out, ::testing::HasSubstr(shown_string("repl") + shown_string("homebound") +
+                                          shown_string("Page 2") + "true\n"))
       << r.describe;
-  EXPECT_NE(r.out.find(shown_string("Page 3")), std::string::npos)
+  EXPECT_THAT(r.out, ::testing::HasSubstr(shown_string("Page 3")))
       << "ctx_of().page is the console's `page`\n"
       << r.describe;
 }
@@ -171,9 +171,9 @@ TEST_F(ReplCampaign, StepGoHomeLeavesThePageAtTheCampaignsHome) {
                       "=page:url()\n"
                       "=page:title()\n");
   EXPECT_EQ(r.exit_code, 0) << r.describe;
-  EXPECT_NE(r.out.find(shown_string("Page 2") + shown_string("step go_home done") +
-                       shown_string(home()) + shown_string("Page 1")),
-            std::string::npos)
+  EXPECT_THAT(r.out,
+              ::testing::HasSubstr(shown_string("Page 2") + shown_string("step go_home done") +
+                                   shown_string(home()) + shown_string("Page 1")))
       << r.describe;
 }
 
@@ -310,7 +310,7 @@ TEST_F(ReplAttachCampaign, EventsReturnsTheLastNEventsOfTheLog) {
       }
     }
   }
-  EXPECT_NE(r.out.find("\n20\n25\n"), std::string::npos) << "events() is the last 20\n"
+  EXPECT_THAT(r.out, ::testing::HasSubstr("\n20\n25\n")) << "events() is the last 20\n"
                                                          << r.describe;
   stop(*run);
 }
@@ -373,17 +373,17 @@ TEST_F(ReplAttachCampaign, UseMakesPageAndBrowserFollowTheProfile) {
       "use('nobody')\n"
       "=page:url()\n");
   EXPECT_EQ(r.exit_code, 1) << "use('nobody') failed\n" << r.describe;
-  EXPECT_NE(r.out.find(shown_string(parked_url_["p1"])), std::string::npos)
+  EXPECT_THAT(r.out, ::testing::HasSubstr(shown_string(parked_url_["p1"])))
       << "`page` starts as the first profile's\n"
       << r.describe;
   const size_t after_use = r.out.find(shown_string("p2"));
   ASSERT_NE(after_use, std::string::npos) << r.describe;
   EXPECT_NE(r.out.find(shown_string(parked_url_["p2"]), after_use), std::string::npos)
       << r.describe;
-  EXPECT_NE(r.out.find("true\n" + shown_string(parked_url_["p2"])), std::string::npos)
+  EXPECT_THAT(r.out, ::testing::HasSubstr("true\n" + shown_string(parked_url_["p2"])))
       << "after a failed use(), `page` stays p2's\n"
       << r.describe;
-  EXPECT_NE(r.err.find("config: no profile named 'nobody'"), std::string::npos) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("config: no profile named 'nobody'")) << r.describe;
 
   // The pids are those of each profile's own browser (its user-data-dir).
   const long before = printed_number(r.out, "before");
@@ -391,10 +391,10 @@ TEST_F(ReplAttachCampaign, UseMakesPageAndBrowserFollowTheProfile) {
   ASSERT_GT(before, 0) << r.describe;
   ASSERT_GT(after, 0) << r.describe;
   EXPECT_NE(before, after);
-  EXPECT_NE(cmdline_of(static_cast<pid_t>(before)).find(state() + "/profiles/p1"),
-            std::string::npos);
-  EXPECT_NE(cmdline_of(static_cast<pid_t>(after)).find(state() + "/profiles/p2"),
-            std::string::npos);
+  EXPECT_THAT(cmdline_of(static_cast<pid_t>(before)),
+              ::testing::HasSubstr(state() + "/profiles/p1"));
+  EXPECT_THAT(cmdline_of(static_cast<pid_t>(after)),
+              ::testing::HasSubstr(state() + "/profiles/p2"));
   stop(*run);
 }
 
@@ -416,16 +416,16 @@ TEST_F(ReplAttachCampaign, BrowserOfAndCtxOfReachTheNamedProfile) {
   const long p2 = printed_number(r.out, "p2");
   ASSERT_GT(p1, 0) << r.describe;
   ASSERT_GT(p2, 0) << r.describe;
-  EXPECT_NE(cmdline_of(static_cast<pid_t>(p1)).find(state() + "/profiles/p1"), std::string::npos);
-  EXPECT_NE(cmdline_of(static_cast<pid_t>(p2)).find(state() + "/profiles/p2"), std::string::npos);
-  EXPECT_NE(r.out.find(shown_string("p2") + shown_string("p1") + shown_string("parked") +
-                       shown_string(parked_url_["p2"]) + "true\n42\n"),
-            std::string::npos)
+  EXPECT_THAT(cmdline_of(static_cast<pid_t>(p1)), ::testing::HasSubstr(state() + "/profiles/p1"));
+  EXPECT_THAT(cmdline_of(static_cast<pid_t>(p2)), ::testing::HasSubstr(state() + "/profiles/p2"));
+  EXPECT_THAT(
+      r.out, ::testing::HasSubstr(shown_string("p2") + shown_string("p1") + shown_string("parked") +
+                                  shown_string(parked_url_["p2"]) + "true\n42\n"))
       << "ctx_of() is the first profile's; errors leave the console going\n"
       << r.describe;
-  EXPECT_NE(r.err.find("config: no profile named 'nobody' (browser_of)"), std::string::npos)
+  EXPECT_THAT(r.err, ::testing::HasSubstr("config: no profile named 'nobody' (browser_of)"))
       << r.describe;
-  EXPECT_NE(r.err.find("config: no profile named 'nobody' (ctx_of)"), std::string::npos)
+  EXPECT_THAT(r.err, ::testing::HasSubstr("config: no profile named 'nobody' (ctx_of)"))
       << r.describe;
   stop(*run);
 }
@@ -441,14 +441,14 @@ TEST_F(ReplAttachCampaign, StepOnAProfileRunsTheLadderStepOnItsPage) {
       "step('nobody', 'go_home')\n"
       "=6*7\n");
   EXPECT_EQ(r.exit_code, 1) << r.describe;
-  EXPECT_NE(r.out.find(shown_string("standard") + shown_string("step go_home done") +
-                       shown_string(home()) + shown_string(parked_url_["p1"]) + "42\n"),
-            std::string::npos)
+  EXPECT_THAT(r.out,
+              ::testing::HasSubstr(shown_string("standard") + shown_string("step go_home done") +
+                                   shown_string(home()) + shown_string(parked_url_["p1"]) + "42\n"))
       << "go_home moved p2's page to the campaign's home and left p1's alone\n"
       << r.describe;
-  EXPECT_NE(r.err.find("config: the ladder has no step named fly_away"), std::string::npos)
+  EXPECT_THAT(r.err, ::testing::HasSubstr("config: the ladder has no step named fly_away"))
       << r.describe;
-  EXPECT_NE(r.err.find("config: no profile named 'nobody'"), std::string::npos) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("config: no profile named 'nobody'")) << r.describe;
   stop(*run);
 }
 
@@ -511,8 +511,8 @@ TEST_F(ReplAttachRunEnds, ConsoleWaitingInAChunkSaysTheRunEndedAndExits) {
       << "the console is still there after the run ended";
   const BelayRun r = console.get();
   EXPECT_EQ(r.exit_code, 1) << "the chunk did not finish\n" << r.describe;
-  EXPECT_NE(r.out.find("gate open"), std::string::npos) << r.describe;
-  EXPECT_NE(r.err.find("the run has ended"), std::string::npos) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("gate open")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("the run has ended")) << r.describe;
 }
 
 // An idle console used to sit in readline() with the loop stopped, and saw
@@ -550,8 +550,8 @@ TEST_F(ReplAttachRunEnds, ScriptedConsoleWhoseStdinStaysOpenSaysTheRunEndedAndEx
   ::close(input[1]);
   console.wait(seconds(10));
   EXPECT_EQ(console.exit_code(), 0) << console.describe();
-  EXPECT_NE(console.out().find("gate open"), std::string::npos) << console.describe();
-  EXPECT_NE(console.err().find("the run has ended"), std::string::npos) << console.describe();
+  EXPECT_THAT(console.out(), ::testing::HasSubstr("gate open")) << console.describe();
+  EXPECT_THAT(console.err(), ::testing::HasSubstr("the run has ended")) << console.describe();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "support/fixture_server.hpp"
 #include "support/pty_process.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -84,8 +85,8 @@ TEST_F(ReplConsole, MultiLineForLoopContinuesUntilComplete) {
   EXPECT_TRUE(type(*repl, "  print('line' .. i * 100)", ">"));
   EXPECT_TRUE(type(*repl, "end", "line300"));
   const std::string out = repl->output();
-  EXPECT_NE(out.find("line100"), std::string::npos);
-  EXPECT_NE(out.find("line200"), std::string::npos);
+  EXPECT_THAT(out, ::testing::HasSubstr("line100"));
+  EXPECT_THAT(out, ::testing::HasSubstr("line200"));
   leave(*repl);
 }
 
@@ -133,7 +134,7 @@ TEST_F(ReplConsole, HistorySurvivesARestart) {
   std::ifstream history(state() + "/repl_history");
   std::stringstream text;
   text << history.rdbuf();
-  EXPECT_NE(text.str().find("1000"), std::string::npos) << text.str();
+  EXPECT_THAT(text.str(), ::testing::HasSubstr("1000")) << text.str();
   auto repl = start_repl();
   repl->wait_raw_mode(seconds(10));
   repl->mark();

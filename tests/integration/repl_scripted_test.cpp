@@ -4,6 +4,7 @@
 #include "support/belay_process.hpp"
 #include "support/fixture_server.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace belay::test {
@@ -30,12 +31,12 @@ TEST(ReplScripted, ReadsChunksFromStdinAndPrintsResults) {
   const std::string& out = run.out;
   const std::string& err = run.err;
   EXPECT_EQ(run.exit_code, 1) << "a failed chunk makes the exit code 1\n" << out << err;
-  EXPECT_NE(out.find("2\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("\"Page 2\"\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("n1\nn2\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("{ 1, 2, { x = \"y\" }, self = <cycle> }"), std::string::npos) << out;
-  EXPECT_NE(out.find("\n7\n"), std::string::npos) << "chunks after an error still run\n" << out;
-  EXPECT_NE(err.find("script: stdin:1: boom"), std::string::npos) << err;
+  EXPECT_THAT(out, ::testing::HasSubstr("2\n")) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("\"Page 2\"\n")) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("n1\nn2\n")) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("{ 1, 2, { x = \"y\" }, self = <cycle> }")) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("\n7\n")) << "chunks after an error still run\n" << out;
+  EXPECT_THAT(err, ::testing::HasSubstr("script: stdin:1: boom")) << err;
 }
 
 }  // namespace

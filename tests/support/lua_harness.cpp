@@ -110,4 +110,25 @@ std::vector<Result<nlohmann::json>> LuaHarness::run_all(const std::vector<std::s
   return results;
 }
 
+namespace {
+
+// LuaTest's shared harnesses, one per transport (indexed by TransportKind).
+std::unique_ptr<LuaHarness> shared_harnesses[2];
+
+}  // namespace
+
+LuaHarness& LuaTest::h() {
+  auto& slot = shared_harnesses[static_cast<size_t>(transport())];
+  if (!slot) slot = std::make_unique<LuaHarness>(transport(), limits());
+  return *slot;
+}
+
+void LuaTest::TearDownTestSuite() {
+  for (auto& slot : shared_harnesses) slot.reset();
+}
+
+std::string transport_test_name(const ::testing::TestParamInfo<chrome::TransportKind>& info) {
+  return info.param == chrome::TransportKind::pipe ? "pipe" : "ws";
+}
+
 }  // namespace belay::test

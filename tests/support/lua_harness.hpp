@@ -9,11 +9,21 @@
 //   EXPECT_EQ(e.error().kind, Kind::not_found);
 //
 // `fixture` is the base URL of a fixture server started for the harness.
+//
+// A suite that runs over both transports derives from LuaTest and
+// instantiates itself with BELAY_LUA_OVER_BOTH_TRANSPORTS; each test then runs
+// twice, as Suite.Test/pipe and Suite.Test/ws:
+//
+//   class LuaPage : public LuaTest {};
+//   BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaPage);
+//   TEST_P(LuaPage, TitleIsTheDocumentTitle) { auto r = h().run("return page:title()"); }
 
 #include "browser/browser_session.hpp"
 #include "core/error.hpp"
 #include "vm/runtime.hpp"
 #include "support/fixture_server.hpp"
+
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -60,4 +70,29 @@ class LuaHarness {
   std::vector<std::pair<std::string, nlohmann::json>> events_;
 };
 
+// A suite of Lua tests over the transport its parameter names. The suite's
+// tests share one harness (one browser) per transport: launched by the first
+// test that asks for it, closed when the suite ends.
+class LuaTest : public ::testing::TestWithParam<chrome::TransportKind> {
+ public:
+  static void TearDownTestSuite();
+
+ protected:
+  chrome::TransportKind transport() const { return GetParam(); }
+  // The suite's shared harness for this test's transport.
+  LuaHarness& h();
+  // The limits the suite's shared harnesses get.
+  virtual lua::Limits limits() const { return {}; }
+};
+
+// "pipe" or "ws": the suffix a LuaTest's name gets for its transport.
+std::string transport_test_name(const ::testing::TestParamInfo<chrome::TransportKind>& info);
+
 }  // namespace belay::test
+
+// Runs every TEST_P of `suite` (a LuaTest) over the pipe and over the WebSocket.
+#define BELAY_LUA_OVER_BOTH_TRANSPORTS(suite)                                            \
+  INSTANTIATE_TEST_SUITE_P(, suite,                                                      \
+                           ::testing::Values(::belay::chrome::TransportKind::pipe,       \
+                                             ::belay::chrome::TransportKind::websocket), \
+                           ::belay::test::transport_test_name)

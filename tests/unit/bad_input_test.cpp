@@ -4,6 +4,7 @@
 // misbehaves (a fake one: Chrome cannot be made to send these), and state
 // files. Rows whose test lives elsewhere name it in the doc.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -45,9 +46,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::TempDir;
-
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -109,7 +107,7 @@ class BadCampaign : public ::testing::Test {
     EXPECT_EQ(e.kind, Kind::config) << e.to_string();
     const std::string where = file + ":" + (line > 0 ? std::to_string(line) + ":" : "");
     EXPECT_TRUE(starts_with(e.message, where)) << "expected " << where << "\n" << e.message;
-    EXPECT_CONTAINS(e.message, part);
+    EXPECT_THAT(e.message, ::testing::HasSubstr(part));
     return e;
   }
 
@@ -140,7 +138,7 @@ TEST_F(BadCampaign, BinaryChunkIsRefused) {
       dir_.write("campaign.lua", std::string("\x1bLua\x54\x00\x19\x93\r\n\x1a\n", 12));
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
-  EXPECT_CONTAINS(r.error().message, "binary chunks are not allowed");
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("binary chunks are not allowed"));
 }
 
 TEST_F(BadCampaign, CheckingADirectoryIsAConfigErrorNotAModule) {
@@ -247,8 +245,8 @@ TEST_F(BadCampaign, ItemsIteratorThatRaisesOrWaitsIsAConfigError) {
   auto r = lua::check_file(raising);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::config);
-  EXPECT_CONTAINS(r.error().message, "no more");
-  EXPECT_CONTAINS(r.error().message, raising + ":3:");
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("no more"));
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr(raising + ":3:"));
 
   const std::string waiting = dir_.write("waiting.lua",
                                          "return { run = function() end, items = "
@@ -256,7 +254,8 @@ TEST_F(BadCampaign, ItemsIteratorThatRaisesOrWaitsIsAConfigError) {
   auto w = lua::check_file(waiting);
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().kind, Kind::config);
-  EXPECT_CONTAINS(w.error().message, waiting + ":1: belay.sleep cannot be called here");
+  EXPECT_THAT(w.error().message,
+              ::testing::HasSubstr(waiting + ":1: belay.sleep cannot be called here"));
 }
 
 TEST_F(BadCampaign, RunawayItemsIteratorIsStoppedAsSandbox) {
@@ -266,7 +265,7 @@ TEST_F(BadCampaign, RunawayItemsIteratorIsStoppedAsSandbox) {
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::sandbox) << r.error().to_string();
-  EXPECT_CONTAINS(r.error().message, "quota");
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("quota"));
 }
 
 // An iterator that never returns nil used to grow the host until it died
@@ -279,8 +278,9 @@ TEST_F(BadCampaign, ItemsIteratorThatNeverEndsIsAConfigErrorAtTheMemoryCap) {
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::config) << r.error().to_string();
-  EXPECT_CONTAINS(r.error().message, "without ending (an iterator ends by returning nil)");
-  EXPECT_CONTAINS(r.error().message, "than the script's 256 MiB");
+  EXPECT_THAT(r.error().message,
+              ::testing::HasSubstr("without ending (an iterator ends by returning nil)"));
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("than the script's 256 MiB"));
 }
 
 TEST_F(BadCampaign, BadItemsFileIsAConfigErrorNamingItsLine) {
@@ -293,7 +293,7 @@ TEST_F(BadCampaign, BadItemsFileIsAConfigErrorNamingItsLine) {
     return r.ok() ? Error{} : r.error();
   }();
   EXPECT_EQ(e.kind, Kind::config);
-  EXPECT_CONTAINS(e.message, "items.jsonl:2:");
+  EXPECT_THAT(e.message, ::testing::HasSubstr("items.jsonl:2:"));
 }
 
 class BadLadder : public BadCampaign {};
@@ -343,7 +343,7 @@ TEST_F(BadLadder, InheritanceCycleIsAConfigError) {
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::config);
-  EXPECT_CONTAINS(r.error().message, "levels deep (a cycle?)");
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("levels deep (a cycle?)"));
 }
 
 // --- hot reload
@@ -396,12 +396,12 @@ TEST_F(BadReload, DeletedOrEmptiedCampaignFileKeepsTheOldVersion) {
   auto gone = host_->reload();
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().kind, Kind::config);
-  EXPECT_CONTAINS(gone.error().message, file);
+  EXPECT_THAT(gone.error().message, ::testing::HasSubstr(file));
 
   dir_.write("campaign.lua", "");
   auto empty = host_->reload();
   ASSERT_FALSE(empty.ok());
-  EXPECT_CONTAINS(empty.error().message, "must return a table");
+  EXPECT_THAT(empty.error().message, ::testing::HasSubstr("must return a table"));
 
   dir_.write("campaign.lua", campaign_with(""));
   auto good = host_->reload();
@@ -438,8 +438,8 @@ TEST_F(BadCampaign, ScriptsDirFromTheEnvironmentThatDoesNotExistIsAnError) {
   const std::string file = dir_.write("campaign.lua", campaign_with(""));
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
-  EXPECT_CONTAINS(r.error().message, "belay.retry");
-  EXPECT_CONTAINS(r.error().message, dir_.file("no-scripts-here"));
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr("belay.retry"));
+  EXPECT_THAT(r.error().message, ::testing::HasSubstr(dir_.file("no-scripts-here")));
 }
 
 // TMPDIR is read only for a browser without a user-data-dir (belay's own
@@ -463,7 +463,7 @@ TEST(BadLaunchDir, UnusableTmpdirOrUserDataDirFailsTheLaunchWithoutSpawning) {
     ASSERT_TRUE(test::run_until(
         &loop, [&] { return failed.has_value(); }, 10000));
     EXPECT_EQ(failed->kind, Kind::browser_disconnected) << failed->to_string();
-    EXPECT_CONTAINS(failed->message, "user-data-dir");
+    EXPECT_THAT(failed->message, ::testing::HasSubstr("user-data-dir"));
     EXPECT_EQ(chrome.pid(), 0);
   }
   EXPECT_EQ(test::drain_and_close(&loop), 0);
@@ -599,7 +599,7 @@ TEST(BadControlRequest, EveryMalformedRequestIsAProtocolErrorNamingWhatIsWrong) 
     auto r = control::parse_request(line);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, Kind::protocol);
-    EXPECT_CONTAINS(r.error().message, why);
+    EXPECT_THAT(r.error().message, ::testing::HasSubstr(why));
   }
 }
 
@@ -673,7 +673,7 @@ TEST_F(BadControlMessage, InvalidUtf8InAReplyIsReplacedNotThrown) {
                                                                    // surrogate
     auto refused = c.message();
     ASSERT_TRUE(refused);
-    EXPECT_CONTAINS((*refused)["error"].get<std::string>(), "not JSON");
+    EXPECT_THAT((*refused)["error"].get<std::string>(), ::testing::HasSubstr("not JSON"));
   });
 }
 
@@ -689,7 +689,7 @@ TEST(BadControlSocket, StaleSocketFileIsReplacedAndALiveOneIsRefused) {
     auto e = client.connect(path, 2000);
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(e->kind, Kind::config);
-    EXPECT_CONTAINS(e->message, "is left from a run that is gone");
+    EXPECT_THAT(e->message, ::testing::HasSubstr("is left from a run that is gone"));
   }
   {
     auto factory = [](std::function<void(std::string_view)>) {
@@ -701,11 +701,11 @@ TEST(BadControlSocket, StaleSocketFileIsReplacedAndALiveOneIsRefused) {
     auto refused = second.listen(path);
     ASSERT_TRUE(refused.has_value());
     EXPECT_EQ(refused->kind, Kind::config);
-    EXPECT_CONTAINS(refused->message, "another belay serves");
+    EXPECT_THAT(refused->message, ::testing::HasSubstr("another belay serves"));
     control::ControlServer third(&loop, factory);
     auto too_long = third.listen(dir.file(std::string(200, 'x')));
     ASSERT_TRUE(too_long.has_value());
-    EXPECT_CONTAINS(too_long->message, "control socket path too long");
+    EXPECT_THAT(too_long->message, ::testing::HasSubstr("control socket path too long"));
   }
   EXPECT_EQ(test::drain_and_close(&loop), 0);
 }
@@ -749,7 +749,7 @@ TEST_F(BadCdpMessage, ReplyWhoseResultIsNotAnObjectFailsItsCommandAsProtocol) {
     ASSERT_FALSE(out->ok());
     EXPECT_EQ(out->error().kind, Kind::protocol);
     EXPECT_EQ(out->error().op, "Page.navigate");
-    EXPECT_CONTAINS(out->error().message, "not an object");
+    EXPECT_THAT(out->error().message, ::testing::HasSubstr("not an object"));
   }
 }
 
@@ -771,7 +771,7 @@ TEST_F(BadCdpMessage, SessionEventsWithWrongTypesAreNotACrash) {
   fake_->deliver(R"({"method":"Inspector.detached","sessionId":"S","params":{"reason":42}})");
   ASSERT_TRUE(on_s.has_value());
   EXPECT_EQ(on_s->error().kind, Kind::target_closed);
-  EXPECT_CONTAINS(on_s->error().message, "inspector detached: unknown");
+  EXPECT_THAT(on_s->error().message, ::testing::HasSubstr("inspector detached: unknown"));
 }
 
 // The page reads frameId, loaderId and name of every lifecycle event; before
@@ -845,7 +845,7 @@ TEST_F(BadWsPeer, OversizedFrameClosesTheConnectionNamingTheLimit) {
   ASSERT_EQ(sink.messages.size(), 1u);
   ASSERT_TRUE(sink.closed.has_value());
   EXPECT_EQ(sink.closed->kind, Kind::browser_disconnected);
-  EXPECT_CONTAINS(sink.closed->message, "exceeded the 1024-byte limit");
+  EXPECT_THAT(sink.closed->message, ::testing::HasSubstr("exceeded the 1024-byte limit"));
 }
 
 TEST_F(BadWsPeer, BrokenFramingClosesTheConnectionWithAnError) {
@@ -871,8 +871,8 @@ TEST_F(BadWsPeer, RefusedHandshakeIsAClearConnectError) {
   auto e = connect_and_wait(peer, sink);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->kind, Kind::browser_disconnected);
-  EXPECT_CONTAINS(e->message, "handshake");
-  EXPECT_CONTAINS(e->message, "HTTP 404");
+  EXPECT_THAT(e->message, ::testing::HasSubstr("handshake"));
+  EXPECT_THAT(e->message, ::testing::HasSubstr("HTTP 404"));
 }
 
 TEST_F(BadWsPeer, PeerThatNeverAnswersTheHandshakeTimesOut) {
@@ -898,7 +898,8 @@ TEST(BadStateFile, StateDbThatIsADirectoryIsRefused) {
   auto store = store::open_sqlite_store(dir.file("state"));
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().kind, Kind::config);
-  EXPECT_CONTAINS(store.error().message, "is not a belay state file (not a file)");
+  EXPECT_THAT(store.error().message,
+              ::testing::HasSubstr("is not a belay state file (not a file)"));
 }
 
 TEST(BadStateFile, StateDirUnderAFileIsRefused) {
@@ -907,7 +908,8 @@ TEST(BadStateFile, StateDirUnderAFileIsRefused) {
   auto store = store::open_sqlite_store(dir.file("plain/state"));
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().kind, Kind::config);
-  EXPECT_CONTAINS(store.error().message, dir.file("plain/state/belay.db") + ": Not a directory");
+  EXPECT_THAT(store.error().message,
+              ::testing::HasSubstr(dir.file("plain/state/belay.db") + ": Not a directory"));
   EXPECT_EQ(test::file_bytes(dir.file("plain")), "x");
 }
 
@@ -943,7 +945,7 @@ TEST(BadStateFile, EventsFileOnAFullDiskLosesLinesNotTheRun) {
   const std::string told = testing::internal::GetCapturedStderr();
   EXPECT_EQ(log.lost(), 3u);
   EXPECT_EQ(observed, 3);
-  EXPECT_CONTAINS(told, "cannot write /dev/full (No space left on device)");
+  EXPECT_THAT(told, ::testing::HasSubstr("cannot write /dev/full (No space left on device)"));
   EXPECT_EQ(told.find("cannot write", told.find("cannot write") + 1), std::string::npos) << told;
 }
 
@@ -974,8 +976,8 @@ TEST(BadStateFile, EventsFileWrittenAgainAfterLossesKeepsItsLinesWhole) {
     EXPECT_EQ(log.lost(), 3u);
   }
   ::sigaction(SIGXFSZ, &old_action, nullptr);
-  EXPECT_CONTAINS(told, "cannot write " + path);
-  EXPECT_CONTAINS(told, "is written again; 3 event(s) were lost before this one");
+  EXPECT_THAT(told, ::testing::HasSubstr("cannot write " + path));
+  EXPECT_THAT(told, ::testing::HasSubstr("is written again; 3 event(s) were lost before this one"));
   std::ifstream in(path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -992,7 +994,7 @@ TEST(BadStateFile, EventsFileThatCannotBeOpenedIsAnError) {
   fs::create_directories(dir.file("events.jsonl"));
   campaign::EventLog log(dir.file("events.jsonl"), "c");
   EXPECT_FALSE(log.ok());
-  EXPECT_CONTAINS(log.error(), "cannot open " + dir.file("events.jsonl"));
+  EXPECT_THAT(log.error(), ::testing::HasSubstr("cannot open " + dir.file("events.jsonl")));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cdp/reply_fields.hpp"
 #include "support/fake_page_test.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -16,6 +17,8 @@
 namespace belay::cdp {
 namespace {
 
+using browser::NavigateOptions;
+using browser::Page;
 using nlohmann::json;
 using browser::Browser;
 using browser::NavigateOptions;
@@ -55,8 +58,8 @@ TEST(ReplyFields, ARequiredStringNamesTheMethodAndWhatIsWrong) {
     ASSERT_FALSE(r.ok()) << reply;
     EXPECT_EQ(r.error().kind, Kind::protocol);
     EXPECT_EQ(r.error().op, "browser:new_page");
-    EXPECT_NE(r.error().message.find("Target.attachToTarget"), std::string::npos);
-    EXPECT_NE(r.error().message.find(what), std::string::npos) << r.error().message;
+    EXPECT_THAT(r.error().message, ::testing::HasSubstr("Target.attachToTarget"));
+    EXPECT_THAT(r.error().message, ::testing::HasSubstr(what)) << r.error().message;
   }
 }
 
@@ -144,8 +147,8 @@ TEST_F(WrongTypes, TargetRepliesOfTheWrongShapeFailNewPageAndPagesClearly) {
   ASSERT_TRUE(opened.has_value());
   ASSERT_FALSE(opened->ok());
   EXPECT_EQ(opened->error().kind, Kind::protocol);
-  EXPECT_NE(opened->error().message.find("Target.createTarget has a targetId that is no string"),
-            std::string::npos)
+  EXPECT_THAT(opened->error().message,
+              ::testing::HasSubstr("Target.createTarget has a targetId that is no string"))
       << opened->error().message;
   EXPECT_EQ(fake_->count("Target.attachToTarget"), 0u);
 

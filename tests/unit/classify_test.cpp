@@ -3,6 +3,7 @@
 #include "cdp/classify.hpp"
 #include "chrome/chrome_process.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace belay::cdp {
@@ -24,7 +25,7 @@ TEST_P(ClassifyCdpError, MapsChromeTextToKind) {
   EXPECT_EQ(e.kind, c.expected) << c.message << " → " << kind_name(e.kind);
   EXPECT_EQ(e.op, "page:evaluate");
   EXPECT_EQ(e.cdp["code"], c.code);
-  EXPECT_NE(e.message.find(c.message), std::string::npos);
+  EXPECT_THAT(e.message, ::testing::HasSubstr(c.message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -70,10 +71,10 @@ TEST(ClassifyEvents, TransportAndProcessEventsAreBrowserDisconnected) {
   EXPECT_EQ(transport_closed("pipe closed").kind, Kind::browser_disconnected);
   Error killed = chrome::browser_exited(0, 9);
   EXPECT_EQ(killed.kind, Kind::browser_disconnected);
-  EXPECT_NE(killed.message.find("signal 9"), std::string::npos);
-  EXPECT_NE(chrome::browser_exited(3, 0).message.find("status 3"), std::string::npos);
+  EXPECT_THAT(killed.message, ::testing::HasSubstr("signal 9"));
+  EXPECT_THAT(chrome::browser_exited(3, 0).message, ::testing::HasSubstr("status 3"));
   EXPECT_EQ(deadline_passed("Runtime.evaluate", 500).kind, Kind::timeout);
-  EXPECT_NE(deadline_passed("Runtime.evaluate", 500).message.find("500 ms"), std::string::npos);
+  EXPECT_THAT(deadline_passed("Runtime.evaluate", 500).message, ::testing::HasSubstr("500 ms"));
   EXPECT_EQ(session_detached("gone").kind, Kind::target_closed);
   EXPECT_EQ(target_crashed().kind, Kind::target_crashed);
 }

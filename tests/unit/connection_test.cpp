@@ -7,6 +7,7 @@
 #include "support/fake_cdp_transport.hpp"
 #include "support/run_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -90,7 +91,7 @@ TEST_F(ConnectionTest, DeadlinePassesAsTimeoutAndALateReplyIsDropped) {
   send("Slow.two", &b, 5000);
   ASSERT_TRUE(test::run_until(&loop_, [&] { return a.has_value(); }, 2000));
   EXPECT_EQ(a->error().kind, Kind::timeout);
-  EXPECT_NE(a->error().message.find("50 ms"), std::string::npos);
+  EXPECT_THAT(a->error().message, ::testing::HasSubstr("50 ms"));
   EXPECT_FALSE(b.has_value());
   fake_->deliver(R"({"id":)" + std::to_string(ida) + R"(,"result":{}})");
   EXPECT_EQ(connection_->dropped_replies(), 1u);
@@ -118,7 +119,7 @@ TEST_F(ConnectionTest, BrowserExitReasonWinsOverTheEofThatFollows) {
   send("X.y", &a);
   connection_->browser_exited(Error{Kind::browser_disconnected, "killed by signal 9", "", {}});
   ASSERT_TRUE(a.has_value());
-  EXPECT_NE(a->error().message.find("signal 9"), std::string::npos);
+  EXPECT_THAT(a->error().message, ::testing::HasSubstr("signal 9"));
 }
 
 TEST_F(ConnectionTest, EventsReachTheirSessionSubscribersOnly) {

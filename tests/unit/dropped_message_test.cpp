@@ -6,6 +6,7 @@
 #include "support/fake_ws_peer.hpp"
 #include "support/run_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -14,6 +15,9 @@
 namespace belay::campaign {
 namespace {
 
+using browser::BrowserSession;
+using browser::BrowserSpec;
+using browser::SessionHooks;
 using test::FakeWsPeer;
 using browser::BrowserSession;
 using browser::BrowserSpec;
@@ -44,9 +48,9 @@ TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
     test::run_until(&loop, [&] { return dropped.size() >= 3; }, 10000);
     ASSERT_EQ(dropped.size(), 3u);
     for (const Error& why : dropped) EXPECT_EQ(why.kind, Kind::protocol) << why.to_string();
-    EXPECT_NE(dropped[0].message.find("unparseable"), std::string::npos) << dropped[0].message;
-    EXPECT_NE(dropped[1].message.find("non-numeric id"), std::string::npos) << dropped[1].message;
-    EXPECT_NE(dropped[2].message.find("neither id nor method"), std::string::npos)
+    EXPECT_THAT(dropped[0].message, ::testing::HasSubstr("unparseable")) << dropped[0].message;
+    EXPECT_THAT(dropped[1].message, ::testing::HasSubstr("non-numeric id")) << dropped[1].message;
+    EXPECT_THAT(dropped[2].message, ::testing::HasSubstr("neither id nor method"))
         << dropped[2].message;
     EXPECT_FALSE(started.has_value()) << "garbage ended the start";
     bool closed = false;

@@ -6,6 +6,7 @@
 #include "support/fixture_server.hpp"
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -192,10 +193,10 @@ TEST_F(FixtureServerTest, NumberedPagesHaveTitleHeadingAndLink) {
     const HttpResult page = http_get(server_.port(), "/page" + std::to_string(n));
     ASSERT_EQ(page.status, 200) << n;
     EXPECT_EQ(title_of(page.body), name);
-    EXPECT_NE(page.body.find("<h1 id=\"heading\">" + name + "</h1>"), std::string::npos);
+    EXPECT_THAT(page.body, ::testing::HasSubstr("<h1 id=\"heading\">" + name + "</h1>"));
   }
-  EXPECT_NE(http_get(server_.port(), "/page1").body.find("<a id=\"to-page2\" href=\"/page2\">"),
-            std::string::npos);
+  EXPECT_THAT(http_get(server_.port(), "/page1").body,
+              ::testing::HasSubstr("<a id=\"to-page2\" href=\"/page2\">"));
   const HttpResult root = http_get(server_.port(), "/");
   EXPECT_EQ(root.status, 200);
   EXPECT_EQ(title_of(root.body), "Page 1");
@@ -223,10 +224,10 @@ TEST_F(FixtureServerTest, ItemCountsEveryExecution) {
     const HttpResult item = http_get(server_.port(), "/item?key=alpha");
     ASSERT_EQ(item.status, 200);
     EXPECT_EQ(title_of(item.body), "Item alpha");
-    EXPECT_NE(item.body.find("<div id=\"count\">" + std::to_string(expected) + "</div>"),
-              std::string::npos)
+    EXPECT_THAT(item.body,
+                ::testing::HasSubstr("<div id=\"count\">" + std::to_string(expected) + "</div>"))
         << item.body;
-    EXPECT_NE(item.body.find("<div id=\"key\">alpha</div>"), std::string::npos);
+    EXPECT_THAT(item.body, ::testing::HasSubstr("<div id=\"key\">alpha</div>"));
   }
   EXPECT_EQ(server_.hits("alpha"), 3);
   EXPECT_EQ(server_.hits("beta"), 0);
@@ -248,17 +249,17 @@ TEST_F(FixtureServerTest, HitsWithoutKeyListsEveryCounter) {
   server_.reset_hits();
   EXPECT_TRUE(server_.all_hits().empty());
   EXPECT_EQ(http_get(server_.port(), "/hits").body, "{}");
-  EXPECT_NE(http_get(server_.port(), "/item?key=a").body.find("<div id=\"count\">1</div>"),
-            std::string::npos);
+  EXPECT_THAT(http_get(server_.port(), "/item?key=a").body,
+              ::testing::HasSubstr("<div id=\"count\">1</div>"));
 }
 
 TEST_F(FixtureServerTest, ItemKeyIsDecodedAndEscaped) {
   const HttpResult item = http_get(server_.port(), "/item?key=%3Cb%3E+%26%22x");
   ASSERT_EQ(item.status, 200);
   EXPECT_EQ(server_.hits("<b> &\"x"), 1);
-  EXPECT_NE(item.body.find("<div id=\"key\">&lt;b&gt; &amp;&quot;x</div>"), std::string::npos)
+  EXPECT_THAT(item.body, ::testing::HasSubstr("<div id=\"key\">&lt;b&gt; &amp;&quot;x</div>"))
       << item.body;
-  EXPECT_EQ(item.body.find("<b>"), std::string::npos);
+  EXPECT_THAT(item.body, ::testing::Not(::testing::HasSubstr("<b>")));
   EXPECT_EQ(http_get(server_.port(), "/item").status, 400);
 }
 
@@ -294,13 +295,13 @@ TEST_F(FixtureServerTest, NavigateAwayScriptsTheTarget) {
   const HttpResult defaults = http_get(server_.port(), "/navigate-away");
   ASSERT_EQ(defaults.status, 200);
   EXPECT_EQ(title_of(defaults.body), "Navigating");
-  EXPECT_NE(defaults.body.find("location.href = \"/page2\"; }, 50)"), std::string::npos)
+  EXPECT_THAT(defaults.body, ::testing::HasSubstr("location.href = \"/page2\"; }, 50)"))
       << defaults.body;
   const HttpResult custom = http_get(server_.port(), "/navigate-away?ms=10&to=%2Fpage3%3Fx%3D1");
-  EXPECT_NE(custom.body.find("location.href = \"/page3?x=1\"; }, 10)"), std::string::npos)
+  EXPECT_THAT(custom.body, ::testing::HasSubstr("location.href = \"/page3?x=1\"; }, 10)"))
       << custom.body;
   const HttpResult at_once = http_get(server_.port(), "/navigate-away?ms=0");
-  EXPECT_NE(at_once.body.find("<script>location.href = \"/page2\";</script>"), std::string::npos)
+  EXPECT_THAT(at_once.body, ::testing::HasSubstr("<script>location.href = \"/page2\";</script>"))
       << at_once.body;
 }
 
@@ -318,21 +319,21 @@ TEST_F(FixtureServerTest, FormHasInputButtonAndDelayedEcho) {
   EXPECT_EQ(title_of(form.body), "Form");
   for (const char* needle : {"<input id=\"to\">", "<button id=\"send\">", "'sent: ' + value",
                              "textContent", "}, 100);"}) {
-    EXPECT_NE(form.body.find(needle), std::string::npos) << needle;
+    EXPECT_THAT(form.body, ::testing::HasSubstr(needle)) << needle;
   }
-  EXPECT_EQ(form.body.find("innerHTML"), std::string::npos);
+  EXPECT_THAT(form.body, ::testing::Not(::testing::HasSubstr("innerHTML")));
 }
 
 TEST_F(FixtureServerTest, LateAppendsAfterTheDelayAndHasAHiddenDiv) {
   const HttpResult late = http_get(server_.port(), "/late?ms=250");
   ASSERT_EQ(late.status, 200);
   EXPECT_EQ(title_of(late.body), "Late");
-  EXPECT_NE(late.body.find("<div id=\"hidden\" style=\"display:none\">hidden</div>"),
-            std::string::npos);
-  EXPECT_NE(late.body.find("late.id = 'late'"), std::string::npos);
-  EXPECT_NE(late.body.find("}, 250);"), std::string::npos);
-  EXPECT_EQ(late.body.find("id=\"late\""), std::string::npos);  // not there yet
-  EXPECT_NE(http_get(server_.port(), "/late").body.find("}, 500);"), std::string::npos);
+  EXPECT_THAT(late.body,
+              ::testing::HasSubstr("<div id=\"hidden\" style=\"display:none\">hidden</div>"));
+  EXPECT_THAT(late.body, ::testing::HasSubstr("late.id = 'late'"));
+  EXPECT_THAT(late.body, ::testing::HasSubstr("}, 250);"));
+  EXPECT_THAT(late.body, ::testing::Not(::testing::HasSubstr("id=\"late\"")));  // not there yet
+  EXPECT_THAT(http_get(server_.port(), "/late").body, ::testing::HasSubstr("}, 500);"));
 }
 
 TEST_F(FixtureServerTest, BigHasTheRequestedSize) {
@@ -340,7 +341,7 @@ TEST_F(FixtureServerTest, BigHasTheRequestedSize) {
   ASSERT_EQ(small.status, 200);
   EXPECT_EQ(small.body.size(), 100u * 1024);
   EXPECT_EQ(title_of(small.body), "Big");
-  EXPECT_NE(small.body.find("quick brown fox"), std::string::npos);
+  EXPECT_THAT(small.body, ::testing::HasSubstr("quick brown fox"));
   const HttpResult standard = http_get(server_.port(), "/big");
   EXPECT_EQ(standard.body.size(), 1024u * 1024);
   EXPECT_EQ(standard.header("Content-Length"), std::to_string(1024 * 1024));
@@ -360,7 +361,7 @@ TEST_F(FixtureServerTest, UnknownPathIs404) {
   const HttpResult missing = http_get(server_.port(), "/no-such-page");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.header("Content-Type"), "text/html; charset=utf-8");
-  EXPECT_NE(missing.body.find("/no-such-page"), std::string::npos);
+  EXPECT_THAT(missing.body, ::testing::HasSubstr("/no-such-page"));
   EXPECT_EQ(http_get(server_.port(), "/static/x.txt").status, 404);  // no static dir
 }
 
@@ -400,7 +401,7 @@ TEST(FixtureStatic, RefusesPathsOutsideTheDirectory) {
         "/static//etc/passwd", "/static/%2Fetc%2Fpasswd", "/static/..%5Csecret.txt"}) {
     const HttpResult refused = http_get(server.port(), path);
     EXPECT_EQ(refused.status, 403) << path;
-    EXPECT_EQ(refused.body.find("outside"), std::string::npos) << path;
+    EXPECT_THAT(refused.body, ::testing::Not(::testing::HasSubstr("outside"))) << path;
   }
 }
 

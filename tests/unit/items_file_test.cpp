@@ -3,6 +3,7 @@
 
 #include "campaign/items_file.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -30,9 +31,6 @@ std::string error_of(const Result<Items>& result) {
 
 #define EXPECT_STARTS_WITH(text, prefix) \
   EXPECT_EQ(std::string(text).substr(0, std::string(prefix).size()), prefix) << (text)
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
-
 // ---- JSONL
 
 TEST(ItemsFileJsonl, AcceptsBomCrlfBlankLinesAndNoFinalNewline) {
@@ -57,7 +55,7 @@ TEST(ItemsFileJsonl, InvalidLineNamesItsLineAndColumn) {
   std::string msg =
       error_of(parse_jsonl("{\"a\":1}\n\n{\"a\":2}\r\n{\"a\": x}\n{\"a\":3}\n", "contacts.jsonl"));
   EXPECT_STARTS_WITH(msg, "contacts.jsonl:4: invalid JSON at column 7: ");
-  EXPECT_EQ(msg.find("json.exception"), std::string::npos) << msg;
+  EXPECT_THAT(msg, ::testing::Not(::testing::HasSubstr("json.exception"))) << msg;
 }
 
 TEST(ItemsFileJsonl, TwoValuesOnOneLineIsAnError) {
@@ -68,9 +66,9 @@ TEST(ItemsFileJsonl, TwoValuesOnOneLineIsAnError) {
 TEST(ItemsFileJsonl, NonObjectLineIsRejected) {
   std::string msg = error_of(parse_jsonl("{\"a\":1}\n[1,2]\n", "c.jsonl"));
   EXPECT_STARTS_WITH(msg, "c.jsonl:2: an item must be a JSON object");
-  EXPECT_CONTAINS(msg, "got an array");
-  EXPECT_CONTAINS(error_of(parse_jsonl("42\n", "c.jsonl")), "got a number");
-  EXPECT_CONTAINS(error_of(parse_jsonl("\"x\"\n", "c.jsonl")), "got a string");
+  EXPECT_THAT(msg, ::testing::HasSubstr("got an array"));
+  EXPECT_THAT(error_of(parse_jsonl("42\n", "c.jsonl")), ::testing::HasSubstr("got a number"));
+  EXPECT_THAT(error_of(parse_jsonl("\"x\"\n", "c.jsonl")), ::testing::HasSubstr("got a string"));
 }
 
 TEST(ItemsFileJsonl, NumberOverflowIsAnErrorNamingTheLine) {
@@ -165,15 +163,18 @@ TEST(ItemsFileText, InvalidUtf8NamesTheLine) {
   std::string msg = error_of(parse_csv("a\nok\n\xC3\x28\n", "rows.csv"));
   EXPECT_STARTS_WITH(msg, "rows.csv:3: invalid UTF-8 (byte 0xC3 at column 1)");
   // Surrogates and overlongs are malformed too (nlohmann's dump would throw).
-  EXPECT_CONTAINS(error_of(parse_csv("a\n\xED\xA0\x80\n", "rows.csv")), "invalid UTF-8");
-  EXPECT_CONTAINS(error_of(parse_csv("a\n\xC0\xAF\n", "rows.csv")), "invalid UTF-8");
+  EXPECT_THAT(error_of(parse_csv("a\n\xED\xA0\x80\n", "rows.csv")),
+              ::testing::HasSubstr("invalid UTF-8"));
+  EXPECT_THAT(error_of(parse_csv("a\n\xC0\xAF\n", "rows.csv")),
+              ::testing::HasSubstr("invalid UTF-8"));
   EXPECT_TRUE(parse_csv("a\n\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\n", "rows.csv").ok());
 }
 
 TEST(ItemsFileText, NulByteAndUtf16AreRejected) {
   EXPECT_STARTS_WITH(error_of(parse_jsonl(std::string("{}\n{\"a\":\"x\0\"}\n", 13), "c.jsonl")),
                      "c.jsonl:2: NUL byte at column 8");
-  EXPECT_CONTAINS(error_of(parse_csv(std::string("\xFF\xFEi\0d\0", 6), "rows.csv")), "UTF-16");
+  EXPECT_THAT(error_of(parse_csv(std::string("\xFF\xFEi\0d\0", 6), "rows.csv")),
+              ::testing::HasSubstr("UTF-16"));
 }
 
 // ---- JSON array
@@ -237,7 +238,8 @@ TEST_F(ItemsFileRead, UnknownExtensionIsAConfigErrorListingTheAcceptedOnes) {
   std::string path = write("items.txt", "{\"id\":1}\n");
   std::string msg = error_of(read_items_file(path));
   EXPECT_STARTS_WITH(msg, path + ": unsupported items file type");
-  for (const char* ext : {".jsonl", ".ndjson", ".csv", ".json"}) EXPECT_CONTAINS(msg, ext);
+  for (const char* ext : {".jsonl", ".ndjson", ".csv", ".json"})
+    EXPECT_THAT(msg, ::testing::HasSubstr(ext));
   EXPECT_FALSE(read_items_file((dir_ / "no_extension").string()).ok());
   EXPECT_FALSE(read_items_file((dir_ / "csv.d" / "items").string()).ok());
 }
@@ -250,7 +252,8 @@ TEST_F(ItemsFileRead, MissingFileNamesThePathAndTheErrno) {
 
 TEST_F(ItemsFileRead, DirectoryIsAnError) {
   fs::create_directories(dir_ / "dir.csv");
-  EXPECT_CONTAINS(error_of(read_items_file((dir_ / "dir.csv").string())), "Is a directory");
+  EXPECT_THAT(error_of(read_items_file((dir_ / "dir.csv").string())),
+              ::testing::HasSubstr("Is a directory"));
 }
 
 TEST_F(ItemsFileRead, BinaryGarbageIsAConfigErrorWithADumpableMessage) {

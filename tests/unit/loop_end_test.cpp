@@ -3,6 +3,7 @@
 
 #include "core/loop_end.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace belay {
@@ -19,7 +20,7 @@ TEST(LoopEnd, AForgottenRepeatingTimerIsClosedAndNamedNotSpunOn) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(end_loop(&loop, "belay test"), 1u);
   const std::string said = testing::internal::GetCapturedStderr();
-  EXPECT_NE(said.find("belay test left 1 libuv handle(s) open at exit (timer)"), std::string::npos)
+  EXPECT_THAT(said, ::testing::HasSubstr("belay test left 1 libuv handle(s) open at exit (timer)"))
       << said;
   delete timer;
 }

@@ -7,6 +7,7 @@
 #include "vm/lua_state.hpp"
 #include "vm/sandbox.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 extern "C" {
@@ -173,7 +174,7 @@ TEST(LuaPattern, StepsAreChargedToTheRunningTask) {
   EXPECT_EQ(run_sandboxed(lua, "return tostring(#(('x'):rep(100000):gsub('x', 'y')))"), "100000");
   const std::string stopped =
       run_sandboxed(lua, "return tostring(#(('x'):rep(2000000):gsub('x', 'y')))");
-  EXPECT_NE(stopped.find("instruction quota exceeded"), std::string::npos) << stopped;
+  EXPECT_THAT(stopped, ::testing::HasSubstr("instruction quota exceeded")) << stopped;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // stays usable, a script that yields is not mistaken for a runaway, and the
 // top level of a chunk gets a smaller budget than a slice.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -93,7 +94,7 @@ TEST_F(LuaQuota, InfiniteLoopIsStoppedWithASandboxError) {
   const belay::Error error = belay::lua::to_error(task, -1);
   EXPECT_EQ(error.kind, Kind::sandbox);
   EXPECT_EQ(error.message.rfind("instruction quota exceeded: script ran ", 0), 0u) << error.message;
-  EXPECT_NE(error.message.find("instructions without yielding"), std::string::npos);
+  EXPECT_THAT(error.message, ::testing::HasSubstr("instructions without yielding"));
   EXPECT_GT(lua_.instructions_used(task), kSlice);
   EXPECT_LT(lua_.instructions_used(task), kSlice + 2 * 1000);
   EXPECT_TRUE(lua_.tripped(task));
@@ -155,7 +156,7 @@ TEST_F(LuaQuota, NestedResumeDoesNotResetTheBudget) {
     local co = coroutine.wrap(function() while true do coroutine.yield() end end)
     while true do co() end)lua");
   EXPECT_EQ(error.kind, Kind::sandbox);
-  EXPECT_NE(error.message.find("instruction quota exceeded"), std::string::npos);
+  EXPECT_THAT(error.message, ::testing::HasSubstr("instruction quota exceeded"));
 }
 
 TEST_F(LuaQuota, TopLevelBudgetIsSmallerThanASlice) {
@@ -163,8 +164,8 @@ TEST_F(LuaQuota, TopLevelBudgetIsSmallerThanASlice) {
   lua_State* top = lua_.new_task();
   const ResumeResult at_top = lua_.run_top_level(top, kWork, "=top");
   ASSERT_EQ(at_top.status, ResumeStatus::error);
-  EXPECT_NE(belay::lua::to_error(top, -1).message.find("instruction quota exceeded"),
-            std::string::npos);
+  EXPECT_THAT(belay::lua::to_error(top, -1).message,
+              ::testing::HasSubstr("instruction quota exceeded"));
   EXPECT_LE(lua_.instructions_used(top), small_limits().top_level_instructions + 2 * 1000);
   lua_.end_task(top);
   EXPECT_EQ(run_expecting_result(kWork), "125000250000");

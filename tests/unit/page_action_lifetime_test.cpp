@@ -17,6 +17,7 @@
 namespace belay::browser {
 namespace {
 
+using browser::WaitForOptions;
 using nlohmann::json;
 
 class PageActionLifetime : public test::FakePageTest {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -98,10 +99,10 @@ TEST_F(ProgressTest, EtaIsDashesUntilThereIsARate) {
   now_ = 10000;
   EXPECT_FALSE(progress_.rate().has_value());
   EXPECT_FALSE(progress_.eta_seconds().has_value());
-  EXPECT_NE(progress_.line(200).find("0 failed  -- items/s  ETA --  retries"), std::string::npos)
+  EXPECT_THAT(progress_.line(200), ::testing::HasSubstr("0 failed  -- items/s  ETA --  retries"))
       << progress_.line(200);
   progress_.observe(event("item_ok", "p1", "k1", {}, "ok"));
-  EXPECT_NE(progress_.line(200).find("0.1 items/s  ETA 0:40"), std::string::npos)
+  EXPECT_THAT(progress_.line(200), ::testing::HasSubstr("0.1 items/s  ETA 0:40"))
       << progress_.line(200);
 }
 
@@ -109,7 +110,7 @@ TEST_F(ProgressTest, SlowRunShowsItemsPerMinute) {
   progress_.begin(10, 0, 0);
   now_ = 20000;
   progress_.observe(event("item_failed", "p1", "k1", {}, "fail"));
-  EXPECT_NE(progress_.line(200).find("3.0 items/min  ETA 3:00"), std::string::npos)
+  EXPECT_THAT(progress_.line(200), ::testing::HasSubstr("3.0 items/min  ETA 3:00"))
       << progress_.line(200);
 }
 
@@ -126,7 +127,7 @@ TEST_F(ProgressTest, EtaPastAnHourHasHours) {
   progress_.begin(10000, 0, 0);
   now_ = 1000;
   progress_.observe(event("item_ok", "p1", "k1", {}, "ok"));
-  EXPECT_NE(progress_.line(200).find("ETA 2:46:39"), std::string::npos) << progress_.line(200);
+  EXPECT_THAT(progress_.line(200), ::testing::HasSubstr("ETA 2:46:39")) << progress_.line(200);
 }
 
 TEST_F(ProgressTest, FinishedRunHasZeroEta) {
@@ -134,7 +135,7 @@ TEST_F(ProgressTest, FinishedRunHasZeroEta) {
   now_ = 100;
   progress_.observe(event("item_ok", "p1", "k2", {}, "ok"));
   EXPECT_EQ(progress_.eta_seconds(), 0u);
-  EXPECT_NE(progress_.line(200).find("ETA 0:00"), std::string::npos);
+  EXPECT_THAT(progress_.line(200), ::testing::HasSubstr("ETA 0:00"));
 }
 
 TEST_F(ProgressTest, RateFollowsTheLastThirtySeconds) {
@@ -194,7 +195,7 @@ TEST_F(ProgressTest, PausedProfilesComeAndGo) {
   const std::string one = progress_.line(300);
   EXPECT_EQ(one.substr(one.size() - 11), "  paused p3") << one;
   progress_.observe(event("unpause", "p3"));
-  EXPECT_EQ(progress_.line(300).find("paused"), std::string::npos);
+  EXPECT_THAT(progress_.line(300), ::testing::Not(::testing::HasSubstr("paused")));
 }
 
 TEST_F(ProgressTest, FatalProfileIsNoLongerPaused) {
@@ -203,7 +204,7 @@ TEST_F(ProgressTest, FatalProfileIsNoLongerPaused) {
   progress_.observe(event("fatal", "p1", "", {{"reason", "restarts"}}));
   progress_.observe(event("fatal"));  // no profile: nothing to name
   const std::string line = progress_.line(300);
-  EXPECT_EQ(line.find("paused"), std::string::npos) << line;
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("paused"))) << line;
   EXPECT_EQ(line.substr(line.size() - 10), "  fatal p1") << line;
 }
 
@@ -211,7 +212,7 @@ TEST_F(ProgressTest, NamesCannotCarryEscapes) {
   progress_.begin(10, 0, 0);
   progress_.observe(event("pause", "p\x1b[2Jx"));
   const std::string line = progress_.line(300);
-  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("\x1b")));
   EXPECT_EQ(line.substr(line.size() - 6), "p?[2Jx");
 }
 
@@ -351,7 +352,7 @@ TEST(PlainLine, ValuesThatWouldSplitTheLineAreQuoted) {
   EXPECT_EQ(plain_line(event("item_ok", "", "say\"hi\"")), "item_ok item=\"say\\\"hi\\\"\"");
   EXPECT_EQ(plain_line(event("x", "", "", {{"odd key", 1}})), "x \"odd key\"=1");
   const std::string escape = plain_line(event("item_ok", "", "\x1b[31mred"));
-  EXPECT_EQ(escape.find('\x1b'), std::string::npos) << escape;
+  EXPECT_THAT(escape, ::testing::Not(::testing::HasSubstr("\x1b"))) << escape;
   EXPECT_EQ(escape, "item_ok item=\"\\u001b[31mred\"");
   EXPECT_EQ(plain_line(event("item_ok", "", "caf\xC3\xA9")), "item_ok item=caf\xC3\xA9");
 }

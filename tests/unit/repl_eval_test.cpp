@@ -4,6 +4,7 @@
 #include "repl/repl.hpp"
 #include "support/run_loop.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace belay::lua {
@@ -20,7 +21,7 @@ TEST(ReplChunk, ExpressionsStatementsAndIncompleteChunks) {
   EXPECT_EQ(plan_chunk("f(").status, ChunkStatus::incomplete);
   const ChunkPlan bad = plan_chunk("x = = 1");
   EXPECT_EQ(bad.status, ChunkStatus::syntax_error);
-  EXPECT_NE(bad.message.find("stdin:1:"), std::string::npos) << bad.message;
+  EXPECT_THAT(bad.message, ::testing::HasSubstr("stdin:1:")) << bad.message;
 }
 
 class ReplEval : public ::testing::Test {
@@ -64,12 +65,13 @@ TEST_F(ReplEval, TablesNestCyclesAreMarkedLongListsCut) {
   EXPECT_EQ(eval("={ 1, 2, { a = 1, ['b c'] = true } }").text, "{ 1, 2, { [\"b c\"] = true, a = 1 } }");
   EXPECT_EQ(eval("t = {}; t.me = t; return t").text, "{ me = <cycle> }");
   const std::string list = eval("local t = {} for i = 1, 200 do t[i] = i end return t").text;
-  EXPECT_NE(list.find("... (150 more)"), std::string::npos) << list;
+  EXPECT_THAT(list, ::testing::HasSubstr("... (150 more)")) << list;
   const std::string deep = eval("={ {{{{{{{{ 1 }}}}}}}} }").text;
-  EXPECT_NE(deep.find("{...}"), std::string::npos) << deep;
+  EXPECT_THAT(deep, ::testing::HasSubstr("{...}")) << deep;
   const std::string wide = eval("={ alpha = string.rep('a', 40), beta = string.rep('b', 40) }").text;
-  EXPECT_NE(wide.find("{\n  alpha = "), std::string::npos) << "a long table goes multi-line\n" << wide;
-  EXPECT_NE(eval("=belay.json").text.find("encode = builtin"), std::string::npos)
+  EXPECT_THAT(wide, ::testing::HasSubstr("{\n  alpha = ")) << "a long table goes multi-line\n"
+                                                           << wide;
+  EXPECT_THAT(eval("=belay.json").text, ::testing::HasSubstr("encode = builtin"))
       << "a read-only proxy shows its table";
 }
 

@@ -3,6 +3,7 @@
 
 #include "store/status_report.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -53,14 +54,14 @@ TEST(StatusReport, ShowsTheCampaignCountsAndEveryProfile) {
                     "LAST INDEX", "CREATED", "UPDATED"},
                    {{"shop", "4", "1", "1", "1", "1", "0", "3", iso8601_utc(campaign.created_at_ms),
                      iso8601_utc(campaign.updated_at_ms)}});
-  EXPECT_NE(text.find(expected_campaign), std::string::npos) << text;
+  EXPECT_THAT(text, ::testing::HasSubstr(expected_campaign)) << text;
   const std::string expected_profiles =
       format_table({"PROFILE", "ERROR STREAK", "PAUSED UNTIL", "RESTARTS", "FATAL", "HEALTH",
                     "LAST HEARTBEAT", "CURRENT ITEM", "LAST ERROR"},
                    {{"p1", "2", "2023-11-14T22:13:20.123Z", "1", "no", "busy",
                      "2023-11-14T22:13:20.999Z", "b", "timeout: slow (x)"},
                     {"p2", "0", "-", "0", "no", "fatal", "-", "-", "-"}});
-  EXPECT_NE(text.find(expected_profiles), std::string::npos) << text;
+  EXPECT_THAT(text, ::testing::HasSubstr(expected_profiles)) << text;
 }
 
 TEST(StatusReport, SaysSoWhenNothingIsBoundYet) {
@@ -69,8 +70,8 @@ TEST(StatusReport, SaysSoWhenNothingIsBoundYet) {
   ASSERT_TRUE(opened.ok()) << opened.error().to_string();
   auto report = format_status(*opened.value());
   ASSERT_TRUE(report.ok());
-  EXPECT_NE(report.value().find("no campaign bound to this state yet\n"), std::string::npos);
-  EXPECT_NE(report.value().find("no profiles yet\n"), std::string::npos);
+  EXPECT_THAT(report.value(), ::testing::HasSubstr("no campaign bound to this state yet\n"));
+  EXPECT_THAT(report.value(), ::testing::HasSubstr("no profiles yet\n"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // created private, an existing file is checked before anything is written to
 // it, and every file belay refuses is left byte for byte as it was.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -19,9 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::file_bytes;
 using test::TempDir;
-
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
 std::vector<ItemKey> numbered_keys(int n) {
   std::vector<ItemKey> keys;
@@ -90,7 +88,7 @@ TEST(StoreOpen, ReadOnlyReadsButNeverWrites) {
     EXPECT_EQ(items.value().size(), 3u);
     auto running = store.value()->mark_running("item-1", "p1");
     ASSERT_FALSE(running.ok());
-    EXPECT_CONTAINS(running.error().message, path);
+    EXPECT_THAT(running.error().message, ::testing::HasSubstr(path));
   }
   EXPECT_EQ(file_bytes(path), before);
 }
@@ -117,7 +115,7 @@ TEST(StoreOpen, AnotherProgramsDatabaseIsRefusedUntouched) {
   ASSERT_FALSE(before.empty());
   const Error e = open_error(tmp.path());
   EXPECT_EQ(e.message.rfind(path + " is not a belay state file", 0), 0u) << e.message;
-  EXPECT_CONTAINS(e.message, "application_id 0");
+  EXPECT_THAT(e.message, ::testing::HasSubstr("application_id 0"));
   EXPECT_EQ(file_bytes(path), before);
 }
 
@@ -143,7 +141,8 @@ TEST(StoreOpen, DamagedPageFailsTheIntegrityCheckAndIsUntouched) {
     const Error e = open_error(tmp.path(), {read_only});
     EXPECT_EQ(e.message.rfind(path + " is corrupt: ", 0), 0u) << e.message;
     EXPECT_GT(e.message.size(), (path + " is corrupt: ").size());
-    EXPECT_EQ(e.message.find('\n'), std::string::npos) << "only the first line: " << e.message;
+    EXPECT_THAT(e.message, ::testing::Not(::testing::HasSubstr("\n")))
+        << "only the first line: " << e.message;
     EXPECT_EQ(file_bytes(path), before);
   }
 }
@@ -151,7 +150,8 @@ TEST(StoreOpen, DamagedPageFailsTheIntegrityCheckAndIsUntouched) {
 TEST(StoreOpen, AnEmptyFileBecomesANewState) {
   TempDir tmp("belay-store-");
   tmp.write("belay.db", "");
-  EXPECT_CONTAINS(open_error(tmp.path(), {true}).message, "no state in " + tmp.path());
+  EXPECT_THAT(open_error(tmp.path(), {true}).message,
+              ::testing::HasSubstr("no state in " + tmp.path()));
   auto store = open_sqlite_store(tmp.path());
   ASSERT_TRUE(store.ok()) << store.error().to_string();
   EXPECT_TRUE(store.value()->bind("shop", numbered_keys(2), "fp").ok());

@@ -19,8 +19,6 @@ namespace {
 using json = nlohmann::json;
 using test::TempDir;
 
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 #define EXPECT_OK(expr)                                      \
   do {                                                       \
     const std::optional<Error> error_ = (expr);              \
