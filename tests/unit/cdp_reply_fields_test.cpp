@@ -21,8 +21,6 @@ using browser::NavigateOptions;
 using browser::Page;
 using nlohmann::json;
 using browser::Browser;
-using browser::NavigateOptions;
-using browser::Page;
 
 TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {
   const json message = {{"s", "text"}, {"n", 2.5}, {"i", 7}, {"a", json::array({1})},

@@ -19,9 +19,6 @@ using browser::BrowserSession;
 using browser::BrowserSpec;
 using browser::SessionHooks;
 using test::FakeWsPeer;
-using browser::BrowserSession;
-using browser::BrowserSpec;
-using browser::SessionHooks;
 
 TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
   uv_loop_t loop;

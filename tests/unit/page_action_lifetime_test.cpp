@@ -17,7 +17,6 @@
 namespace belay::browser {
 namespace {
 
-using browser::WaitForOptions;
 using nlohmann::json;
 
 class PageActionLifetime : public test::FakePageTest {
