@@ -22,7 +22,7 @@ class BenchBrowser {
     options.transport = kind;
     std::optional<std::optional<belay::Error>> ready;
     browser_ = belay::browser::Browser::launch(&loop_, options,
-                                           [&](std::optional<belay::Error> e) { ready = e; });
+                                               [&](std::optional<belay::Error> e) { ready = e; });
     spin([&] { return ready.has_value(); });
     if (*ready) {
       std::fprintf(stderr, "launch failed: %s\n", (*ready)->to_string().c_str());

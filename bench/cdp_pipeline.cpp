@@ -39,8 +39,11 @@ class Pipeline {
  private:
   void send_one() {
     ++sent_;
-    page_.send(cdp::Command{"Runtime.evaluate", {{"expression", "1+1"}, {"returnByValue", true}},
-                            "", 10000, "bench"},
+    page_.send(cdp::Command{"Runtime.evaluate",
+                            {{"expression", "1+1"}, {"returnByValue", true}},
+                            "",
+                            10000,
+                            "bench"},
                [this](Result<nlohmann::json> r) {
                  ++answered_;
                  if (!r.ok()) ++failures_;
@@ -72,8 +75,8 @@ double measure(chrome::TransportKind kind, int n, int window) {
 }
 
 void print(const char* transport, int window, int n, const std::vector<double>& rounds) {
-  std::printf("pipelined evaluate (%s) window=%d n=%d per_s=%.1f best=%.1f\n", transport, window,
-              n, belay::bench::percentile(rounds, 50), belay::bench::percentile(rounds, 100));
+  std::printf("pipelined evaluate (%s) window=%d n=%d per_s=%.1f best=%.1f\n", transport, window, n,
+              belay::bench::percentile(rounds, 50), belay::bench::percentile(rounds, 100));
 }
 
 }  // namespace

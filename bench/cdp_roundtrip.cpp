@@ -28,16 +28,18 @@ int measure(chrome::TransportKind kind, int n, std::vector<double>& samples) {
   for (int i = 0; i < n + warmup; ++i) {
     bool done = false;
     const auto start = std::chrono::steady_clock::now();
-    p.send(cdp::Command{"Runtime.evaluate", {{"expression", "1+1"}, {"returnByValue", true}}, "",
-                        5000, "bench"},
+    p.send(cdp::Command{"Runtime.evaluate",
+                        {{"expression", "1+1"}, {"returnByValue", true}},
+                        "",
+                        5000,
+                        "bench"},
            [&](Result<nlohmann::json> r) {
              done = true;
              if (!r.ok()) std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
            });
     browser.spin([&] { return done; });
-    const auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count();
+    const auto us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
     if (i >= warmup) samples.push_back(us);
   }
   return 0;

@@ -8,10 +8,10 @@
 // from C++), so task start-up is amortised the way a campaign's run() does.
 
 #include "api/belay.hpp"
-#include "browser/browser_session.hpp"
 #include "api/handles.hpp"
-#include "vm/runtime.hpp"
+#include "browser/browser_session.hpp"
 #include "stats.hpp"
+#include "vm/runtime.hpp"
 
 #include <chrono>
 #include <cstring>

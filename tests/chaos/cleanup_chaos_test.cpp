@@ -4,8 +4,8 @@
 // the test started itself inside the state directory, which no cleanup may
 // touch.
 
-#include "support/chaos_run.hpp"
 #include "chrome/proc_table.hpp"
+#include "support/chaos_run.hpp"
 #include "support/chromium.hpp"
 
 #include <signal.h>
@@ -76,19 +76,16 @@ TEST_F(Cleanup, TheNextRunReapsTheBrowserOfAKilledHostAndFinishes) {
     orphan = run_.wait_for_launch(1, seconds(60), &host);
     ASSERT_GT(orphan, 0) << host.describe();
     ASSERT_TRUE(wait_for_event(
-                    run_.events_path(),
-                    [](const json& e) {
-                      return e.value("event", "") == "waiting";
-                    },
-                    seconds(60), &host))
+        run_.events_path(), [](const json& e) { return e.value("event", "") == "waiting"; },
+        seconds(60), &host))
         << host.describe();
     host.send_signal(SIGKILL);
     host.wait(seconds(10));
   }
   ASSERT_TRUE(alive(orphan)) << "with the websocket transport the browser outlives its host";
 
-  const BelayRun rerun = run_belay(run_.run_args(campaign, {"--transport", "ws"}),
-                                   run_.dir().path(), seconds(90));
+  const BelayRun rerun =
+      run_belay(run_.run_args(campaign, {"--transport", "ws"}), run_.dir().path(), seconds(90));
   EXPECT_EQ(rerun.exit_code, 0) << rerun.describe;
   EXPECT_NE(rerun.err.find("killed " + std::to_string(orphan)), std::string::npos)
       << rerun.describe;

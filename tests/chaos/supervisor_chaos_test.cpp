@@ -76,8 +76,8 @@ TEST_F(Supervisor, BrowserSigkilledFiveTimesDuringSixtyItemsLosesNothing) {
     ASSERT_GT(pid, 0) << "launch " << k << ": " << belay.describe();
     // Let the new browser finish a few items, then kill it mid-run.
     wait_for_events(
-        run_.events_path(), [](const json& e) { return e.value("event", "") == "item_ok"; },
-        8 * k, seconds(60), &belay);
+        run_.events_path(), [](const json& e) { return e.value("event", "") == "item_ok"; }, 8 * k,
+        seconds(60), &belay);
     ASSERT_TRUE(belay.running()) << "the run ended before kill " << k << ": " << belay.describe();
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     killed.push_back(pid);
@@ -115,9 +115,8 @@ TEST_F(Supervisor, SigstoppedBrowserMissesItsHeartbeatAndIsReplaced) {
   ASSERT_EQ(::kill(pid, SIGSTOP), 0);
   const int64_t stopped_at = system_now_ms();
   auto missed = wait_for_event(
-      run_.events_path(),
-      [](const json& e) { return e.value("event", "") == "heartbeat_missed"; }, seconds(10),
-      &belay);
+      run_.events_path(), [](const json& e) { return e.value("event", "") == "heartbeat_missed"; },
+      seconds(10), &belay);
   ASSERT_TRUE(missed.has_value()) << belay.describe();
   const int64_t detected = *parse_iso8601_ms(missed->value("ts", "")) - stopped_at;
   EXPECT_LE(detected, 3000) << missed->dump();
@@ -301,7 +300,8 @@ TEST_F(Supervisor, ABrowserPastTheMemoryCapIsRestartedBetweenItems) {
   // Each item ran in a browser of its own; a soft restart is not a
   // supervisor restart.
   std::set<int> pids;
-  for (const auto& ok : of_event(events, "item_ok")) pids.insert(ok["params"]["result"]["pid"].get<int>());
+  for (const auto& ok : of_event(events, "item_ok"))
+    pids.insert(ok["params"]["result"]["pid"].get<int>());
   EXPECT_EQ(pids.size(), 3u);
   EXPECT_TRUE(of_event(events, "restarting").empty()) << event_names(events);
 }

@@ -11,10 +11,10 @@
 // Input: Lua source text.
 
 #include "api/belay.hpp"
-#include "config/campaign.hpp"
-#include "fuzz_targets.hpp"
 #include "api/handles.hpp"
+#include "config/campaign.hpp"
 #include "config/ladder.hpp"
+#include "fuzz_targets.hpp"
 
 #include <cmath>
 #include <cstdlib>

@@ -225,15 +225,15 @@ class Harness {
   void subscribe(const std::string& session, const std::string& method, char action) {
     if (!connection_) return;
     auto id = std::make_shared<uint64_t>(0);
-    *id = connection_->subscribe(session, method, [this, id, action](const std::string&,
-                                                                       const json& params) {
-      FUZZ_CHECK(params.is_object());
-      if (action == 'u') {
-        if (connection_) connection_->unsubscribe(*id);
-      } else {
-        act(action);
-      }
-    });
+    *id = connection_->subscribe(session, method,
+                                 [this, id, action](const std::string&, const json& params) {
+                                   FUZZ_CHECK(params.is_object());
+                                   if (action == 'u') {
+                                     if (connection_) connection_->unsubscribe(*id);
+                                   } else {
+                                     act(action);
+                                   }
+                                 });
   }
 
   void on_session_end(char action) {

@@ -51,9 +51,8 @@ class InputReader {
 
 }  // namespace belay::fuzz
 
-#define FUZZ_CHECK(cond)                                                            \
-  ((cond) ? static_cast<void>(0)                                                    \
-          : ::belay::fuzz::invariant_failed(__FILE__, __LINE__, #cond))
-#define FUZZ_CHECK_MSG(cond, detail)                                                \
-  ((cond) ? static_cast<void>(0)                                                    \
+#define FUZZ_CHECK(cond) \
+  ((cond) ? static_cast<void>(0) : ::belay::fuzz::invariant_failed(__FILE__, __LINE__, #cond))
+#define FUZZ_CHECK_MSG(cond, detail) \
+  ((cond) ? static_cast<void>(0)     \
           : ::belay::fuzz::invariant_failed(__FILE__, __LINE__, #cond, (detail)))

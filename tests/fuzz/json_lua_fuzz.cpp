@@ -12,11 +12,11 @@
 // strings ("nan", "inf", "fn" too), 4 trapping metatables, 8 through
 // belay.json.encode/decode.
 
-#include "vm/error_value.hpp"
-#include "fuzz_targets.hpp"
 #include "api/json.hpp"
-#include "vm/json_value.hpp"
 #include "core/json_text.hpp"
+#include "fuzz_targets.hpp"
+#include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
 
 #include <lua.hpp>
 #include <nlohmann/json.hpp>

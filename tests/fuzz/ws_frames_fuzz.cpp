@@ -54,8 +54,8 @@ struct Server {
   uv_loop_t loop{};
   uv_tcp_t listener{};
   int port = 0;
-  Peer* peer = nullptr;     // this input's connection
-  std::string answer;       // what follows the 101 response (raw: the whole answer)
+  Peer* peer = nullptr;  // this input's connection
+  std::string answer;    // what follows the 101 response (raw: the whole answer)
   bool raw_handshake = false;
 
   Server() {
@@ -116,9 +116,10 @@ struct Server {
     p->responded = true;
     auto write = std::make_unique<WithBytes<uv_write_t>>();
     if (!raw_handshake) {
-      write->bytes = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                     accept_key(p->request) + "\r\n\r\n";
+      write->bytes =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+          accept_key(p->request) + "\r\n\r\n";
     }
     write->bytes += answer;
     write->req.data = write.get();

@@ -314,10 +314,7 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
 )lua";
   const std::string campaign = dir_.write("campaign/campaign.lua", source);
   dir_.write("campaign/items.jsonl",
-             json{{"id", "r"},
-                  {"url", server_.url("/item?key=r")}}
-                     .dump() +
-                 "\n");
+             json{{"id", "r"}, {"url", server_.url("/item?key=r")}}.dump() + "\n");
   const BelayRun run = run_belay(run_args(campaign), dir_.path(), seconds(90));
   ASSERT_EQ(run.exit_code, 0) << run.describe;
   const auto events = read_events(events_path());
@@ -326,8 +323,8 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
     const std::string name = e.value("event", "");
     if (name == "item_start" || name == "retry" || name == "recover" || name == "item_ok" ||
         name == "item_failed") {
-      sequence.push_back(name + (e["outcome"].is_string() ? ":" + e["outcome"].get<std::string>()
-                                                          : ""));
+      sequence.push_back(name +
+                         (e["outcome"].is_string() ? ":" + e["outcome"].get<std::string>() : ""));
     }
   }
   const std::vector<std::string> expected = {"item_start", "retry", "recover:fail", "recover:ok",
@@ -350,8 +347,8 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
   EXPECT_EQ(ok[0]["params"]["attempt"], 4);
   EXPECT_EQ(server_.hits("r"), 4);
   for (const auto& e : events) {
-    for (const char* field : {"ts", "campaign", "profile", "session", "item", "event", "params",
-                              "outcome", "dur_ms"}) {
+    for (const char* field :
+         {"ts", "campaign", "profile", "session", "item", "event", "params", "outcome", "dur_ms"}) {
       EXPECT_TRUE(e.contains(field)) << field << " missing in " << e.dump();
     }
   }

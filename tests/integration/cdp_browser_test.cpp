@@ -30,7 +30,8 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
     browser_ = browser::Browser::launch(
         &loop_, std::move(options), [&](std::optional<Error> e) { ready = std::move(e); },
         transport);
-    ASSERT_TRUE(run_until(&loop_, [&] { return ready.has_value(); }, 30000));
+    ASSERT_TRUE(run_until(
+        &loop_, [&] { return ready.has_value(); }, 30000));
     ASSERT_FALSE(ready->has_value()) << (*ready)->to_string();
     pid_ = browser_->pid();
     ASSERT_GT(pid_, 0);
@@ -41,7 +42,8 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
     if (browser_) {
       bool closed = false;
       browser_->close([&] { closed = true; }, 2000);
-      EXPECT_TRUE(run_until(&loop_, [&] { return closed; }, 10000));
+      EXPECT_TRUE(run_until(
+          &loop_, [&] { return closed; }, 10000));
       browser_.reset();
     }
     // Nothing this test started may be left running.
@@ -52,7 +54,8 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
   void open_page() {
     std::optional<Result<std::unique_ptr<browser::Page>>> out;
     browser_->new_page([&](Result<std::unique_ptr<browser::Page>> p) { out = std::move(p); });
-    ASSERT_TRUE(run_until(&loop_, [&] { return out.has_value(); }, 30000));
+    ASSERT_TRUE(run_until(
+        &loop_, [&] { return out.has_value(); }, 30000));
     ASSERT_TRUE(out->ok()) << out->error().to_string();
     page_ = std::move(out->value());
   }
@@ -60,9 +63,8 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
   Result<json> navigate(const std::string& url, uint64_t timeout_ms = 30000) {
     browser::NavigateOptions options;
     options.timeout_ms = timeout_ms;
-    return wait_result(&loop_, [&](browser::Page::Done done) {
-      page_->navigate(url, options, std::move(done));
-    });
+    return wait_result(
+        &loop_, [&](browser::Page::Done done) { page_->navigate(url, options, std::move(done)); });
   }
 
   Result<json> evaluate(const std::string& js, uint64_t timeout_ms = 30000) {
@@ -79,9 +81,8 @@ class BrowserTest : public ::testing::TestWithParam<TransportKind> {
 };
 
 TEST_P(BrowserTest, LaunchesAndReportsVersion) {
-  auto version = wait_result(&loop_, [&](browser::Page::Done done) {
-    browser_->version(std::move(done));
-  });
+  auto version =
+      wait_result(&loop_, [&](browser::Page::Done done) { browser_->version(std::move(done)); });
   ASSERT_TRUE(version.ok()) << version.error().to_string();
   EXPECT_THAT(version.value().value("product", ""), ::testing::HasSubstr("Chrome"))
       << version.value().dump();
@@ -107,7 +108,8 @@ TEST_P(BrowserTest, OpensNavigatesEvaluatesAndClosesAPage) {
   auto closed = wait_result(&loop_, [&](browser::Page::Done d) { page_->close(5000, d); });
   ASSERT_TRUE(closed.ok()) << closed.error().to_string();
   // The session ends; a command on it now fails as target_closed.
-  ASSERT_TRUE(run_until(&loop_, [&] { return page_->gone().has_value(); }, 5000));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return page_->gone().has_value(); }, 5000));
   auto after = evaluate("1");
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().kind, Kind::target_closed) << after.error().to_string();
@@ -143,11 +145,13 @@ TEST_P(BrowserTest, SigkillDuringPendingCommandIsBrowserDisconnected) {
   std::optional<Result<json>> out;
   page_->evaluate("new Promise(resolve => setTimeout(resolve, 60000))", 60000, "page:evaluate",
                   [&](Result<json> r) { out = std::move(r); });
-  run_until(&loop_, [] { return false; }, 100);  // the command is on the wire
+  run_until(
+      &loop_, [] { return false; }, 100);  // the command is on the wire
   ASSERT_FALSE(out.has_value());
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);
   // The 1 s bound is the requirement itself: a hang fails here.
-  ASSERT_TRUE(run_until(&loop_, [&] { return out.has_value(); }, 1000));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return out.has_value(); }, 1000));
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->error().kind, Kind::browser_disconnected) << out->error().to_string();
   EXPECT_FALSE(browser_->connected());
@@ -170,12 +174,14 @@ TEST_P(BrowserTest, SigkillDuringANavigationWaitIsBrowserDisconnectedAtOnce) {
   browser::NavigateOptions options;
   options.timeout_ms = 60000;
   page_->reload(options, [&](Result<json> r) { out = std::move(r); });
-  ASSERT_TRUE(run_until(&loop_, [&] { return browser_->connection().pending_count() == 0; },
-                        10000));
-  run_until(&loop_, [] { return false; }, 100);
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return browser_->connection().pending_count() == 0; }, 10000));
+  run_until(
+      &loop_, [] { return false; }, 100);
   ASSERT_FALSE(out.has_value()) << "the navigation should still wait for its document";
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);
-  ASSERT_TRUE(run_until(&loop_, [&] { return out.has_value(); }, 2000));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return out.has_value(); }, 2000));
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->error().kind, Kind::browser_disconnected) << out->error().to_string();
 }
@@ -188,7 +194,8 @@ TEST_P(BrowserTest, PageCrashIsTargetCrashed) {
                   [&](Result<json> r) { pending = std::move(r); });
   page_->send(cdp::Command{"Page.crash", json::object(), "", 5000, "page:cdp"},
               [](Result<json>) {});
-  ASSERT_TRUE(run_until(&loop_, [&] { return pending.has_value(); }, 15000));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return pending.has_value(); }, 15000));
   ASSERT_FALSE(pending->ok());
   EXPECT_EQ(pending->error().kind, Kind::target_crashed) << pending->error().to_string();
   EXPECT_TRUE(page_->crashed());
@@ -228,14 +235,16 @@ TEST_P(BrowserTest, ReloadAndHistoryWaitForTheirDocument) {
   ASSERT_TRUE(navigate(fixture_.url("/page1")).ok());
   ASSERT_TRUE(navigate(fixture_.url("/page2")).ok());
   browser::NavigateOptions options;
-  auto back = wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(-1, options, d); });
+  auto back =
+      wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(-1, options, d); });
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_EQ(evaluate("document.title").value(), "Page 1");
   ASSERT_TRUE(evaluate("window.marker = 42").ok());
   auto reload = wait_result(&loop_, [&](browser::Page::Done d) { page_->reload(options, d); });
   ASSERT_TRUE(reload.ok()) << reload.error().to_string();
   EXPECT_EQ(evaluate("typeof window.marker").value(), "undefined");
-  auto forward = wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(1, options, d); });
+  auto forward =
+      wait_result(&loop_, [&](browser::Page::Done d) { page_->go_history(1, options, d); });
   ASSERT_TRUE(forward.ok());
   EXPECT_EQ(evaluate("document.title").value(), "Page 2");
 }
@@ -246,7 +255,8 @@ TEST_P(BrowserTest, PageOutlivingItsBrowserFailsCleanly) {
   open_page();
   bool closed = false;
   browser_->close([&] { closed = true; }, 2000);
-  ASSERT_TRUE(run_until(&loop_, [&] { return closed; }, 10000));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return closed; }, 10000));
   browser_.reset();
   auto after = evaluate("1", 5000);
   ASSERT_FALSE(after.ok());
@@ -263,7 +273,9 @@ TEST_P(BrowserTest, ClosingTwiceAndKillingEndsOnceAndCallsEveryone) {
   browser_->close([&] { ++closed; }, 2000);
   browser_->close([&] { ++closed; }, 2000);
   browser_->kill([&] { ++closed; }, 2000);
-  ASSERT_TRUE(run_until(&loop_, [&] { return closed == 3; }, 10000)) << closed;
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return closed == 3; }, 10000))
+      << closed;
   browser_.reset();
   EXPECT_TRUE(group_gone(pid_));
 }

@@ -21,14 +21,16 @@ TEST(ConnectTest, AttachesToABrowserItDidNotStartAndLeavesItRunning) {
   {
     std::optional<std::optional<Error>> ready;
     auto browser = browser::Browser::connect(&loop, foreign.ws_url(), 10000,
-                                         [&](std::optional<Error> e) { ready = std::move(e); });
-    ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 15000));
+                                             [&](std::optional<Error> e) { ready = std::move(e); });
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return ready.has_value(); }, 15000));
     ASSERT_FALSE(ready->has_value()) << (*ready)->to_string();
     EXPECT_EQ(browser->process(), nullptr);
 
     std::optional<Result<std::unique_ptr<browser::Page>>> page;
     browser->new_page([&](Result<std::unique_ptr<browser::Page>> p) { page = std::move(p); });
-    ASSERT_TRUE(run_until(&loop, [&] { return page.has_value(); }, 15000));
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return page.has_value(); }, 15000));
     ASSERT_TRUE(page->ok()) << page->error().to_string();
     auto& p = *page->value();
     auto nav = wait_result(&loop, [&](browser::Page::Done d) {
@@ -43,7 +45,8 @@ TEST(ConnectTest, AttachesToABrowserItDidNotStartAndLeavesItRunning) {
     page->value().reset();
     // Detaching must not end a browser belay did not start.
     browser->connection().close();
-    run_until(&loop, [] { return false; }, 200);
+    run_until(
+        &loop, [] { return false; }, 200);
   }
   EXPECT_EQ(drain_and_close(&loop), 0);
   EXPECT_TRUE(foreign.alive());
@@ -55,8 +58,9 @@ TEST(ConnectTest, BadEndpointIsAClearError) {
   {
     std::optional<std::optional<Error>> ready;
     auto browser = browser::Browser::connect(&loop, "ws://127.0.0.1:1/devtools/browser/x", 5000,
-                                         [&](std::optional<Error> e) { ready = std::move(e); });
-    ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 6000));
+                                             [&](std::optional<Error> e) { ready = std::move(e); });
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return ready.has_value(); }, 6000));
     ASSERT_TRUE(ready->has_value());
     EXPECT_EQ((*ready)->kind, Kind::browser_disconnected);
     EXPECT_THAT((*ready)->message, ::testing::HasSubstr("127.0.0.1:1")) << (*ready)->message;
@@ -64,8 +68,9 @@ TEST(ConnectTest, BadEndpointIsAClearError) {
   {
     std::optional<std::optional<Error>> ready;
     auto browser = browser::Browser::connect(&loop, "http://nope", 5000,
-                                         [&](std::optional<Error> e) { ready = std::move(e); });
-    ASSERT_TRUE(run_until(&loop, [&] { return ready.has_value(); }, 6000));
+                                             [&](std::optional<Error> e) { ready = std::move(e); });
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return ready.has_value(); }, 6000));
     ASSERT_TRUE(ready->has_value());
     EXPECT_EQ((*ready)->kind, Kind::config);
   }

@@ -171,8 +171,10 @@ TEST_F(CliCheck, RuntimeErrorAtTopLevelIsExitTwoWithFileAndLine) {
 TEST_F(CliCheck, SandboxViolationAtTopLevelIsExitTwo) {
   const std::string file = dir_.write("sandbox.lua",
                                       "local a = 1\n"
-                                      "os.execute(\"touch " + dir_.file("escaped") + "\")\n"
-                                      "return { items = {}, run = function() end }\n");
+                                      "os.execute(\"touch " +
+                                          dir_.file("escaped") +
+                                          "\")\n"
+                                          "return { items = {}, run = function() end }\n");
   const BelayRun r = check({file});
   EXPECT_EQ(r.exit_code, 2) << r.describe;
   EXPECT_TRUE(starts_with(r.err, file + ":2:")) << r.describe;

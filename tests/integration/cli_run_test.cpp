@@ -33,7 +33,8 @@ bool contains(const std::string& s, const std::string& part) {
 }
 
 // items.jsonl: one {"id": K, "url": fixture /item?key=K} per key.
-std::string items_jsonl(const BackgroundFixtureServer& server, const std::vector<std::string>& keys) {
+std::string items_jsonl(const BackgroundFixtureServer& server,
+                        const std::vector<std::string>& keys) {
   std::string text;
   for (const auto& key : keys) {
     text += json{{"id", key}, {"url", server.url("/item?key=" + key)}}.dump() + "\n";
@@ -111,8 +112,8 @@ class CliRun : public ::testing::Test {
 
   std::vector<std::string> run_args(const std::string& campaign,
                                     std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"run", campaign, "--state", state_, "--chrome", chrome_path(),
-                                     "--no-reload"};
+    std::vector<std::string> args = {"run",      campaign,      "--state",    state_,
+                                     "--chrome", chrome_path(), "--no-reload"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -125,8 +126,7 @@ class CliRun : public ::testing::Test {
     return program.find("chrom") != std::string::npos;
   }
 
-  BelayRun run_watching_processes(const std::vector<std::string>& args,
-                                  std::set<pid_t>* browsers,
+  BelayRun run_watching_processes(const std::vector<std::string>& args, std::set<pid_t>* browsers,
                                   std::set<std::string>* cmdlines = nullptr,
                                   BelayOptions options = {}) {
     BelayProcess belay(args, dir_.path(), std::move(options));
@@ -146,8 +146,8 @@ class CliRun : public ::testing::Test {
     for (pid_t pid : processes_mentioning(state_, belay.pid())) {
       if (is_browser_command(cmdline_of(pid))) browsers->insert(pid);
     }
-    return BelayRun{belay.exit_code(), belay.timed_out(), belay.out(), belay.err(),
-                    belay.seconds(),   belay.describe()};
+    return BelayRun{belay.exit_code(), belay.timed_out(), belay.out(),
+                    belay.err(),       belay.seconds(),   belay.describe()};
   }
 
   TempDir dir_;
@@ -171,9 +171,8 @@ TEST_F(CliRun, SmallCampaignRunsEveryItemOnceAndLogsIt) {
   for (const auto& key : keys) EXPECT_EQ(server_.hits(key), 1) << "item " << key;
 
   // Every line: JSON with exactly DESIGN.md's keys in DESIGN.md's order.
-  const std::vector<std::string> expected_keys = {"ts",    "campaign", "profile",
-                                                  "session", "item",   "event",
-                                                  "params", "outcome", "dur_ms"};
+  const std::vector<std::string> expected_keys = {"ts",    "campaign", "profile", "session", "item",
+                                                  "event", "params",   "outcome", "dur_ms"};
   const auto lines = read_complete_lines(events_path());
   ASSERT_FALSE(lines.empty());
   int64_t previous_ts = 0;
@@ -384,8 +383,8 @@ TEST_F(CliRun, SigtermDuringBrowserLaunchIsNotASuccess) {
   const std::string campaign = write_campaign(kVisitCampaign, {"a", "b"});
   BelayProcess belay(run_args(campaign), dir_.path());
   ASSERT_TRUE(wait_for_event(
-      events_path(), [](const json& e) { return e.value("event", "") == "run_start"; },
-      seconds(30), &belay))
+      events_path(), [](const json& e) { return e.value("event", "") == "run_start"; }, seconds(30),
+      &belay))
       << belay.describe();
   belay.send_signal(SIGTERM);  // the browser takes a second or more to launch
   ASSERT_TRUE(belay.wait_for_exit(seconds(20))) << belay.describe();
@@ -411,7 +410,8 @@ TEST_F(CliRun, StateDirIsPrivateEvenUnderUmaskZero) {
   EXPECT_EQ(r.exit_code, 0) << r.describe;
   EXPECT_EQ(mode_of(state_), 0700u) << std::oct << mode_of(state_);
   EXPECT_EQ(mode_of(events_path()), 0600u) << std::oct << mode_of(events_path());
-  EXPECT_EQ(mode_of(state_ + "/screenshots"), 0700u) << std::oct << mode_of(state_ + "/screenshots");
+  EXPECT_EQ(mode_of(state_ + "/screenshots"), 0700u)
+      << std::oct << mode_of(state_ + "/screenshots");
 }
 
 TEST_F(CliRun, RelativeScreenshotPathLandsInStateScreenshots) {

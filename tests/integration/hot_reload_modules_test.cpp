@@ -29,7 +29,8 @@ std::string module_source(const std::string& version) {
 std::string campaign_source() {
   return "local helpers = require(\"helpers\")\n"
          "local items = {}\n"
-         "for i = 1, " + std::to_string(kItems) +
+         "for i = 1, " +
+         std::to_string(kItems) +
          " do items[i] = { id = string.format(\"i%02d\", i) } end\n"
          "return {\n"
          "  name = \"reload-module\",\n"
@@ -65,9 +66,8 @@ TEST(HotReloadModules, EditingARequiredModuleReloadsTheCampaign) {
                       "--chrome", chrome_path()},
                      dir.path());
   ASSERT_TRUE(wait_for_event(
-                  events_path,
-                  [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
-                  seconds(60), &belay))
+      events_path, [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
+      seconds(60), &belay))
       << belay.describe();
 
   // Saved in place, as an editor that truncates and writes does.

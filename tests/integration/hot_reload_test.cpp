@@ -39,17 +39,22 @@ std::string campaign_source(const std::string& version, int items, int sleep_ms,
                             const std::string& top = "") {
   // Line 1 is a comment, or `top` (extra top-level code) and a comment.
   return top + (top.empty() ? "" : " ") + "-- hot reload fixture (" + version + ")\n" +  // 1
-         "local items = {}\n"                                               // 2
-         "for i = 1, " + std::to_string(items) +
-         " do items[i] = { id = string.format(\"i%02d\", i) } end\n"        // 3
-         "return {\n"                                                       // 4
-         "  name = \"reload\",\n"                                           // 5
-         "  items = items,\n"                                               // 6
-         "  run = function(page, item, ctx)\n"                              // 7
-         "    belay.sleep(" + std::to_string(sleep_ms) + ")\n"              // 8
-         "    return { version = \"" + version + "\" }\n"                   // 9
-         "  end,\n"                                                         // 10
-         "}\n";                                                             // 11
+         "local items = {}\n"                                                            // 2
+         "for i = 1, " +
+         std::to_string(items) +
+         " do items[i] = { id = string.format(\"i%02d\", i) } end\n"  // 3
+         "return {\n"                                                 // 4
+         "  name = \"reload\",\n"                                     // 5
+         "  items = items,\n"                                         // 6
+         "  run = function(page, item, ctx)\n"                        // 7
+         "    belay.sleep(" +
+         std::to_string(sleep_ms) +
+         ")\n"  // 8
+         "    return { version = \"" +
+         version +
+         "\" }\n"    // 9
+         "  end,\n"  // 10
+         "}\n";      // 11
 }
 
 // The same file with a syntax error on kReturnLine.
@@ -105,8 +110,8 @@ class HotReload : public ::testing::Test {
   }
 
   std::vector<std::string> run_args(bool reload = true) const {
-    std::vector<std::string> args = {"run", campaign_, "--state", state_, "--chrome",
-                                     chrome_path()};
+    std::vector<std::string> args = {"run",  campaign_,  "--state",
+                                     state_, "--chrome", chrome_path()};
     if (!reload) args.push_back("--no-reload");
     return args;
   }
@@ -120,7 +125,8 @@ class HotReload : public ::testing::Test {
   }
 
   // Waits until the n-th (1-based) reload event is logged.
-  std::optional<json> wait_reload(size_t n, BelayProcess& belay, milliseconds timeout = seconds(10)) {
+  std::optional<json> wait_reload(size_t n, BelayProcess& belay,
+                                  milliseconds timeout = seconds(10)) {
     auto found = wait_for_events(events_path(), is_reload, n, timeout, &belay);
     if (found.size() < n) return std::nullopt;
     return found[n - 1];
@@ -160,9 +166,8 @@ TEST_F(HotReload, EditsBothWaysReachTheNextItemAndNeverTheOneInFlight) {
   dir_.write("campaign/campaign.lua", campaign_source("v1", kItems, kSleep));
   BelayProcess belay(run_args(), dir_.path());
   ASSERT_TRUE(wait_for_event(
-                  events_path(),
-                  [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i02"; },
-                  seconds(60), &belay))
+      events_path(), [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i02"; },
+      seconds(60), &belay))
       << belay.describe();
 
   // (a) A syntax error written in place: the reload fails, v1 goes on.
@@ -267,9 +272,8 @@ TEST_F(HotReload, FailingTopLevelInAnEditKeepsTheOldVersion) {
   options.cwd = dir_.file("campaign");
   BelayProcess belay(args, dir_.path(), options);
   ASSERT_TRUE(wait_for_event(
-                  events_path(),
-                  [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
-                  seconds(60), &belay))
+      events_path(), [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
+      seconds(60), &belay))
       << belay.describe();
 
   write_in_place(campaign_, campaign_source("v2", kItems, kSleep, "error(\"broken on purpose\")"));
@@ -313,9 +317,8 @@ TEST_F(HotReload, NoReloadIgnoresEdits) {
   dir_.write("campaign/campaign.lua", campaign_source("v1", kItems, kSleep));
   BelayProcess belay(run_args(/*reload=*/false), dir_.path());
   ASSERT_TRUE(wait_for_event(
-                  events_path(),
-                  [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
-                  seconds(60), &belay))
+      events_path(), [](const json& e) { return name_of(e) == "item_ok" && e["item"] == "i01"; },
+      seconds(60), &belay))
       << belay.describe();
   write_by_rename(campaign_, campaign_source("v2", kItems, kSleep));
   std::this_thread::sleep_for(milliseconds(100));
@@ -343,8 +346,7 @@ TEST_F(HotReload, WriteToLiveLatency) {
   dir_.write("campaign/campaign.lua", campaign_source("L0", kItems, kSleep));
   BelayProcess belay(run_args(), dir_.path());
   ASSERT_TRUE(wait_for_event(
-                  events_path(), [](const json& e) { return name_of(e) == "item_ok"; },
-                  seconds(60), &belay))
+      events_path(), [](const json& e) { return name_of(e) == "item_ok"; }, seconds(60), &belay))
       << belay.describe();
 
   std::vector<double> in_place;
@@ -380,10 +382,11 @@ TEST_F(HotReload, WriteToLiveLatency) {
     return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
   auto max = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
-  std::printf("[ latency  ] write-to-live over %d edits: median %.0f ms, max %.0f ms "
-              "(in place: median %.0f, max %.0f; rename: median %.0f, max %.0f)\n",
-              kEdits, median(all), max(all), median(in_place), max(in_place), median(renamed),
-              max(renamed));
+  std::printf(
+      "[ latency  ] write-to-live over %d edits: median %.0f ms, max %.0f ms "
+      "(in place: median %.0f, max %.0f; rename: median %.0f, max %.0f)\n",
+      kEdits, median(all), max(all), median(in_place), max(in_place), median(renamed),
+      max(renamed));
   std::string each;
   for (double v : all) each += " " + std::to_string(static_cast<int>(v));
   std::printf("[ latency  ] each (ms):%s\n", each.c_str());

@@ -341,7 +341,7 @@ TEST_F(LadderZeroTouch, ContextDestroyedIsRetriedOneThenTwoSecondsApart) {
   end,
 }
 )LUA",
-                                                {item("a")});
+                                              {item("a")});
   const BelayRun r = run(campaign);
   ASSERT_FALSE(r.timed_out) << r.describe;
   EXPECT_EQ(r.exit_code, 0) << r.describe;

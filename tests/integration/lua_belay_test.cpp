@@ -35,9 +35,9 @@ TEST_P(LuaBelay, SleepWaitsAtLeastItsTime) {
     local result = select("#", belay.sleep(100))
     return { lua_ms = belay.now() - t0, results = result }
   )LUA");
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   ASSERT_TRUE(r.ok()) << ok_text(r);
   // libuv timers count whole milliseconds of loop time: allow under 1 ms.
   EXPECT_GE(us, 99'000);
@@ -55,7 +55,8 @@ TEST_P(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
     -- Busy by the clock, not by a count: fast and slow builds alike.
     while belay.now() - t0 < 150 do x = x + 1 end
     return belay.now() - t0
-  )LUA", R"LUA(
+  )LUA",
+                              R"LUA(
     local t0 = belay.now()
     belay.sleep(200)
     return belay.now() - t0
@@ -64,8 +65,8 @@ TEST_P(LuaBelay, SleepIsNotShortenedByABusyNeighbour) {
   ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
   ASSERT_GE(results[0].value().get<int64_t>(), 50) << "the neighbour was not busy enough";
   EXPECT_GE(results[1].value().get<int64_t>(), 199)
-      << "belay.sleep(200) returned early after a neighbour ran for "
-      << results[0].value() << " ms";
+      << "belay.sleep(200) returned early after a neighbour ran for " << results[0].value()
+      << " ms";
 }
 
 // A sleeping script yields: another one drives the browser meanwhile.
@@ -74,7 +75,8 @@ TEST_P(LuaBelay, SleepLetsOtherScriptsRun) {
     local t0 = belay.now()
     belay.sleep(300)
     return { t0 = t0, t1 = belay.now() }
-  )LUA", R"LUA(
+  )LUA",
+                              R"LUA(
     local t0 = belay.now()
     local values = {}
     for i = 1, 5 do values[i] = page:evaluate("(i) => i * 10", i) end
@@ -289,7 +291,8 @@ TEST_P(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
   EXPECT_TRUE(
       LuaError(lua.value()["gsub"], {Kind::script}, "page:title*", "cannot be called here"));
   EXPECT_EQ(lua.value()["still_works"], true);
-  auto host = h().run(R"LUA(table.sort({ 2, 1 }, function(a, b) browser:version() return a < b end))LUA");
+  auto host =
+      h().run(R"LUA(table.sort({ 2, 1 }, function(a, b) browser:version() return a < b end))LUA");
   ASSERT_FALSE(host.ok());
   EXPECT_EQ(host.error().kind, Kind::script);
 }
@@ -339,7 +342,8 @@ TEST_P(LuaBelayQuota, MemoryQuotaStopsABombWhileTheBrowserWorks) {
   ASSERT_TRUE(results[1].ok()) << ok_text(results[1]);
   EXPECT_EQ(results[1].value(), expected_worker());
   // The state is usable afterwards: the bomb's garbage goes.
-  auto after = h().run(R"LUA(local t = {} for i = 1, 1000 do t[i] = ("y"):rep(1000) end return #t)LUA");
+  auto after =
+      h().run(R"LUA(local t = {} for i = 1, 1000 do t[i] = ("y"):rep(1000) end return #t)LUA");
   ASSERT_TRUE(after.ok()) << ok_text(after);
   EXPECT_EQ(after.value(), 1000);
 }
@@ -369,7 +373,8 @@ TEST_P(LuaBelayQuota, PcallCannotSwallowAQuotaError) {
   });
   for (size_t i = 0; i < results.size(); ++i) {
     ASSERT_FALSE(results[i].ok()) << i << ": " << results[i].value();
-    EXPECT_EQ(results[i].error().kind, Kind::sandbox) << i << ": " << results[i].error().to_string();
+    EXPECT_EQ(results[i].error().kind, Kind::sandbox)
+        << i << ": " << results[i].error().to_string();
   }
   EXPECT_THAT(results[1].error().message, ::testing::HasSubstr("memory"));
   auto after = h().run(R"LUA(return page:evaluate("1 + 1"))LUA");

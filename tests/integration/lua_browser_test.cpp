@@ -126,8 +126,8 @@ TEST_P(LuaBrowser, CdpErrorsAreProtocolOrScript) {
   EXPECT_TRUE(LuaError(lua.value()["unknown"], {Kind::protocol}, "browser:cdp", "No.suchMethod"));
   EXPECT_TRUE(LuaError(lua.value()["bad_params"], {Kind::script}, "browser:cdp", "table"));
   EXPECT_TRUE(LuaError(lua.value()["no_self"], {Kind::script}, "browser:version", "browser"));
-  EXPECT_TRUE(HostError(h().run(R"LUA(browser:cdp("No.suchMethod"))LUA"), Kind::protocol,
-                        "browser:cdp"));
+  EXPECT_TRUE(
+      HostError(h().run(R"LUA(browser:cdp("No.suchMethod"))LUA"), Kind::protocol, "browser:cdp"));
 }
 
 class LuaBrowserRestart : public LuaTest {};
@@ -161,8 +161,8 @@ TEST_P(LuaBrowserRestart, RestartGivesANewProcessAndStalesOldPages) {
     EXPECT_GT(new_pid, 0);
     EXPECT_NE(new_pid, old_pid);
     EXPECT_EQ(h.session().pid(), new_pid);
-    EXPECT_TRUE(LuaError(v["old_page"], {Kind::target_closed, Kind::browser_disconnected},
-                         "page:title"));
+    EXPECT_TRUE(
+        LuaError(v["old_page"], {Kind::target_closed, Kind::browser_disconnected}, "page:title"));
     EXPECT_TRUE(LuaError(v["old_extra"], {Kind::target_closed, Kind::browser_disconnected},
                          "page:navigate"));
     EXPECT_THAT(v["version"].get<std::string>(), ::testing::HasSubstr("Chrome"));
@@ -198,8 +198,8 @@ TEST_P(LuaBrowserClose, CloseEndsTheBrowser) {
   EXPECT_TRUE(LuaError(v["version"], {Kind::browser_disconnected}, "browser:version"));
   EXPECT_TRUE(LuaError(v["new_page"], {Kind::browser_disconnected}, "browser:new_page"));
   EXPECT_TRUE(LuaError(v["cdp"], {Kind::browser_disconnected}, "browser:cdp"));
-  EXPECT_TRUE(LuaError(v["title"], {Kind::browser_disconnected, Kind::target_closed},
-                       "page:title"));
+  EXPECT_TRUE(
+      LuaError(v["title"], {Kind::browser_disconnected, Kind::target_closed}, "page:title"));
   EXPECT_TRUE(group_gone(pid)) << "browser:close() left the process group running";
   EXPECT_TRUE(HostError(h.run(R"LUA(browser:version())LUA"), Kind::browser_disconnected,
                         "browser:version"));

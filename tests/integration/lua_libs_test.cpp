@@ -256,8 +256,8 @@ TEST_P(LuaLibs, SagaUndoesCompletedStepsInReverseAndReraises) {
   )LUA");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["ok"], false);
-  EXPECT_EQ(r.value()["log"], json::array({"run a", "run b", "run c", "run d", "undo b rb",
-                                           "undo a ra"}));
+  EXPECT_EQ(r.value()["log"],
+            json::array({"run a", "run b", "run c", "run d", "undo b rb", "undo a ra"}));
   EXPECT_EQ(r.value()["kind"], "timeout");
   EXPECT_EQ(r.value()["message"], "d broke");
   EXPECT_EQ(r.value()["same_error"], true) << "the original error object is raised again";

@@ -111,7 +111,8 @@ TEST_P(LuaPage, NavigateNetErrorIsNavigationFailed) {
   const std::string closed = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
   auto lua = h().run(with_catch(R"LUA(
     return { port1 = catch(function() page:navigate("http://127.0.0.1:1/") end),
-             refused = catch(function() page:navigate(")LUA" + closed + R"LUA(") end) }
+             refused = catch(function() page:navigate(")LUA" +
+                                closed + R"LUA(") end) }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(
@@ -458,9 +459,13 @@ TEST_P(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
   uv_timer_t cancel;
   uv_timer_init(h().loop(), &cancel);
   cancel.data = &h().runtime();
-  uv_timer_start(&cancel, [](uv_timer_t* t) {
-    static_cast<lua::Runtime*>(t->data)->cancel_all(Error{Kind::cancelled, "by the test", "", {}});
-  }, 500, 0);
+  uv_timer_start(
+      &cancel,
+      [](uv_timer_t* t) {
+        static_cast<lua::Runtime*>(t->data)->cancel_all(
+            Error{Kind::cancelled, "by the test", "", {}});
+      },
+      500, 0);
   auto waited = h().run(R"LUA(page:wait_for("#never", { timeout = 20000 }))LUA");
   uv_close(reinterpret_cast<uv_handle_t*>(&cancel), nullptr);
   uv_run(h().loop(), UV_RUN_NOWAIT);  // closed before it leaves the stack
@@ -549,7 +554,8 @@ TEST_P(LuaPageBusy, WaitForOnPageBusyInJsIsTimeout) {
   ASSERT_TRUE(setup.ok()) << ok_text(setup);
   auto results = h.run_all({with_catch(R"LUA(
     return catch(function() page:wait_for("#heading", { timeout = 500 }) end)
-  )LUA"), R"LUA(page:wait_for("#heading", { timeout = 500 }))LUA"});
+  )LUA"),
+                            R"LUA(page:wait_for("#heading", { timeout = 500 }))LUA"});
   ASSERT_TRUE(results[0].ok()) << ok_text(results[0]);
   EXPECT_TRUE(LuaError(results[0].value(), {Kind::timeout}, "page:wait_for"));
   EXPECT_GE(results[0].value()["ms"].get<int64_t>(), 450);

@@ -53,8 +53,8 @@ class ReplAttach : public ::testing::Test {
     auto run = std::make_unique<BelayProcess>(
         std::vector<std::string>{"run", campaign_, "--state", state(), "--no-reload"}, dir_.path());
     // Attach once the run has started its items (and so serves its socket).
-    EXPECT_TRUE(wait_for_event(events(), [](const json& e) { return e["event"] == "item_start"; },
-                               seconds(60), run.get()))
+    EXPECT_TRUE(wait_for_event(
+        events(), [](const json& e) { return e["event"] == "item_start"; }, seconds(60), run.get()))
         << run->describe();
     EXPECT_TRUE(fs::exists(state() + "/control.sock"));
     return run;
@@ -73,8 +73,8 @@ class ReplAttach : public ::testing::Test {
     if (console.expect(shown, seconds(30)) && console.expect("attach> ", seconds(30))) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "typed `" << line << "`, expected `" << shown
-                                         << "`, saw: " << console.recent();
+    return ::testing::AssertionFailure()
+           << "typed `" << line << "`, expected `" << shown << "`, saw: " << console.recent();
   }
   std::string state() const { return dir_.file("state"); }
   std::string events() const { return dir_.file("state/events.jsonl"); }
@@ -99,8 +99,8 @@ TEST_F(ReplAttach, StatusPauseResumeThenDetachLeavesTheRunToFinish) {
       << console->recent();
 
   EXPECT_TRUE(type(*console, "pause('p1')", "name = \"p1\""));
-  auto paused = wait_for_event(events(), [](const json& e) { return is(e, "pause", "p1"); },
-                               seconds(30), run.get());
+  auto paused = wait_for_event(
+      events(), [](const json& e) { return is(e, "pause", "p1"); }, seconds(30), run.get());
   ASSERT_TRUE(paused) << run->describe();
   EXPECT_EQ((*paused)["params"].value("reason", ""), "operator");
   // While paused, p1 starts nothing; p2 goes on.
@@ -113,13 +113,17 @@ TEST_F(ReplAttach, StatusPauseResumeThenDetachLeavesTheRunToFinish) {
   EXPECT_TRUE(type(*console, "=status().profiles[1].state", "paused"));
 
   EXPECT_TRUE(type(*console, "resume('p1')", "name = \"p1\""));
-  ASSERT_TRUE(wait_for_event(events(), [](const json& e) { return is(e, "unpause", "p1"); },
-                             seconds(30), run.get()));
+  ASSERT_TRUE(wait_for_event(
+      events(), [](const json& e) { return is(e, "unpause", "p1"); }, seconds(30), run.get()));
   bool unpaused = false;
-  EXPECT_TRUE(wait_for_event(events(), [&](const json& e) {
-    if (is(e, "unpause", "p1")) unpaused = true;
-    return unpaused && is(e, "item_start", "p1");
-  }, seconds(60), run.get())) << "p1 takes items again after resume";
+  EXPECT_TRUE(wait_for_event(
+      events(),
+      [&](const json& e) {
+        if (is(e, "unpause", "p1")) unpaused = true;
+        return unpaused && is(e, "item_start", "p1");
+      },
+      seconds(60), run.get()))
+      << "p1 takes items again after resume";
 
   console->wait_raw_mode(seconds(10));
   console->send("\x04");  // Ctrl-D: detach
@@ -134,8 +138,8 @@ TEST_F(ReplAttach, StatusPauseResumeThenDetachLeavesTheRunToFinish) {
 TEST_F(ReplAttach, ProfilePageAndErrorsAtTheAttachedPrompt) {
   auto run = start_run();
   // p2 has a page once its browser is up: wait for its first item.
-  ASSERT_TRUE(wait_for_event(events(), [](const json& e) { return is(e, "item_start", "p2"); },
-                             seconds(60), run.get()))
+  ASSERT_TRUE(wait_for_event(
+      events(), [](const json& e) { return is(e, "item_start", "p2"); }, seconds(60), run.get()))
       << run->describe();
   auto console = attach();
   EXPECT_TRUE(type(*console, "=page_of('p2'):url({timeout = 3000})", "/slow?ms=800"));
@@ -160,8 +164,8 @@ for line in [b'not json\n', b'[1,2]\n', b'{"op":"explode","id":1}\n', b'{"id":2,
     f.write(line); f.flush()
     print(f.readline().decode().strip())
 )");
-  const std::string cmd = "python3 " + script + " " + state() + "/control.sock > " +
-                          dir_.file("probe.out") + " 2>&1";
+  const std::string cmd =
+      "python3 " + script + " " + state() + "/control.sock > " + dir_.file("probe.out") + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream out(dir_.file("probe.out"));
   std::vector<json> replies;

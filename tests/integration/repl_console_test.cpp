@@ -100,7 +100,8 @@ TEST_F(ReplConsole, ErrorThenAWorkingExpression) {
 
 TEST_F(ReplConsole, RunawayExpressionIsStoppedByTheBudget) {
   auto repl = start_repl();
-  EXPECT_TRUE(type(*repl, "while true do end", "sandbox: instruction quota exceeded", milliseconds(60000)));
+  EXPECT_TRUE(
+      type(*repl, "while true do end", "sandbox: instruction quota exceeded", milliseconds(60000)));
   EXPECT_TRUE(type(*repl, "=6*7", "\n42\r\n"));
   leave(*repl);
 }

@@ -13,17 +13,20 @@ namespace {
 TEST(ReplScripted, ReadsChunksFromStdinAndPrintsResults) {
   TempDir dir("belay-repl-scripted-");
   BackgroundFixtureServer fixture;
-  dir.write("input.lua", "=1+1\n"
-                         "page:navigate('" + fixture.url("/page2") + "')\n"
-                         "=page:title()\n"
-                         "for i = 1, 2 do\n"
-                         "  print('n' .. i)\n"
-                         "end\n"
-                         "t = { 1, 2, { x = 'y' } }\n"
-                         "t.self = t\n"
-                         "=t\n"
-                         "error('boom')\n"
-                         "=#belay.json.encode({ a = 1 })\n");
+  dir.write("input.lua",
+            "=1+1\n"
+            "page:navigate('" +
+                fixture.url("/page2") +
+                "')\n"
+                "=page:title()\n"
+                "for i = 1, 2 do\n"
+                "  print('n' .. i)\n"
+                "end\n"
+                "t = { 1, 2, { x = 'y' } }\n"
+                "t.self = t\n"
+                "=t\n"
+                "error('boom')\n"
+                "=#belay.json.encode({ a = 1 })\n");
   BelayOptions options;
   options.stdin_path = dir.file("input.lua");
   const BelayRun run = run_belay({"repl", "--state", dir.file("state")}, dir.path(),

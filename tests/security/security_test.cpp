@@ -31,9 +31,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 struct TcpSocket {
-  std::string local;   // "7F000001:1F90", as /proc/net/tcp writes it
+  std::string local;  // "7F000001:1F90", as /proc/net/tcp writes it
   std::string remote;
-  int state = 0;       // 0x0A is LISTEN
+  int state = 0;  // 0x0A is LISTEN
 };
 
 constexpr int kTcpListen = 0x0A;
@@ -139,15 +139,14 @@ TEST(Security, PipeTransportListensOnNoTcpPort) {
 TEST(Security, ConnectTalksOnlyToTheGivenEndpointAndLaunchesNothing) {
   ForeignChromium foreign;
   ASSERT_FALSE(foreign.ws_url().empty()) << "the test's own Chromium did not come up";
-  const std::string endpoint = proc_net_address(foreign.ws_url().substr(
-      0, foreign.ws_url().find('/', std::string("ws://").size())));
+  const std::string endpoint = proc_net_address(
+      foreign.ws_url().substr(0, foreign.ws_url().find('/', std::string("ws://").size())));
   ChaosRun chaos;
   const std::string campaign = chaos.write_campaign(kSlowCampaign, 2);
-  BelayProcess run(chaos.run_args(campaign, {"--connect", foreign.ws_url()}),
-                   chaos.dir().path());
-  ASSERT_TRUE(wait_for_event(chaos.events_path(),
-                             [](const json& e) { return e["event"] == "item_start"; },
-                             seconds(60), &run))
+  BelayProcess run(chaos.run_args(campaign, {"--connect", foreign.ws_url()}), chaos.dir().path());
+  ASSERT_TRUE(wait_for_event(
+      chaos.events_path(), [](const json& e) { return e["event"] == "item_start"; }, seconds(60),
+      &run))
       << run.describe();
 
   size_t seen = 0;
@@ -186,13 +185,14 @@ TEST(Security, StateFilesArePrivateWhateverTheUmask) {
     return { title = page:title() }
   end,
 }
-)", 1);
+)",
+                                                    1);
   BelayOptions options;
   options.umask = 0;
   BelayProcess run(chaos.run_args(campaign), chaos.dir().path(), options);
-  ASSERT_TRUE(wait_for_event(chaos.events_path(),
-                             [](const json& e) { return e["event"] == "item_start"; },
-                             seconds(60), &run))
+  ASSERT_TRUE(wait_for_event(
+      chaos.events_path(), [](const json& e) { return e["event"] == "item_start"; }, seconds(60),
+      &run))
       << run.describe();
   struct stat socket_stat {};
   ASSERT_EQ(::stat((chaos.state() + "/control.sock").c_str(), &socket_stat), 0);
@@ -229,9 +229,9 @@ TEST(Security, ControlSocketRefusesAnotherUser) {
   ChaosRun chaos;
   const std::string campaign = chaos.write_campaign(kSlowCampaign, 3);
   BelayProcess run(chaos.run_args(campaign), chaos.dir().path());
-  ASSERT_TRUE(wait_for_event(chaos.events_path(),
-                             [](const json& e) { return e["event"] == "item_start"; },
-                             seconds(60), &run))
+  ASSERT_TRUE(wait_for_event(
+      chaos.events_path(), [](const json& e) { return e["event"] == "item_start"; }, seconds(60),
+      &run))
       << run.describe();
   const std::string socket = chaos.state() + "/control.sock";
   const std::string output = chaos.dir().file("nobody.out");

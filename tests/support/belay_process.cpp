@@ -249,8 +249,8 @@ BelayRun run_belay(std::vector<std::string> args, const std::string& log_dir,
                    std::chrono::milliseconds timeout, BelayOptions options) {
   BelayProcess process(std::move(args), log_dir, std::move(options));
   process.wait(timeout);
-  return BelayRun{process.exit_code(), process.timed_out(), process.out(), process.err(),
-                  process.seconds(), process.describe()};
+  return BelayRun{process.exit_code(), process.timed_out(), process.out(),
+                  process.err(),       process.seconds(),   process.describe()};
 }
 
 // --- events.jsonl ------------------------------------------------------------
@@ -279,9 +279,10 @@ std::vector<nlohmann::json> read_events(const std::string& path) {
   return events;
 }
 
-std::vector<nlohmann::json> wait_for_events(
-    const std::string& path, const std::function<bool(const nlohmann::json&)>& match,
-    size_t count, std::chrono::milliseconds timeout, BelayProcess* process) {
+std::vector<nlohmann::json> wait_for_events(const std::string& path,
+                                            const std::function<bool(const nlohmann::json&)>& match,
+                                            size_t count, std::chrono::milliseconds timeout,
+                                            BelayProcess* process) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     // Whether it ran is read before the file, so a last line written just

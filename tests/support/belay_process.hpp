@@ -45,11 +45,11 @@ class TempDir {
 };
 
 struct BelayOptions {
-  std::string binary;                                       // empty: belay_binary()
-  std::string cwd;                                          // empty: the log dir
-  std::vector<std::pair<std::string, std::string>> env;     // set on top of ours
-  std::optional<mode_t> umask;                              // the child's umask
-  std::string stdin_path;                                   // empty: /dev/null
+  std::string binary;                                    // empty: belay_binary()
+  std::string cwd;                                       // empty: the log dir
+  std::vector<std::pair<std::string, std::string>> env;  // set on top of ours
+  std::optional<mode_t> umask;                           // the child's umask
+  std::string stdin_path;                                // empty: /dev/null
   int stdin_fd = -1;  // else, when >= 0: the child's stdin (a pipe the test holds)
   // SIGKILL when the spawning thread ends: for a long driver (the soak)
   // whose own death must not leave a host running.
@@ -137,9 +137,10 @@ std::optional<nlohmann::json> wait_for_event(
     const std::string& path, const std::function<bool(const nlohmann::json&)>& match,
     std::chrono::milliseconds timeout, BelayProcess* process = nullptr);
 // Polls until `count` events match (same rules); returns those found.
-std::vector<nlohmann::json> wait_for_events(
-    const std::string& path, const std::function<bool(const nlohmann::json&)>& match,
-    size_t count, std::chrono::milliseconds timeout, BelayProcess* process = nullptr);
+std::vector<nlohmann::json> wait_for_events(const std::string& path,
+                                            const std::function<bool(const nlohmann::json&)>& match,
+                                            size_t count, std::chrono::milliseconds timeout,
+                                            BelayProcess* process = nullptr);
 
 // "2026-11-22T23:05:29.123Z" -> milliseconds since the epoch; nullopt if the
 // text is not exactly that shape.
@@ -151,8 +152,7 @@ int64_t system_now_ms();
 std::vector<pid_t> processes_mentioning(const std::string& needle, pid_t except = 0);
 // Polls until none is left; returns those still alive at the deadline.
 std::vector<pid_t> wait_no_process_mentioning(const std::string& needle,
-                                              std::chrono::milliseconds timeout,
-                                              pid_t except = 0);
+                                              std::chrono::milliseconds timeout, pid_t except = 0);
 // The command line of `pid`, arguments joined by spaces.
 std::string cmdline_of(pid_t pid);
 

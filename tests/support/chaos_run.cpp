@@ -42,8 +42,8 @@ std::vector<pid_t> ChaosRun::launched_pids(const std::string& profile) const {
   return pids;
 }
 
-pid_t ChaosRun::wait_for_launch(size_t n, std::chrono::milliseconds timeout,
-                                BelayProcess* process, const std::string& profile) {
+pid_t ChaosRun::wait_for_launch(size_t n, std::chrono::milliseconds timeout, BelayProcess* process,
+                                const std::string& profile) {
   auto found = wait_for_events(
       events_path(),
       [&](const json& e) {
@@ -55,9 +55,7 @@ pid_t ChaosRun::wait_for_launch(size_t n, std::chrono::milliseconds timeout,
   return found[n - 1]["params"].value("pid", 0);
 }
 
-size_t ChaosRun::count(const std::string& event) const {
-  return of_event(events(), event).size();
-}
+size_t ChaosRun::count(const std::string& event) const { return of_event(events(), event).size(); }
 
 std::vector<pid_t> ChaosRun::left_behind(std::chrono::milliseconds wait,
                                          const std::vector<pid_t>& except) const {

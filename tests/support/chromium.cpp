@@ -98,7 +98,8 @@ Result<nlohmann::json> wait_result(uv_loop_t* loop,
                                    uint64_t timeout_ms) {
   std::optional<Result<nlohmann::json>> out;
   start([&out](Result<nlohmann::json> r) { out = std::move(r); });
-  if (!run_until(loop, [&] { return out.has_value(); }, timeout_ms)) {
+  if (!run_until(
+          loop, [&] { return out.has_value(); }, timeout_ms)) {
     return Error{Kind::timeout, "test gave up waiting", "test", {}};
   }
   return std::move(*out);

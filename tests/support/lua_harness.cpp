@@ -1,12 +1,12 @@
 #include "support/lua_harness.hpp"
 
 #include "api/belay.hpp"
-#include "vm/error_value.hpp"
 #include "api/handles.hpp"
-#include "vm/json_value.hpp"
-#include "vm/sandbox.hpp"
 #include "support/chromium.hpp"
 #include "support/run_loop.hpp"
+#include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
+#include "vm/sandbox.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,7 +35,8 @@ LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
   session_ = std::make_shared<browser::BrowserSession>(&loop_, spec);
   std::optional<std::optional<Error>> ready;
   session_->start([&](std::optional<Error> e) { ready = std::move(e); });
-  EXPECT_TRUE(run_until(&loop_, [&] { return ready.has_value(); }, 30000));
+  EXPECT_TRUE(run_until(
+      &loop_, [&] { return ready.has_value(); }, 30000));
   EXPECT_TRUE(ready.has_value() && !ready->has_value())
       << (ready && *ready ? (*ready)->to_string() : "no answer");
   pid_ = session_->pid();
@@ -44,7 +45,8 @@ LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
 LuaHarness::~LuaHarness() {
   bool closed = false;
   session_->close([&] { closed = true; });
-  run_until(&loop_, [&] { return closed; }, 10000);
+  run_until(
+      &loop_, [&] { return closed; }, 10000);
   session_.reset();
   runtime_.reset();
   if (pid_ > 0) EXPECT_TRUE(group_gone(pid_)) << "browser group " << pid_ << " survived";
@@ -95,12 +97,15 @@ std::vector<Result<nlohmann::json>> LuaHarness::run_all(const std::vector<std::s
                                                         uint64_t timeout_ms) {
   std::vector<std::optional<Result<nlohmann::json>>> outs(bodies.size());
   for (size_t i = 0; i < bodies.size(); ++i) start_snippet(bodies[i], &outs[i]);
-  const bool finished = run_until(&loop_, [&] {
-    for (const auto& o : outs) {
-      if (!o) return false;
-    }
-    return true;
-  }, timeout_ms);
+  const bool finished = run_until(
+      &loop_,
+      [&] {
+        for (const auto& o : outs) {
+          if (!o) return false;
+        }
+        return true;
+      },
+      timeout_ms);
   std::vector<Result<nlohmann::json>> results;
   for (auto& o : outs) {
     results.push_back(o ? std::move(*o)

@@ -20,8 +20,8 @@
 
 #include "browser/browser_session.hpp"
 #include "core/error.hpp"
-#include "vm/runtime.hpp"
 #include "support/fixture_server.hpp"
+#include "vm/runtime.hpp"
 
 #include <gtest/gtest.h>
 

@@ -86,7 +86,8 @@ bool PtyProcess::expect(std::string_view needle, std::chrono::milliseconds timeo
       mark_ = at + needle.size();
       return true;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     pump(std::min(left, std::chrono::milliseconds(100)));
   }

@@ -9,7 +9,8 @@ bool run_until(uv_loop_t* loop, const std::function<bool()>& done, uint64_t time
   // that has no handle of its own yet.
   uv_timer_t tick;
   uv_timer_init(loop, &tick);
-  uv_timer_start(&tick, [](uv_timer_t*) {}, 10, 10);
+  uv_timer_start(
+      &tick, [](uv_timer_t*) {}, 10, 10);
   bool ok = true;
   while (!done()) {
     if (uv_now(loop) >= deadline) {

@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "browser/page.hpp"
 #include "campaign/event_log.hpp"
 #include "cdp/connection.hpp"
-#include "browser/page.hpp"
 #include "cdp/ws_transport.hpp"
 #include "chrome/chrome_process.hpp"
 #include "control/control_client.hpp"
@@ -271,10 +271,11 @@ TEST_F(BadCampaign, RunawayItemsIteratorIsStoppedAsSandbox) {
 // An iterator that never returns nil used to grow the host until it died
 // (no quota counts across calls: each call is a fresh slice).
 TEST_F(BadCampaign, ItemsIteratorThatNeverEndsIsAConfigErrorAtTheMemoryCap) {
-  const std::string file = dir_.write("endless.lua",
-                                      "local n = 0\n"
-                                      "return { run = function() end, items = function()\n"
-                                      "  n = n + 1; return { id = n, pad = ('x'):rep(1 << 20) } end }\n");
+  const std::string file =
+      dir_.write("endless.lua",
+                 "local n = 0\n"
+                 "return { run = function() end, items = function()\n"
+                 "  n = n + 1; return { id = n, pad = ('x'):rep(1 << 20) } end }\n");
   auto r = lua::check_file(file);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Kind::config) << r.error().to_string();
@@ -955,7 +956,8 @@ TEST(BadStateFile, EventsFileOnAFullDiskLosesLinesNotTheRun) {
 TEST(BadStateFile, EventsFileWrittenAgainAfterLossesKeepsItsLinesWhole) {
   TempDir dir("belay-state-");
   const std::string path = dir.file("events.jsonl");
-  struct sigaction ignore {}, old_action {};
+  struct sigaction ignore {
+  }, old_action{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
   rlimit old_limit{};

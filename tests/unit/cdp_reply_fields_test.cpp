@@ -17,14 +17,14 @@
 namespace belay::cdp {
 namespace {
 
+using browser::Browser;
 using browser::NavigateOptions;
 using browser::Page;
 using nlohmann::json;
-using browser::Browser;
 
 TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {
-  const json message = {{"s", "text"}, {"n", 2.5}, {"i", 7}, {"a", json::array({1})},
-                        {"wrong", json::object()}};
+  const json message = {
+      {"s", "text"}, {"n", 2.5}, {"i", 7}, {"a", json::array({1})}, {"wrong", json::object()}};
   EXPECT_EQ(string_field(message, "s"), "text");
   EXPECT_EQ(string_field(message, "n", "fb"), "fb");
   EXPECT_EQ(string_field(message, "absent", "fb"), "fb");
@@ -69,7 +69,8 @@ class WrongTypes : public test::FakePageTest {
     std::optional<Result<json>> out;
     call([&out](Result<json> r) { out = std::move(r); });
     EXPECT_TRUE(fake_->reply(method, result)) << method << " was not sent";
-    test::run_until(&loop_, [&] { return out.has_value(); }, 2000);
+    test::run_until(
+        &loop_, [&] { return out.has_value(); }, 2000);
     if (!out) return Error{Kind::timeout, "no outcome", "", {}};
     return *out;
   }
@@ -77,8 +78,8 @@ class WrongTypes : public test::FakePageTest {
 
 TEST_F(WrongTypes, NavigateReplyWithNumbersForItsStringsEndsWithoutWaiting) {
   NavigateOptions options;
-  auto r = answer([&](Page::Done d) { page_->navigate("http://x/", options, d); },
-                  "Page.navigate", R"({"errorText":5,"frameId":[],"loaderId":7})");
+  auto r = answer([&](Page::Done d) { page_->navigate("http://x/", options, d); }, "Page.navigate",
+                  R"({"errorText":5,"frameId":[],"loaderId":7})");
   // No loader to wait for: read as a same-document navigation.
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r.value()["loaderId"], "");
@@ -88,10 +89,9 @@ TEST_F(WrongTypes, HistoryReplyOfTheWrongShapeIsNowhereToGoOrAProtocolError) {
   NavigateOptions options;
   options.op = "page:back";
   auto back = [&](Page::Done d) { page_->go_history(-1, options, d); };
-  for (const char* reply : {R"({"entries":5,"currentIndex":1})",
-                            R"({"entries":[{},{}],"currentIndex":"1"})",
-                            R"({"entries":[{},{}],"currentIndex":1.5})",
-                            R"({"entries":[{},{}],"currentIndex":-3})"}) {
+  for (const char* reply :
+       {R"({"entries":5,"currentIndex":1})", R"({"entries":[{},{}],"currentIndex":"1"})",
+        R"({"entries":[{},{}],"currentIndex":1.5})", R"({"entries":[{},{}],"currentIndex":-3})"}) {
     auto r = answer(back, "Page.getNavigationHistory", reply);
     ASSERT_TRUE(r.ok()) << reply << ": " << r.error().to_string();
     EXPECT_TRUE(r.value().is_null()) << reply;
@@ -106,7 +106,8 @@ TEST_F(WrongTypes, HistoryReplyOfTheWrongShapeIsNowhereToGoOrAProtocolError) {
 
 TEST_F(WrongTypes, EvaluateReplyOfTheWrongShapeIsAProtocolErrorOrAnException) {
   auto evaluate = [&](Page::Done d) { page_->evaluate("1", 1000, "page:evaluate", d); };
-  auto unserializable = answer(evaluate, "Runtime.evaluate", R"({"result":{"unserializableValue":5}})");
+  auto unserializable =
+      answer(evaluate, "Runtime.evaluate", R"({"result":{"unserializableValue":5}})");
   ASSERT_FALSE(unserializable.ok());
   EXPECT_EQ(unserializable.error().kind, Kind::protocol);
   auto not_an_object = answer(evaluate, "Runtime.evaluate", R"({"result":5})");

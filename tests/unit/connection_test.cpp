@@ -51,7 +51,8 @@ TEST_F(ConnectionTest, ReplyCompletesTheCommandWithItsId) {
   ASSERT_TRUE(b.has_value());
   EXPECT_FALSE(a.has_value());
   EXPECT_EQ(b->value()["v"], 2);
-  fake_->deliver(R"({"id":)" + std::to_string(ida) + R"(,"error":{"code":-32000,"message":"Execution context was destroyed."}})");
+  fake_->deliver(R"({"id":)" + std::to_string(ida) +
+                 R"(,"error":{"code":-32000,"message":"Execution context was destroyed."}})");
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->error().kind, Kind::context_destroyed);
   EXPECT_EQ(a->error().op, "A.a");
@@ -89,7 +90,8 @@ TEST_F(ConnectionTest, DeadlinePassesAsTimeoutAndALateReplyIsDropped) {
   std::optional<Result<json>> a, b;
   const uint64_t ida = send("Slow.one", &a, 50);
   send("Slow.two", &b, 5000);
-  ASSERT_TRUE(test::run_until(&loop_, [&] { return a.has_value(); }, 2000));
+  ASSERT_TRUE(test::run_until(
+      &loop_, [&] { return a.has_value(); }, 2000));
   EXPECT_EQ(a->error().kind, Kind::timeout);
   EXPECT_THAT(a->error().message, ::testing::HasSubstr("50 ms"));
   EXPECT_FALSE(b.has_value());
@@ -110,7 +112,8 @@ TEST_F(ConnectionTest, TransportCloseFailsEveryPendingCommandAtOnce) {
   std::optional<Result<json>> later;
   send("X.z", &later);
   EXPECT_FALSE(later.has_value());  // never from inside send()
-  ASSERT_TRUE(test::run_until(&loop_, [&] { return later.has_value(); }, 1000));
+  ASSERT_TRUE(test::run_until(
+      &loop_, [&] { return later.has_value(); }, 1000));
   EXPECT_EQ(later->error().kind, Kind::browser_disconnected);
 }
 
@@ -126,9 +129,8 @@ TEST_F(ConnectionTest, EventsReachTheirSessionSubscribersOnly) {
   std::vector<std::string> seen;
   connection_->subscribe("S1", "Page.loadEventFired",
                          [&](const std::string& m, const json&) { seen.push_back("S1:" + m); });
-  connection_->subscribe("S2", "", [&](const std::string& m, const json&) {
-    seen.push_back("S2:" + m);
-  });
+  connection_->subscribe("S2", "",
+                         [&](const std::string& m, const json&) { seen.push_back("S2:" + m); });
   const uint64_t browser_sub = connection_->subscribe(
       "", "Target.targetCreated", [&](const std::string& m, const json&) { seen.push_back(m); });
   fake_->deliver(R"({"method":"Page.loadEventFired","sessionId":"S1","params":{}})");
@@ -137,8 +139,7 @@ TEST_F(ConnectionTest, EventsReachTheirSessionSubscribersOnly) {
   fake_->deliver(R"({"method":"Target.targetCreated","params":{}})");
   connection_->unsubscribe(browser_sub);
   fake_->deliver(R"({"method":"Target.targetCreated","params":{}})");
-  EXPECT_EQ(seen, (std::vector<std::string>{"S1:Page.loadEventFired",
-                                            "S2:Runtime.consoleAPICalled",
+  EXPECT_EQ(seen, (std::vector<std::string>{"S1:Page.loadEventFired", "S2:Runtime.consoleAPICalled",
                                             "Target.targetCreated"}));
 }
 
@@ -155,7 +156,8 @@ TEST_F(ConnectionTest, DetachedSessionFailsItsCommandsAsTargetClosed) {
   EXPECT_EQ(ended, std::vector<std::string>{"S1"});
   std::optional<Result<json>> after;
   send("Runtime.evaluate", &after, 60000, "S1");
-  ASSERT_TRUE(test::run_until(&loop_, [&] { return after.has_value(); }, 1000));
+  ASSERT_TRUE(test::run_until(
+      &loop_, [&] { return after.has_value(); }, 1000));
   EXPECT_EQ(after->error().kind, Kind::target_closed);
 }
 
@@ -168,7 +170,8 @@ TEST_F(ConnectionTest, TargetCrashedFailsTheSessionUntilItReloads) {
   std::optional<Result<json>> evaluate, reload;
   send("Runtime.evaluate", &evaluate, 60000, "S1");
   send("Page.reload", &reload, 60000, "S1");
-  ASSERT_TRUE(test::run_until(&loop_, [&] { return evaluate.has_value(); }, 1000));
+  ASSERT_TRUE(test::run_until(
+      &loop_, [&] { return evaluate.has_value(); }, 1000));
   EXPECT_EQ(evaluate->error().kind, Kind::target_crashed);
   EXPECT_FALSE(reload.has_value());  // allowed through: it can bring the page back
   EXPECT_EQ(fake_->sent.back()["method"], "Page.reload");

@@ -42,7 +42,8 @@ TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
     session.set_hooks(std::move(hooks));
     std::optional<std::optional<Error>> started;
     session.start([&](std::optional<Error> e) { started = std::move(e); });
-    test::run_until(&loop, [&] { return dropped.size() >= 3; }, 10000);
+    test::run_until(
+        &loop, [&] { return dropped.size() >= 3; }, 10000);
     ASSERT_EQ(dropped.size(), 3u);
     for (const Error& why : dropped) EXPECT_EQ(why.kind, Kind::protocol) << why.to_string();
     EXPECT_THAT(dropped[0].message, ::testing::HasSubstr("unparseable")) << dropped[0].message;
@@ -52,7 +53,8 @@ TEST(DroppedMessages, GarbageFromTheBrowserReachesTheSessionsOwner) {
     EXPECT_FALSE(started.has_value()) << "garbage ended the start";
     bool closed = false;
     session.close([&] { closed = true; });
-    test::run_until(&loop, [&] { return closed; }, 10000);
+    test::run_until(
+        &loop, [&] { return closed; }, 10000);
     EXPECT_TRUE(closed);
   }
   EXPECT_EQ(test::drain_and_close(&loop), 0);

@@ -86,14 +86,17 @@ class FileWatcherTest : public ::testing::Test {
   }
 
   void wait_ready() {
-    ASSERT_TRUE(test::run_until(&loop_, [&] { return watcher_->ready(); }, 3000));
+    ASSERT_TRUE(test::run_until(
+        &loop_, [&] { return watcher_->ready(); }, 3000));
   }
   void run_for(uint64_t ms) {
-    test::run_until(&loop_, [] { return false; }, ms);
+    test::run_until(
+        &loop_, [] { return false; }, ms);
   }
   // Waits for `count` reports, then a quiet period for duplicates.
   bool wait_changes(size_t count, uint64_t timeout_ms = 3000) {
-    const bool ok = test::run_until(&loop_, [&] { return changes_.size() >= count; }, timeout_ms);
+    const bool ok = test::run_until(
+        &loop_, [&] { return changes_.size() >= count; }, timeout_ms);
     run_for(kSettleMs);
     return ok;
   }
@@ -210,8 +213,8 @@ TEST_F(FileWatcherTest, DirectoryIgnoresEditorTempFiles) {
   start();
   ASSERT_EQ(watcher_->watch_directory(dir_, ""), 0);
   wait_ready();
-  for (const char* name : {".a.lua.swp", ".a.lua.swx", "a.lua~", "4913", "#a.lua#", ".#a.lua",
-                           "a.lua___jb_tmp___"}) {
+  for (const char* name :
+       {".a.lua.swp", ".a.lua.swx", "a.lua~", "4913", "#a.lua#", ".#a.lua", "a.lua___jb_tmp___"}) {
     write_file(path(name), "x");
   }
   run_for(kSettleMs);
@@ -412,7 +415,8 @@ TEST_F(FileWatcherTest, ReportsArriveOneDebounceAfterTheWrite) {
   for (int round = 1; round <= 5; ++round) {
     const uint64_t written_ns = uv_hrtime();
     write_file(path("a.lua"), std::to_string(round * 1111));
-    ASSERT_TRUE(test::run_until(&loop_, [&] { return changes_.size() >= size_t(round); }, 3000));
+    ASSERT_TRUE(test::run_until(
+        &loop_, [&] { return changes_.size() >= size_t(round); }, 3000));
     latencies_ms.push_back(static_cast<double>(reported_ns - written_ns) / 1e6);
     run_for(20);
   }

@@ -188,7 +188,8 @@ TEST(ItemsFileJsonArray, ParsesAnArrayOfObjects) {
 }
 
 TEST(ItemsFileJsonArray, NonObjectElementNamesItsLine) {
-  std::string msg = error_of(parse_json_array("[\n {\"a\": [1, \"\\\"]\"]},\n  \"oops\"\n]", "i.json"));
+  std::string msg =
+      error_of(parse_json_array("[\n {\"a\": [1, \"\\\"]\"]},\n  \"oops\"\n]", "i.json"));
   EXPECT_EQ(msg,
             "i.json:3: item 2: an item must be a JSON object (like {\"id\": ...}), got a string");
 }

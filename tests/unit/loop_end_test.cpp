@@ -16,7 +16,8 @@ TEST(LoopEnd, AForgottenRepeatingTimerIsClosedAndNamedNotSpunOn) {
   // with this timer in it.
   auto* timer = new uv_timer_t;
   uv_timer_init(&loop, timer);
-  uv_timer_start(timer, [](uv_timer_t*) {}, 1000, 1000);
+  uv_timer_start(
+      timer, [](uv_timer_t*) {}, 1000, 1000);
   testing::internal::CaptureStderr();
   EXPECT_EQ(end_loop(&loop, "belay test"), 1u);
   const std::string said = testing::internal::GetCapturedStderr();

@@ -127,7 +127,8 @@ std::string run_stock(const char* code) {
   lua_State* L = luaL_newstate();
   luaL_openlibs(L);
   std::string result;
-  if (luaL_loadbuffer(L, code, std::strlen(code), "=cases") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+  if (luaL_loadbuffer(L, code, std::strlen(code), "=cases") != LUA_OK ||
+      lua_pcall(L, 0, 1, 0) != LUA_OK) {
     result = std::string("error: ") + lua_tostring(L, -1);
   } else {
     result = lua_tostring(L, -1);

@@ -3,8 +3,8 @@
 // marker in its environment. Which ones are found, and which are ended,
 // must follow the marker and the host's liveness, never the name.
 
-#include "chrome/host_marker.hpp"
 #include "chrome/orphans.hpp"
+#include "chrome/host_marker.hpp"
 #include "chrome/proc_table.hpp"
 
 #include <signal.h>

@@ -35,7 +35,8 @@ class PageActionLifetime : public test::FakePageTest {
   void run_for(uint64_t ms) {
     uv_update_time(&loop_);
     const uint64_t until = uv_now(&loop_) + ms;
-    test::run_until(&loop_, [&] { return uv_now(&loop_) >= until; }, ms + 1000);
+    test::run_until(
+        &loop_, [&] { return uv_now(&loop_) >= until; }, ms + 1000);
   }
 };
 
@@ -84,7 +85,8 @@ TEST_F(PageActionLifetime, AWaitLooksAgainAfterANavigationUnlessItsCallerStopped
                             [&](Result<json> r) { kept = std::move(r); });
   ASSERT_EQ(fake_->count("Runtime.evaluate"), 1u);
   context_destroyed("Runtime.evaluate");
-  test::run_until(&loop_, [&] { return fake_->count("Runtime.evaluate") == 2; }, 2000);
+  test::run_until(
+      &loop_, [&] { return fake_->count("Runtime.evaluate") == 2; }, 2000);
   EXPECT_EQ(fake_->count("Runtime.evaluate"), 2u);
   EXPECT_FALSE(kept.has_value());
   ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":true}})"));

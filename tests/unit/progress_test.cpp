@@ -3,8 +3,8 @@
 // paused and fatal profiles, odd JSON, and the display on a real loop writing
 // to a pipe.
 
-#include "campaign/event_log.hpp"
 #include "campaign/progress.hpp"
+#include "campaign/event_log.hpp"
 #include "progress_display.hpp"
 
 #include "support/run_loop.hpp"
@@ -22,9 +22,9 @@
 namespace belay::campaign {
 namespace {
 
-using nlohmann::json;
 using cli::ProgressDisplay;
 using cli::ProgressDisplayOptions;
+using nlohmann::json;
 
 // An event in the exact shape EventLog hands its observer.
 json event(const std::string& name, const std::string& profile = "", const std::string& item = "",
@@ -158,8 +158,7 @@ TEST_F(ProgressTest, RateFollowsTheLastThirtySeconds) {
 TEST_F(ProgressTest, TotalComesFromRunStartUntilBegin) {
   EXPECT_TRUE(starts_with(progress_.line(200), "belay  0 done  0 failed")) << progress_.line(200);
   progress_.observe(event("run_start", "p1", "", {{"items", 7}}));
-  EXPECT_TRUE(starts_with(progress_.line(200), "belay  0/7 done  0 failed"))
-      << progress_.line(200);
+  EXPECT_TRUE(starts_with(progress_.line(200), "belay  0/7 done  0 failed")) << progress_.line(200);
   progress_.begin(50, 3, 0);
   progress_.observe(event("run_start", "p1", "", {{"items", 7}}));
   EXPECT_TRUE(starts_with(progress_.line(200), "belay  3/50 done  0 failed"))
@@ -259,11 +258,10 @@ TEST(PlainLine, RetryNamesKindAttemptAndWait) {
 }
 
 TEST(PlainLine, ItemFailedPutsTheMessageLast) {
-  EXPECT_EQ(plain_line(event("item_failed", "p1", "k3",
-                             {{"kind", "timeout"},
-                              {"message", "Navigation timed out"},
-                              {"op", "page:goto"}},
-                             "fail", 30004)),
+  EXPECT_EQ(plain_line(event(
+                "item_failed", "p1", "k3",
+                {{"kind", "timeout"}, {"message", "Navigation timed out"}, {"op", "page:goto"}},
+                "fail", 30004)),
             "item_failed fail profile=p1 item=k3 kind=timeout op=page:goto dur_ms=30004 "
             "message=\"Navigation timed out\"");
 }
@@ -305,12 +303,12 @@ TEST(PlainLine, PauseNamesWhenItEnds) {
 }
 
 TEST(PlainLine, ReloadFailureNamesFileAndLine) {
-  EXPECT_EQ(plain_line(event("reload", "", "",
-                             {{"file", "/c/campaign.lua"},
-                              {"line", 12},
-                              {"message", "unexpected symbol near 'x'"}},
-                             "fail")),
-            "reload fail file=/c/campaign.lua line=12 message=\"unexpected symbol near 'x'\"");
+  EXPECT_EQ(
+      plain_line(event(
+          "reload", "", "",
+          {{"file", "/c/campaign.lua"}, {"line", 12}, {"message", "unexpected symbol near 'x'"}},
+          "fail")),
+      "reload fail file=/c/campaign.lua line=12 message=\"unexpected symbol near 'x'\"");
 }
 
 TEST(PlainLine, OddJsonNeverThrows) {
@@ -326,13 +324,10 @@ TEST(PlainLine, OddJsonNeverThrows) {
       {json{{"event", 7}}, "7"},
       {json{{"event", "x"}, {"item", 17}, {"profile", true}}, "x profile=true item=17"},
       {json{{"event", "x"}, {"item", json::object()}, {"profile", json::array()}}, "x"},
-      {json{{"event", "x"},
-            {"params",
-             {{"a", true},
-              {"b", 1.5},
-              {"c", nullptr},
-              {"d", {{"e", 1}}},
-              {"f", json::array({1})}}}},
+      {json{
+           {"event", "x"},
+           {"params",
+            {{"a", true}, {"b", 1.5}, {"c", nullptr}, {"d", {{"e", 1}}}, {"f", json::array({1})}}}},
        "x a=true b=1.5"},
       {json{{"event", "x"}, {"params", {{"kind", 3}, {"message", false}}}},
        "x kind=3 message=false"},
@@ -358,10 +353,19 @@ TEST(PlainLine, ValuesThatWouldSplitTheLineAreQuoted) {
 }
 
 TEST(PlainLine, InvalidUtf8AndC1ControlsAreReplaced) {
-  json e = {{"event", "item_ok"}, {"item", "a\xFF" "b"}};
-  EXPECT_EQ(plain_line(e), "item_ok item=a\xEF\xBF\xBD" "b");
-  e["item"] = "\xC2\x9B" "2J";  // CSI as one UTF-8 character
-  EXPECT_EQ(plain_line(e), "item_ok item=\xEF\xBF\xBD" "2J");
+  json e = {{"event", "item_ok"},
+            {"item",
+             "a\xFF"
+             "b"}};
+  EXPECT_EQ(plain_line(e),
+            "item_ok item=a\xEF\xBF\xBD"
+            "b");
+  e["item"] =
+      "\xC2\x9B"
+      "2J";  // CSI as one UTF-8 character
+  EXPECT_EQ(plain_line(e),
+            "item_ok item=\xEF\xBF\xBD"
+            "2J");
   e["item"] = "\xE2\x82";  // cut short
   EXPECT_EQ(plain_line(e), "item_ok item=\xEF\xBF\xBD\xEF\xBF\xBD");
 }
@@ -501,7 +505,8 @@ TEST_F(ProgressDisplayTest, OffATerminalWritesOnePlainLinePerEvent) {
   }
   // No timer: nothing redraws however long the loop runs.
   EXPECT_EQ(uv_loop_alive(&loop_), 0);
-  test::run_until(&loop_, [] { return false; }, 50);
+  test::run_until(
+      &loop_, [] { return false; }, 50);
   display.print("[warn] note");
   display.stop();
   EXPECT_EQ(drain(), expected + "[warn] note\n");

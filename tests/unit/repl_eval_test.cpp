@@ -43,7 +43,8 @@ class ReplEval : public ::testing::Test {
     std::optional<ReplReply> reply;
     repl_->evaluate(text, [&](ReplReply r) { reply = std::move(r); });
     EXPECT_FALSE(reply.has_value()) << "replies come from the loop";
-    EXPECT_TRUE(test::run_until(&loop_, [&] { return reply.has_value(); }, 10000));
+    EXPECT_TRUE(test::run_until(
+        &loop_, [&] { return reply.has_value(); }, 10000));
     return reply.value_or(ReplReply{false, "no reply"});
   }
 
@@ -62,13 +63,15 @@ TEST_F(ReplEval, ValuesPrintAndGlobalsPersist) {
 }
 
 TEST_F(ReplEval, TablesNestCyclesAreMarkedLongListsCut) {
-  EXPECT_EQ(eval("={ 1, 2, { a = 1, ['b c'] = true } }").text, "{ 1, 2, { [\"b c\"] = true, a = 1 } }");
+  EXPECT_EQ(eval("={ 1, 2, { a = 1, ['b c'] = true } }").text,
+            "{ 1, 2, { [\"b c\"] = true, a = 1 } }");
   EXPECT_EQ(eval("t = {}; t.me = t; return t").text, "{ me = <cycle> }");
   const std::string list = eval("local t = {} for i = 1, 200 do t[i] = i end return t").text;
   EXPECT_THAT(list, ::testing::HasSubstr("... (150 more)")) << list;
   const std::string deep = eval("={ {{{{{{{{ 1 }}}}}}}} }").text;
   EXPECT_THAT(deep, ::testing::HasSubstr("{...}")) << deep;
-  const std::string wide = eval("={ alpha = string.rep('a', 40), beta = string.rep('b', 40) }").text;
+  const std::string wide =
+      eval("={ alpha = string.rep('a', 40), beta = string.rep('b', 40) }").text;
   EXPECT_THAT(wide, ::testing::HasSubstr("{\n  alpha = ")) << "a long table goes multi-line\n"
                                                            << wide;
   EXPECT_THAT(eval("=belay.json").text, ::testing::HasSubstr("encode = builtin"))
@@ -95,10 +98,13 @@ TEST_F(ReplEval, RunawayChunkIsStoppedByTheBudget) {
 TEST_F(ReplEval, CancelEndsOnlyTheWaitingCall) {
   std::optional<ReplReply> reply;
   repl_->evaluate("belay.sleep(60000)", [&](ReplReply r) { reply = std::move(r); });
-  test::run_until(&loop_, [&] { return repl_->busy(); }, 1000);
-  test::run_until(&loop_, [] { return false; }, 100);
+  test::run_until(
+      &loop_, [&] { return repl_->busy(); }, 1000);
+  test::run_until(
+      &loop_, [] { return false; }, 100);
   EXPECT_TRUE(repl_->cancel("stop it"));
-  EXPECT_TRUE(test::run_until(&loop_, [&] { return reply.has_value(); }, 5000));
+  EXPECT_TRUE(test::run_until(
+      &loop_, [&] { return reply.has_value(); }, 5000));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->text, "cancelled: stop it (at stdin:1) (belay.sleep)");
   EXPECT_FALSE(repl_->cancel("nothing runs"));
