@@ -3,6 +3,7 @@
 // free, and every item's fate written to the store before it is reported.
 // A slow, recovering or paused profile holds only its own item.
 
+#include "campaign/in_flight.hpp"
 #include "campaign/item_key.hpp"
 #include "campaign/profile_worker.hpp"
 #include "campaign/runner.hpp"
@@ -25,47 +26,6 @@ nlohmann::json error_json(const Error& e) {
   return {{"kind", kind_name(e.kind)}, {"message", e.message}, {"op", e.op}};
 }
 
-class DurableRunner;
-
-// One item in flight: what its script may ask of the host.
-class InFlight final : public ItemHost {
- public:
-  InFlight(DurableRunner& runner, ProfileWorker& worker, std::string key, int index, int attempts)
-      : runner_(runner),
-        worker_(worker),
-        key_(std::move(key)),
-        index_(index),
-        attempts_(attempts) {}
-
-  void event(const std::string& name, const nlohmann::json& params, const std::string& outcome,
-             std::optional<uint64_t> dur_ms) override;
-  std::optional<Error> checkpoint(const nlohmann::json& saved) override;
-  void pause_profile(uint64_t ms) override {
-    if (!ended_) worker_.request_pause(ms);
-  }
-  int begin_try() override;
-
-  void when_ready(std::function<void(std::optional<Error>)> done) override {
-    if (ended_) return done(Error{Kind::cancelled, "the item has ended", "browser", {}});
-    worker_.when_ready(std::move(done));
-  }
-
-  ProfileWorker& worker() { return worker_; }
-  const std::string& key() const { return key_; }
-  int index() const { return index_; }
-  int attempts() const { return attempts_; }
-  void end() { ended_ = true; }
-
- private:
-  DurableRunner& runner_;
-  ProfileWorker& worker_;
-  std::string key_;
-  int index_;
-  int attempts_;
-  int tries_ = 0;
-  bool ended_ = false;
-};
-
 class DurableRunner final : public Runner {
  public:
   DurableRunner(uv_loop_t* loop, const CampaignConfig& config, ItemExecutor& executor,
@@ -83,12 +43,13 @@ class DurableRunner final : public Runner {
 
   EventLog& events() { return context_.events; }
   store::Store& store() { return context_.store; }
-  void store_failed(const Error& e) { on_store_failed(e); }
   std::function<void(const Error&)> store_failed_handler() {
     return [this](const Error& e) { on_store_failed(e); };
   }
 
  private:
+  Result<int64_t> queue_unfinished();
+  void announce_start(const store::BindReport& report, int64_t already_done);
   void dispatch();
   void start_item(ProfileWorker& worker, size_t item_index);
   void item_ended(const std::shared_ptr<InFlight>& flight, Result<nlohmann::json> result,
@@ -116,31 +77,6 @@ class DurableRunner final : public Runner {
   bool dispatching_ = false;
 };
 
-void InFlight::event(const std::string& name, const nlohmann::json& params,
-                     const std::string& outcome, std::optional<uint64_t> dur_ms) {
-  if (ended_) return;
-  runner_.events().write(
-      Event{name, worker_.name(), worker_.session_id(), key_, params, outcome, dur_ms});
-}
-
-int InFlight::begin_try() {
-  if (ended_) return 0;
-  // The first try was counted when the item was marked running.
-  if (tries_++ > 0) {
-    ++attempts_;
-    if (auto e = runner_.store().save_attempts(key_, attempts_)) {
-      runner_.store_failed(*e);
-      return 0;
-    }
-  }
-  return attempts_;
-}
-
-std::optional<Error> InFlight::checkpoint(const nlohmann::json& saved) {
-  if (ended_) return Error{Kind::cancelled, "the item has ended", "checkpoint", {}};
-  return runner_.store().save_checkpoint(key_, saved);
-}
-
 std::optional<Error> DurableRunner::start(Finished finished) {
   finished_ = std::move(finished);
   started_ = steady_ms();
@@ -152,6 +88,24 @@ std::optional<Error> DurableRunner::start(Finished finished) {
   }
   auto bound = store().bind(config_.name, keyed, items_content_fingerprint(config_.items));
   if (!bound) return bound.error();
+  auto already_done = queue_unfinished();
+  if (!already_done) return already_done.error();
+  announce_start(bound.value(), already_done.value());
+  for (const auto& profile : config_.profiles) {
+    workers_.push_back(
+        std::make_unique<ProfileWorker>(context_, profile, [this]() { dispatch(); }));
+  }
+  for (auto& worker : workers_) {
+    if (!finishing_) worker->start();
+  }
+  dispatch();
+  return std::nullopt;
+}
+
+// Queues, in items-file order, every item the store does not have as done or
+// skipped; returns how many it has as done. Rows of items no longer in the
+// file are left as they are.
+Result<int64_t> DurableRunner::queue_unfinished() {
   auto rows = store().items();
   if (!rows) return rows.error();
   std::unordered_map<std::string, size_t> position;
@@ -171,7 +125,10 @@ std::optional<Error> DurableRunner::start(Finished finished) {
   for (size_t i = 0; i < keys_.size(); ++i) {
     if (queued[i]) queue_.push_back(i);
   }
-  const store::BindReport& report = bound.value();
+  return already_done;
+}
+
+void DurableRunner::announce_start(const store::BindReport& report, int64_t already_done) {
   if (report.items_changed && !report.first_run) {
     std::fprintf(stderr,
                  "belay: the items changed since the last run on %s: %lld new, %lld no longer "
@@ -196,15 +153,6 @@ std::optional<Error> DurableRunner::start(Finished finished) {
                         {"state", store().path()}},
                        "",
                        {}});
-  for (const auto& profile : config_.profiles) {
-    workers_.push_back(
-        std::make_unique<ProfileWorker>(context_, profile, [this]() { dispatch(); }));
-  }
-  for (auto& worker : workers_) {
-    if (!finishing_) worker->start();
-  }
-  dispatch();
-  return std::nullopt;
 }
 
 void DurableRunner::dispatch() {
@@ -227,7 +175,7 @@ void DurableRunner::start_item(ProfileWorker& worker, size_t item_index) {
   auto running = store().mark_running(key, worker.name());
   if (!running) return on_store_failed(running.error());
   const store::ItemRecord& row = running.value();
-  auto flight = std::make_shared<InFlight>(*this, worker, key, static_cast<int>(item_index + 1),
+  auto flight = std::make_shared<InFlight>(context_, worker, key, static_cast<int>(item_index + 1),
                                            row.attempts);
   in_flight_[&worker] = flight;
   worker.begin_item(key);

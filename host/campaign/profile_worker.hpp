@@ -12,7 +12,8 @@
 //
 // The rules are plain classes (RestartBudget, SoftRestart); the worker
 // carries out what they decide: launches, kills, events, screenshots and
-// store writes.
+// store writes. Its supervisor half (deaths, hangs, restarts, fatal) is
+// defined in profile_supervision.cpp, the rest in profile_worker.cpp.
 //
 // Which item runs where is the runner's business: the worker only says when
 // it is ready for one.
