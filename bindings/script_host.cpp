@@ -106,6 +106,73 @@ std::unique_ptr<ScriptHost> ScriptHost::create(uv_loop_t* loop, ScriptHostOption
   return std::make_unique<LuaScriptHost>(loop, std::move(options));
 }
 
+namespace {
+
+// The script's text; a directory opens and reads as empty, so it would pass
+// as a module without this check.
+Result<std::string> read_script(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Error{Kind::config, path + ": a directory, not a script", "", {}};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{Kind::config, path + ": cannot read the file", "", {}};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+enum class ScriptShape { module, campaign, ladder };
+
+// A table with `run` or `items` is meant as a campaign: validated as one, so
+// a missing or ill-typed run is reported, not passed as a "module". One with
+// `steps` is a ladder.
+ScriptShape shape_of(lua_State* task, int nresults) {
+  if (nresults < 1 || !lua_istable(task, -nresults)) return ScriptShape::module;
+  lua_getfield(task, -nresults, "run");
+  bool campaign = !lua_isnil(task, -1);
+  lua_getfield(task, -nresults - 1, "items");
+  campaign = campaign || !lua_isnil(task, -1);
+  lua_getfield(task, -nresults - 2, "steps");
+  const bool ladder = !lua_isnil(task, -1);
+  lua_pop(task, 3);
+  if (ladder) return ScriptShape::ladder;
+  return campaign ? ScriptShape::campaign : ScriptShape::module;
+}
+
+Result<CheckReport> check_script(Runtime& runtime, const std::string& path) {
+  auto source = read_script(path);
+  if (!source) return source.error();
+  lua_State* task = runtime.new_task();
+  const std::string chunkname = "@" + path;
+  ResumeResult res = runtime.state().run_top_level(task, source.value(), chunkname.c_str());
+  if (res.status != ResumeStatus::finished) {
+    Error e = res.status == ResumeStatus::error
+                  ? to_error(task, -1)
+                  : Error{Kind::config, path + ": the top level must not wait", "", {}};
+    runtime.state().end_task(task);
+    return e;
+  }
+  const ScriptShape shape = shape_of(task, res.nresults);
+  std::optional<Error> ladder_problem;
+  if (shape == ScriptShape::ladder) {
+    ladder_problem =
+        check_ladder(runtime, task, lua_gettop(task) - res.nresults + 1, path, source.value());
+  }
+  runtime.state().end_task(task);
+  if (ladder_problem) return *ladder_problem;
+  if (shape == ScriptShape::ladder) return CheckReport{"ladder", "ladder"};
+  if (shape == ScriptShape::module) return CheckReport{"module", "module"};
+  auto loaded = load_campaign(runtime, path);
+  if (!loaded) return loaded.error();
+  const auto& c = loaded.value()->config();
+  return CheckReport{"campaign", "campaign '" + c.name + "', " + std::to_string(c.items.size()) +
+                                     " items, " + std::to_string(c.profiles.size()) +
+                                     " profile(s)"};
+}
+
+}  // namespace
+
 Result<CheckReport> check_file(const std::string& path) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -120,57 +187,7 @@ Result<CheckReport> check_file(const std::string& path) {
     if (!install_belay(runtime, {dir, bundled_scripts_dir()})) {
       report = to_error(runtime.main(), -1);
     } else {
-      report = [&]() -> Result<CheckReport> {
-        // A directory opens and reads as empty: it would pass as a module.
-        std::error_code ec;
-        if (fs::is_directory(path, ec)) {
-          return Error{Kind::config, path + ": a directory, not a script", "", {}};
-        }
-        std::ifstream in(path, std::ios::binary);
-        if (!in) return Error{Kind::config, path + ": cannot read the file", "", {}};
-        std::stringstream buffer;
-        buffer << in.rdbuf();
-        lua_State* task = runtime.new_task();
-        const std::string chunkname = "@" + path;
-        ResumeResult res = runtime.state().run_top_level(task, buffer.str(), chunkname.c_str());
-        if (res.status != ResumeStatus::finished) {
-          Error e = res.status == ResumeStatus::error
-                        ? to_error(task, -1)
-                        : Error{Kind::config, path + ": the top level must not wait", "", {}};
-          runtime.state().end_task(task);
-          return e;
-        }
-        const bool is_table = res.nresults >= 1 && lua_istable(task, -res.nresults);
-        bool campaign = false;
-        bool ladder = false;
-        if (is_table) {
-          // A table with `run` or `items` is meant as a campaign: validate it
-          // as one, so a missing or ill-typed run is reported, not passed as
-          // a "module".
-          lua_getfield(task, -res.nresults, "run");
-          campaign = !lua_isnil(task, -1);
-          lua_getfield(task, -res.nresults - 1, "items");
-          campaign = campaign || !lua_isnil(task, -1);
-          lua_getfield(task, -res.nresults - 2, "steps");
-          ladder = !lua_isnil(task, -1);
-          lua_pop(task, 3);
-        }
-        std::optional<Error> ladder_problem;
-        if (ladder) {
-          ladder_problem =
-              check_ladder(runtime, task, lua_gettop(task) - res.nresults + 1, path, buffer.str());
-        }
-        runtime.state().end_task(task);
-        if (ladder_problem) return *ladder_problem;
-        if (ladder) return CheckReport{"ladder", "ladder"};
-        if (!campaign) return CheckReport{"module", "module"};
-        auto loaded = load_campaign(runtime, path);
-        if (!loaded) return loaded.error();
-        const auto& c = loaded.value()->config();
-        return CheckReport{"campaign", "campaign '" + c.name + "', " +
-                                           std::to_string(c.items.size()) + " items, " +
-                                           std::to_string(c.profiles.size()) + " profile(s)"};
-      }();
+      report = check_script(runtime, path);
     }
   }
   while (uv_run(&loop, UV_RUN_NOWAIT) != 0) {
