@@ -297,21 +297,6 @@ const luaL_Reg kMethods[] = {
 
 }  // namespace
 
-void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* methods,
-                          lua_CFunction gc, lua_CFunction tostring) {
-  luaL_newmetatable(L, metatable);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-}
-
 void register_page(lua_State* L) {
   register_handle_type(L, kPageMetatable, kMethods, l_gc, l_tostring);
 }
@@ -341,32 +326,6 @@ browser::Page* live_page(lua_State* L, int idx, const char* op) {
     return nullptr;
   }
   return page.get();  // kept alive by the session until it forgets the page
-}
-
-bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out) {
-  *out = nlohmann::json::object();
-  if (lua_isnoneornil(L, idx)) return true;
-  Result<nlohmann::json> converted = to_json(L, idx);
-  if (!converted || !converted.value().is_object()) {
-    push_error(
-        L, Error{Kind::script, std::string(op) + " params must be a table of JSON values", op, {}});
-    return false;
-  }
-  *out = std::move(converted.value());
-  return true;
-}
-
-uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback) {
-  if (idx <= 0 || lua_type(L, idx) != LUA_TTABLE) return fallback;
-  lua_getfield(L, idx, "timeout");
-  uint64_t timeout = fallback;
-  if (lua_isinteger(L, -1) != 0 && lua_tointeger(L, -1) > 0) {
-    timeout = static_cast<uint64_t>(lua_tointeger(L, -1));
-  } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 0) {
-    timeout = static_cast<uint64_t>(lua_tonumber(L, -1));
-  }
-  lua_pop(L, 1);
-  return timeout;
 }
 
 }  // namespace belay::lua
