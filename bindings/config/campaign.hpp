@@ -50,9 +50,4 @@ struct LoadOptions {
 Result<std::shared_ptr<LoadedCampaign>> load_campaign(Runtime& runtime, const std::string& path,
                                                       LoadOptions options = {});
 
-// "file:line: message" for a problem with field `field` (dotted), the line
-// being where the field first appears in `source` (1 if nowhere).
-std::string field_error(const std::string& file, const std::string& source,
-                        const std::string& field, const std::string& message);
-
 }  // namespace belay::lua

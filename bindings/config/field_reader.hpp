@@ -4,7 +4,6 @@
 // `config` error "file:line: field 'a.b' message", the line being where the
 // field is written.
 
-#include "config/campaign.hpp"
 #include "vm/error_value.hpp"
 
 #include <lua.hpp>
@@ -16,6 +15,11 @@
 #include <vector>
 
 namespace belay::lua {
+
+// "file:line: message" for a problem with field `field` (dotted), the line
+// being where the field first appears in `source` (1 if nowhere).
+std::string field_error(const std::string& file, const std::string& source,
+                        const std::string& field, const std::string& message);
 
 class Reader {
  public:
