@@ -143,9 +143,11 @@ TEST_P(LuaBelay, JsonRoundTrips) {
     return {
       text = text,
       deep = back.a[3][2][2][1], n_is_null = back.n == belay.json.null, s = back.s,
-      b = back.b, no = back.no, f = back.f, neg = back.neg, big_exact = back.big == 9007199254740993,
+      b = back.b, no = back.no, f = back.f, neg = back.neg,
+      big_exact = back.big == 9007199254740993,
       big_is_int = math.type(back.big),
-      x_is_null = decoded.x == belay.json.null, inner_null = decoded.list[2][2][2] == belay.json.null,
+      x_is_null = decoded.x == belay.json.null,
+      inner_null = decoded.list[2][2][2] == belay.json.null,
       list_len = #decoded.list, three = decoded.list[2][2][1], k = decoded.o.k,
       array_text = belay.json.encode({ 1, 2, 3 }),
       sorted_text = belay.json.encode({ b = 1, a = { true } }),

@@ -95,7 +95,8 @@ TEST_P(LuaLibs, RetryDoesNotRetryAKindNotListed) {
     local quick = function() end
     return {
       -- listed kinds only, even if the kind is retryable by default
-      unlisted = count_calls({ attempts = 5, kinds = { "timeout" }, sleep = quick }, "target_closed"),
+      unlisted = count_calls({ attempts = 5, kinds = { "timeout" }, sleep = quick },
+                             "target_closed"),
       listed = count_calls({ attempts = 5, kinds = { "timeout" }, sleep = quick }, "timeout"),
       -- no list: err.retryable decides
       not_retryable = count_calls({ attempts = 5, sleep = quick }, "js_exception"),
@@ -304,7 +305,8 @@ TEST_P(LuaLibs, SagaReturnsTheResultsOnSuccess) {
     local undone = 0
     local results = belay.saga({
       { name = "one", run = function() return 1 end, undo = function() undone = undone + 1 end },
-      { name = "two", run = function() return "two" end, undo = function() undone = undone + 1 end },
+      { name = "two", run = function() return "two" end,
+        undo = function() undone = undone + 1 end },
       { name = "three", run = function() return { x = 3 } end },
     })
     return { results = results, undone = undone }

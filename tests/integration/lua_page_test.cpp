@@ -638,7 +638,8 @@ TEST_P(LuaPage, TypeAndClickSubmitTheForm) {
 TEST_P(LuaPage, TypeSendsKeyEventsAndUnicode) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "form")
-    page:evaluate("window.keys = []; document.querySelector('#to').addEventListener('keydown', e => keys.push(e.key))")
+    page:evaluate("window.keys = []; document.querySelector('#to')" ..
+                  ".addEventListener('keydown', e => keys.push(e.key))")
     page:type("#to", "aé€")
     return { value = page:evaluate("document.querySelector('#to').value"),
              keys = page:evaluate("window.keys") }

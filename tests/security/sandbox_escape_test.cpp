@@ -620,7 +620,8 @@ TEST_F(SandboxEscape, ErrorObjectTostringLoopInTheScriptIsStopped) {
 
 TEST_F(SandboxEscape, StringFormatWithALoopingTostringIsStopped) {
   expect_refused(run(R"lua(
-    return string.format("%s", setmetatable({}, {__tostring = function() while true do end end})))lua"),
+    return string.format("%s",
+                         setmetatable({}, {__tostring = function() while true do end end})))lua"),
                  "instruction quota exceeded");
 }
 

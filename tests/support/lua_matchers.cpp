@@ -15,7 +15,8 @@ local function catch(fn, ...)
   if type(err) ~= "table" then return { ok = false, plain = tostring(err), ms = ms } end
   return { ok = false, kind = err.kind, message = err.message, op = err.op,
            retryable = err.retryable, str = tostring(err),
-           want = tostring(err.kind) .. ": " .. tostring(err.message) .. " (" .. tostring(err.op) .. ")",
+           want = tostring(err.kind) .. ": " .. tostring(err.message) ..
+                  " (" .. tostring(err.op) .. ")",
            locked = getmetatable(err) == "locked", has_cdp = err.cdp ~= nil, ms = ms }
 end
 )LUA";
