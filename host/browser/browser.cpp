@@ -78,7 +78,7 @@ void Browser::on_disconnect(std::function<void(const Error&)> handler) {
 
 void Browser::send(cdp::Command command, cdp::Connection::ReplyCallback done) {
   if (!connection_) {
-    done(cdp::transport_closed("browser is not connected", command.op));
+    done(cdp::transport_closed("browser is not connected", command.op_or_method()));
     return;
   }
   connection_->send(std::move(command), std::move(done));

@@ -99,7 +99,7 @@ void Page::prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)
 
 void Page::send(cdp::Command command, Done done) {
   if (connection_alive_.expired()) {
-    return done(cdp::transport_closed("the page's browser is gone", command.op));
+    return done(cdp::transport_closed("the page's browser is gone", command.op_or_method()));
   }
   command.session_id = session_id_;
   connection_.send(std::move(command), std::move(done));

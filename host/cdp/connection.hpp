@@ -31,6 +31,8 @@ struct Command {
   std::string session_id;  // empty: the browser target
   uint64_t timeout_ms = 30000;
   std::string op;  // error.op: what the caller called it; empty: the method
+
+  const std::string& op_or_method() const { return op.empty() ? method : op; }
 };
 
 // Why a session ended; carried to its watchers.
