@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   liblua5.4-dev libuv1-dev libwebsocketpp-dev nlohmann-json3-dev
-  libgtest-dev libsqlite3-dev libcli11-dev libedit-dev
+  libgtest-dev libgmock-dev libsqlite3-dev libcli11-dev libedit-dev
   chromium
 )
 # Fuzzing and the REPL tests need these; they are small.
