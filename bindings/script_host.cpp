@@ -57,6 +57,7 @@ class LuaScriptHost final : public ScriptHost {
     files_.clear();
     add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
+    use_timeouts(loaded.value()->config().timeouts);
     executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref);
     return loaded.value()->config();
   }
@@ -69,6 +70,7 @@ class LuaScriptHost final : public ScriptHost {
     if (loaded) files_.clear();
     add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
+    use_timeouts(loaded.value()->config().timeouts);
     executor_->use(loaded.value());
     return version;
   }
@@ -79,6 +81,13 @@ class LuaScriptHost final : public ScriptHost {
   void cancel_all(const Error& why) override { runtime_.cancel_all(why); }
 
  private:
+  // Calls without opts.timeout take the loaded version's `timeouts`.
+  void use_timeouts(const campaign::TimeoutsConfig& timeouts) {
+    runtime_.hooks().action_timeout_ms = timeouts.action_ms;
+    runtime_.hooks().navigation_timeout_ms = timeouts.navigation_ms;
+    runtime_.hooks().call_timeout_ms = timeouts.call_ms;
+  }
+
   // Adds the campaign, `ladders` and the modules required since the last
   // call to files_, absolute and each once.
   void add_files(const std::vector<std::string>& ladders) {

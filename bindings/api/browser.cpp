@@ -1,6 +1,7 @@
 // browser:* — the profile's browser as the script sees it.
 
 #include "api/handles.hpp"
+#include "api/options.hpp"
 #include "cdp/reply_fields.hpp"
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
@@ -8,16 +9,19 @@
 namespace belay::lua {
 namespace {
 
-constexpr uint64_t kDefaultTimeoutMs = 30000;
-
 struct Prologue {
   std::shared_ptr<browser::BrowserSession> session;
-  uint64_t timeout_ms = kDefaultTimeoutMs;
+  uint64_t timeout_ms = 0;
   CallSlot slot;
 };
 
 bool begin_browser_call(lua_State* L, const char* op, int opts_idx, bool need_connected,
                         Prologue* out) {
+  {
+    Options o(L, opts_idx, op, {"timeout"});
+    out->timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
   auto* handle = static_cast<BrowserHandle*>(luaL_testudata(L, 1, kBrowserMetatable));
   if (handle == nullptr) {
     push_error(L, Error{Kind::script, std::string(op) + ": expected a browser", op, {}});
@@ -28,7 +32,6 @@ bool begin_browser_call(lua_State* L, const char* op, int opts_idx, bool need_co
     push_error(L, Error{Kind::browser_disconnected, "the browser is not running", op, {}});
     return false;
   }
-  out->timeout_ms = opt_timeout(L, opts_idx, kDefaultTimeoutMs);
   auto slot = Runtime::from(L).begin_call(L, op);
   if (!slot) return false;
   out->slot = *slot;

@@ -38,17 +38,4 @@ bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out) {
   return true;
 }
 
-uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback) {
-  if (idx <= 0 || lua_type(L, idx) != LUA_TTABLE) return fallback;
-  lua_getfield(L, idx, "timeout");
-  uint64_t timeout = fallback;
-  if (lua_isinteger(L, -1) != 0 && lua_tointeger(L, -1) > 0) {
-    timeout = static_cast<uint64_t>(lua_tointeger(L, -1));
-  } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 0) {
-    timeout = static_cast<uint64_t>(lua_tonumber(L, -1));
-  }
-  lua_pop(L, 1);
-  return timeout;
-}
-
 }  // namespace belay::lua

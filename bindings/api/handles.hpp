@@ -37,9 +37,6 @@ void push_browser(lua_State* L, const std::shared_ptr<browser::BrowserSession>& 
 // The live page behind argument `idx`, or nullptr with an error table pushed.
 browser::Page* live_page(lua_State* L, int idx, const char* op);
 
-// opts.timeout of the optional opts table at `idx` (ms), else `fallback`.
-uint64_t opt_timeout(lua_State* L, int idx, uint64_t fallback);
-
 // The optional params table of page:cdp / browser:cdp at `idx` as a JSON
 // object; false with an error table pushed when it is not one.
 bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out);

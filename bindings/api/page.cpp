@@ -1,7 +1,10 @@
-// page:* — every method checks its arguments, begins the call, starts the
-// C++ operation and yields; the operation's end resumes the script.
+// page:* — every method checks its arguments and options (unknown keys
+// refused), begins the call, starts the C++ operation and yields; the
+// operation's end resumes the script. Element calls are element_calls.cpp.
 
+#include "api/element_calls.hpp"
 #include "api/handles.hpp"
+#include "api/options.hpp"
 #include "browser/page_actions.hpp"
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
@@ -14,50 +17,48 @@
 namespace belay::lua {
 namespace {
 
-constexpr uint64_t kDefaultTimeoutMs = 30000;
-
-// The common prologue: a live page, a timeout from the opts table at
-// `opts_idx`, and a call slot. False with an error table pushed otherwise.
+// The common prologue: a live page, the timeout from the opts table at
+// `opts_idx` (which may hold only `timeout`), and a call slot. False with an
+// error table pushed otherwise.
 struct Prologue {
   browser::Page* page = nullptr;
-  uint64_t timeout_ms = kDefaultTimeoutMs;
+  uint64_t timeout_ms = 0;
   CallSlot slot;
 };
 
-bool begin_page_call(lua_State* L, const char* op, int opts_idx, Prologue* out) {
+bool begin_page_call_with(lua_State* L, const char* op, Prologue* out) {
   out->page = live_page(L, 1, op);
   if (out->page == nullptr) return false;
-  out->timeout_ms = opt_timeout(L, opts_idx, kDefaultTimeoutMs);
   auto slot = Runtime::from(L).begin_call(L, op);
   if (!slot) return false;
   out->slot = *slot;
   return true;
 }
 
-std::optional<browser::WaitUntil> opt_wait(lua_State* L, int idx) {
-  if (lua_type(L, idx) != LUA_TTABLE) return browser::WaitUntil::load;
-  lua_getfield(L, idx, "wait");
-  const char* name = lua_tostring(L, -1);
-  std::optional<browser::WaitUntil> wait =
-      name == nullptr ? std::optional<browser::WaitUntil>(browser::WaitUntil::load)
-                      : browser::wait_until_from_name(name);
-  lua_pop(L, 1);
-  return wait;
+bool begin_page_call(lua_State* L, const char* op, int opts_idx, Prologue* out) {
+  {
+    Options o(L, opts_idx, op, {"timeout"});
+    out->timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
+  return begin_page_call_with(L, op, out);
 }
 
 bool start_navigation(lua_State* L, const char* op, int opts_idx, int history_delta) {
   const char* url = history_delta == 0 && std::strcmp(op, "page:navigate") == 0
                         ? luaL_checkstring(L, 2)
                         : nullptr;
-  auto wait = opt_wait(L, opts_idx);
-  if (!wait) {
-    push_error(L,
-               Error{Kind::config, "opts.wait must be \"load\" or \"domcontentloaded\"", op, {}});
-    return false;
-  }
   Prologue p;
-  if (!begin_page_call(L, op, opts_idx, &p)) return false;
-  browser::NavigateOptions options{*wait, p.timeout_ms, op};
+  browser::WaitUntil wait = browser::WaitUntil::load;
+  {
+    Options o(L, opts_idx, op, {"wait", "timeout"});
+    wait = *browser::wait_until_from_name(
+        o.one_of("wait", {"load", "domcontentloaded", "networkidle", "commit"}, "load"));
+    p.timeout_ms = o.timeout(Runtime::from(L).hooks().navigation_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
+  if (!begin_page_call_with(L, op, &p)) return false;
+  browser::NavigateOptions options{wait, p.timeout_ms, op};
   if (url != nullptr) {
     p.page->navigate(url, options, finish_into(p.slot));
   } else if (history_delta == 0) {
@@ -138,74 +139,6 @@ bool start_evaluate(lua_State* L) {
   return true;
 }
 
-bool start_wait_for(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  bool visible = false;
-  if (lua_type(L, 3) == LUA_TTABLE) {
-    lua_getfield(L, 3, "visible");
-    visible = lua_toboolean(L, -1) != 0;
-    lua_pop(L, 1);
-  }
-  Prologue p;
-  if (!begin_page_call(L, "page:wait_for", 3, &p)) return false;
-  auto stop = browser::wait_for(*p.page, selector, browser::WaitForOptions{visible, p.timeout_ms},
-                                finish_into(p.slot));
-  Runtime::from(L).on_call_abandoned(p.slot, std::move(stop));
-  return true;
-}
-
-bool start_exists(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  Prologue p;
-  if (!begin_page_call(L, "page:exists", 3, &p)) return false;
-  browser::exists(*p.page, selector, p.timeout_ms, finish_into(p.slot));
-  return true;
-}
-
-bool start_click(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  Prologue p;
-  if (!begin_page_call(L, "page:click", 3, &p)) return false;
-  browser::click(*p.page, selector, p.timeout_ms, [slot = p.slot](Result<nlohmann::json> r) {
-    if (!r) return slot.fail(std::move(r.error()));
-    slot.succeed_none();
-  });
-  return true;
-}
-
-bool start_type(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  size_t len = 0;
-  const char* text = luaL_checklstring(L, 3, &len);
-  Prologue p;
-  if (!begin_page_call(L, "page:type", 4, &p)) return false;
-  browser::type_text(*p.page, selector, std::string(text, len), p.timeout_ms,
-                     [slot = p.slot](Result<nlohmann::json> r) {
-                       if (!r) return slot.fail(std::move(r.error()));
-                       slot.succeed_none();
-                     });
-  return true;
-}
-
-bool start_press(lua_State* L) {
-  const char* key = luaL_checkstring(L, 2);
-  Prologue p;
-  if (!begin_page_call(L, "page:press", 3, &p)) return false;
-  browser::press_key(*p.page, key, p.timeout_ms, [slot = p.slot](Result<nlohmann::json> r) {
-    if (!r) return slot.fail(std::move(r.error()));
-    slot.succeed_none();
-  });
-  return true;
-}
-
-bool start_text(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  Prologue p;
-  if (!begin_page_call(L, "page:text", 3, &p)) return false;
-  browser::inner_text(*p.page, selector, p.timeout_ms, finish_into(p.slot));
-  return true;
-}
-
 bool start_screenshot(lua_State* L) {
   const char* path = luaL_checkstring(L, 2);
   Prologue p;
@@ -261,12 +194,6 @@ BELAY_YIELDING_BINDING(forward)
 BELAY_YIELDING_BINDING(url)
 BELAY_YIELDING_BINDING(title)
 BELAY_YIELDING_BINDING(evaluate)
-BELAY_YIELDING_BINDING(wait_for)
-BELAY_YIELDING_BINDING(exists)
-BELAY_YIELDING_BINDING(click)
-BELAY_YIELDING_BINDING(type)
-BELAY_YIELDING_BINDING(press)
-BELAY_YIELDING_BINDING(text)
 BELAY_YIELDING_BINDING(screenshot)
 BELAY_YIELDING_BINDING(close)
 BELAY_YIELDING_BINDING(cdp)
@@ -283,22 +210,24 @@ int l_gc(lua_State* L) {
   return 0;
 }
 
-const luaL_Reg kMethods[] = {
-    {"navigate", l_navigate}, {"reload", l_reload},
-    {"back", l_back},         {"forward", l_forward},
-    {"url", l_url},           {"title", l_title},
-    {"evaluate", l_evaluate}, {"wait_for", l_wait_for},
-    {"exists", l_exists},     {"click", l_click},
-    {"type", l_type},         {"press", l_press},
-    {"text", l_text},         {"screenshot", l_screenshot},
-    {"close", l_close},       {"cdp", l_cdp},
-    {nullptr, nullptr},
-};
+std::vector<luaL_Reg> methods() {
+  std::vector<luaL_Reg> out = {
+      {"navigate", l_navigate}, {"reload", l_reload},
+      {"back", l_back},         {"forward", l_forward},
+      {"url", l_url},           {"title", l_title},
+      {"evaluate", l_evaluate}, {"screenshot", l_screenshot},
+      {"close", l_close},       {"cdp", l_cdp},
+  };
+  add_element_methods(&out);
+  out.push_back({nullptr, nullptr});
+  return out;
+}
 
 }  // namespace
 
 void register_page(lua_State* L) {
-  register_handle_type(L, kPageMetatable, kMethods, l_gc, l_tostring);
+  static const std::vector<luaL_Reg> kMethods = methods();
+  register_handle_type(L, kPageMetatable, kMethods.data(), l_gc, l_tostring);
 }
 
 void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,

@@ -94,6 +94,20 @@ Result<std::vector<nlohmann::json>> read_items(Runtime& runtime, lua_State* task
                                                const std::string& file, const std::string& source,
                                                std::string* origin);
 
+// timeouts = { action = 10000, navigation = 30000, call = 30000 } (ms).
+void read_timeouts(Reader& r, lua_State* L, int t, campaign::TimeoutsConfig& out) {
+  if (r.failed() || !r.table(t, "timeouts", "timeouts")) return;
+  const int idx = lua_gettop(L);
+  r.check_known(idx, "timeouts.", {"action", "navigation", "call"});
+  constexpr double kDayMs = 24.0 * 3600 * 1000;
+  if (auto v = r.number(idx, "action", "timeouts.action", 1, kDayMs, true)) out.action_ms = *v;
+  if (auto v = r.number(idx, "navigation", "timeouts.navigation", 1, kDayMs, true)) {
+    out.navigation_ms = *v;
+  }
+  if (auto v = r.number(idx, "call", "timeouts.call", 1, kDayMs, true)) out.call_ms = *v;
+  lua_settop(L, idx - 1);
+}
+
 Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std::string& file,
                                    const std::string& source, bool load_items) {
   lua_State* L = task;
@@ -103,7 +117,7 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
   c.file = file;
   r.check_known(t, "",
                 {"name", "items", "profiles", "home", "ladder", "retry", "supervisor",
-                 "soft_restart", "health", "pause", "run"});
+                 "soft_restart", "health", "pause", "timeouts", "run"});
   c.name = r.string(t, "name", "name").value_or(fs::path(file).stem().string());
   c.home = r.string(t, "home", "home").value_or("");
   read_profiles(r, L, t, c);
@@ -111,6 +125,7 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
   if (!push_ladder(runtime, L, t, r, c)) return r.take_error();
   const int ladder = lua_gettop(L);
   read_policy_fields(r, L, t, "", c);
+  read_timeouts(r, L, t, c.timeouts);
   if (!r.failed()) {
     if (r.get(t, "run") != LUA_TFUNCTION) r.fail("run", "must be a function(page, item, ctx)");
     lua_pop(L, 1);

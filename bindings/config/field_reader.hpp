@@ -4,6 +4,7 @@
 // `config` error "file:line: field 'a.b' message", the line being where the
 // field is written.
 
+#include "core/near_miss.hpp"
 #include "vm/error_value.hpp"
 
 #include <lua.hpp>
@@ -55,7 +56,11 @@ class Reader {
       const std::string key = lua_tostring(L_, -1);
       bool ok = false;
       for (const char* k : known) ok = ok || key == k;
-      if (!ok) fail(prefix + key, "is not a known field");
+      if (!ok) {
+        fail(prefix + key,
+             "is not a known field" +
+                 did_you_mean(key, std::vector<std::string_view>(known.begin(), known.end())));
+      }
     }
     if (failed()) lua_settop(L_, idx);
   }

@@ -56,6 +56,10 @@ class CallSlot {
 // screenshots go, where belay.log lines and ctx:event events end up.
 struct HostHooks {
   std::string screenshots_dir = "screenshots";
+  // Timeouts of calls whose opts name none: the campaign's `timeouts`.
+  uint64_t action_timeout_ms = 10000;
+  uint64_t navigation_timeout_ms = 30000;
+  uint64_t call_timeout_ms = 30000;
   std::function<void(std::string_view level, std::string_view message)> log;
   std::function<void(const std::string& name, const nlohmann::json& params)> event;
 };

@@ -11,8 +11,16 @@ namespace {
 
 constexpr size_t kRecentLifecycleKept = 64;
 
+// Chromium's lifecycle event names. networkIdle: no request for 500 ms.
 const char* lifecycle_name(WaitUntil wait) {
-  return wait == WaitUntil::load ? "load" : "DOMContentLoaded";
+  switch (wait) {
+    case WaitUntil::domcontentloaded:
+      return "DOMContentLoaded";
+    case WaitUntil::networkidle:
+      return "networkIdle";
+    default:
+      return "load";
+  }
 }
 
 json unserializable_to_json(const std::string& text) {
@@ -28,6 +36,7 @@ json unserializable_to_json(const std::string& text) {
 std::optional<WaitUntil> wait_until_from_name(std::string_view name) {
   if (name == "load") return WaitUntil::load;
   if (name == "domcontentloaded") return WaitUntil::domcontentloaded;
+  if (name == "networkidle") return WaitUntil::networkidle;
   if (name == "none" || name == "commit") return WaitUntil::none;
   return std::nullopt;
 }

@@ -17,7 +17,9 @@ namespace belay::browser {
 
 using json = nlohmann::json;
 
-enum class WaitUntil { load, domcontentloaded, none };
+// What a navigation waits for: the load event, DOMContentLoaded, no request
+// in flight for 500 ms, or only the commit (none).
+enum class WaitUntil { load, domcontentloaded, networkidle, none };
 std::optional<WaitUntil> wait_until_from_name(std::string_view name);
 
 struct NavigateOptions {

@@ -49,6 +49,13 @@ struct PauseConfig {
   uint64_t ms = 24ull * 3600 * 1000;
 };
 
+// Default timeouts of script calls that name none (opts.timeout).
+struct TimeoutsConfig {
+  uint64_t action_ms = 10000;      // element actions, reads that wait, waits
+  uint64_t navigation_ms = 30000;  // navigate, reload, back, forward
+  uint64_t call_ms = 30000;        // everything else: evaluate, cdp, captures, …
+};
+
 struct CampaignConfig {
   std::string name;
   std::string file;          // the campaign script
@@ -65,6 +72,7 @@ struct CampaignConfig {
   SoftRestartConfig soft_restart;
   HealthConfig health;
   PauseConfig pause;
+  TimeoutsConfig timeouts;
 };
 
 }  // namespace belay::campaign

@@ -97,10 +97,11 @@ TEST_P(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
 
 TEST_P(LuaPage, NavigateBadWaitValueIsConfig) {
   auto lua = h().run(with_catch(R"LUA(
-    return catch(function() page:navigate(fixture .. "page1", { wait = "networkidle" }) end)
+    return catch(function() page:navigate(fixture .. "page1", { wait = "networkidle2" }) end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), {Kind::config}, "page:navigate", "wait"));
+  EXPECT_TRUE(LuaError(lua.value(), {Kind::config}, "page:navigate", "did you mean 'networkidle'"));
   auto host = h().run(R"LUA(page:navigate(fixture .. "page1", { wait = 42 }))LUA");
   EXPECT_TRUE(HostError(host, Kind::config, "page:navigate", "wait"));
 }
@@ -442,9 +443,9 @@ TEST_P(LuaPage, WaitForOnAPageThatNavigatesThreeTimesEndsNotFound) {
 TEST_P(LuaPage, ACancelledWaitForLooksNoMoreAfterANavigation) {
   auto setup = h().run(R"LUA(
     page:cdp("Page.addScriptToEvaluateOnNewDocument", { source = [[
-      const query = Document.prototype.querySelector;
+      const query = Document.prototype.querySelectorAll;
       let counted = false;
-      Document.prototype.querySelector = function (selector) {
+      Document.prototype.querySelectorAll = function (selector) {
         if (selector === '#never' && !counted) {
           counted = true;
           sessionStorage.looks = String(Number(sessionStorage.looks || 0) + 1);
@@ -578,13 +579,16 @@ TEST_P(LuaPage, ExistsTellsWhetherAnElementMatches) {
   EXPECT_EQ(r.value()["wrong_link"], false);
 }
 
-TEST_P(LuaPage, InvalidSelectorIsJsException) {
+// A selector that cannot be parsed is the script's mistake: raised at once,
+// never waited for, and not a JavaScript exception the page threw.
+TEST_P(LuaPage, InvalidSelectorIsAScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
     return catch(function() page:exists("###") end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value(), {Kind::js_exception}, "page:exists", "###"));
+  EXPECT_TRUE(
+      LuaError(lua.value(), {Kind::script}, "page:exists", "'###' is not a valid selector"));
 }
 
 // --------------------------------------------------------------------- click
@@ -611,11 +615,11 @@ TEST_P(LuaPage, ClickFollowsALink) {
 TEST_P(LuaPage, ClickMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
-    return catch(function() page:click("#nope") end)
+    return catch(function() page:click("#nope", { timeout = 300 }) end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), {Kind::not_found}, "page:click", "#nope"));
-  auto host = h().run(R"LUA(page:click("#nope"))LUA");
+  auto host = h().run(R"LUA(page:click("#nope", { timeout = 300 }))LUA");
   EXPECT_TRUE(HostError(host, Kind::not_found, "page:click", "#nope"));
 }
 
@@ -652,7 +656,7 @@ TEST_P(LuaPage, TypeSendsKeyEventsAndUnicode) {
 TEST_P(LuaPage, TypeIntoMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "form")
-    return catch(function() page:type("#nope", "x") end)
+    return catch(function() page:type("#nope", "x", { timeout = 300 }) end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), {Kind::not_found}, "page:type", "#nope"));
@@ -722,11 +726,11 @@ TEST_P(LuaPage, TextIsTheElementsInnerText) {
 TEST_P(LuaPage, TextOfMissingElementIsNotFound) {
   auto lua = h().run(with_catch(R"LUA(
     page:navigate(fixture .. "page1")
-    return catch(function() page:text("#nope") end)
+    return catch(function() page:text("#nope", { timeout = 300 }) end)
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
   EXPECT_TRUE(LuaError(lua.value(), {Kind::not_found}, "page:text", "#nope"));
-  auto host = h().run(R"LUA(page:text("#nope"))LUA");
+  auto host = h().run(R"LUA(page:text("#nope", { timeout = 300 }))LUA");
   EXPECT_TRUE(HostError(host, Kind::not_found, "page:text", "#nope"));
 }
 

@@ -29,6 +29,7 @@ constexpr uint64_t kLingerMs = 2000;
 constexpr int kBacklog = 256;
 constexpr uint64_t kMaxDelayMs = 10 * 60 * 1000;
 constexpr uint64_t kMaxBigKiB = 64 * 1024;
+constexpr uint64_t kMaxLongPx = 20000;
 constexpr const char* kHtml = "text/html; charset=utf-8";
 constexpr const char* kJson = "application/json";
 
@@ -373,6 +374,247 @@ Reply big_page(const Request& request) {
   return html_reply(200, "Big", open + filler + close);
 }
 
+// Buttons that turn clickable late, or never, for the auto-waiting element
+// API, and a #target that logs every mouse event it gets. A button click
+// counts in #count and pushes the button's id into window.clicks.
+Reply actionable_page(const Request& request) {
+  const uint64_t late_ms = number_param(request, "ms", 300, kMaxDelayMs);
+  const uint64_t banner_ms = number_param(request, "banner_ms", 400, kMaxDelayMs);
+  const uint64_t enable_ms = number_param(request, "enable_ms", 300, kMaxDelayMs);
+  // Fixed boxes (slots, absolute positions) keep one button's change from
+  // moving another; the heading above is in the flow and ends near y=80.
+  constexpr std::string_view kMarkup = R"(<style>
+  .at { position: absolute; left: 20px; }
+  #row { top: 110px; display: flex; }
+  .slot { flex: none; width: 110px; height: 30px; }
+  #animated-btn { animation: slide 600ms linear 1; }
+  @keyframes slide { from { transform: translateX(100px); } to { transform: none; } }
+  /* Fixed like a real cookie banner: it covers #covered-btn while the page is
+     scrolled to the top, and nothing else. */
+  #cookie-banner { position: fixed; left: 0; top: 155px; width: 100%; height: 40px;
+                   z-index: 1000; background: rgba(0, 0, 0, 0.7); color: #fff; }
+  #target { top: 200px; width: 200px; height: 100px; background: #8cf; }
+  #events { top: 320px; right: 20px; font: 12px monospace; overflow-wrap: anywhere; }
+</style>
+<div class="at" style="top: 85px">clicks: <span id="count">0</span></div>
+<div id="row" class="at">
+  <span class="slot" id="late-slot"></span>
+  <span class="slot"><button id="disabled-btn" disabled>Disabled</button></span>
+  <span class="slot"><button id="hidden-btn" style="display:none">Hidden</button></span>
+  <span class="slot"><button id="invisible-btn" style="visibility:hidden">Invisible</button></span>
+  <span class="slot"><button id="animated-btn">Animated</button></span>
+</div>
+<button id="covered-btn" class="at" style="top: 165px">Covered</button>
+<div id="cookie-banner">We use cookies</div>
+<div id="target" class="at"></div>
+<div id="events" class="at"></div>
+<div style="margin-top: 3000px"><button id="offscreen-btn">Offscreen</button></div>
+)";
+  constexpr std::string_view kScript = R"(<script>
+var delays = window.delays;
+var count = document.getElementById('count');
+window.clicks = [];
+window.mouseEvents = [];
+function track(button) {
+  button.addEventListener('click', function () {
+    window.clicks.push(button.id);
+    count.textContent = String(window.clicks.length);
+  });
+}
+document.querySelectorAll('button').forEach(track);
+setTimeout(function () {
+  var late = document.createElement('button');
+  late.id = 'late-btn';
+  late.textContent = 'Late';
+  track(late);
+  document.getElementById('late-slot').appendChild(late);
+}, delays.late);
+// 0 keeps the banner, or the disabled state, for good.
+if (delays.banner > 0) {
+  setTimeout(function () { document.getElementById('cookie-banner').remove(); }, delays.banner);
+}
+if (delays.enable > 0) {
+  setTimeout(function () {
+    document.getElementById('disabled-btn').disabled = false;
+  }, delays.enable);
+}
+var target = document.getElementById('target');
+function record(entry) {
+  window.mouseEvents.push(entry);
+  var line = document.createElement('div');
+  line.textContent = JSON.stringify(entry);
+  document.getElementById('events').appendChild(line);
+}
+['mousedown', 'mouseup', 'click', 'dblclick', 'contextmenu'].forEach(function (type) {
+  target.addEventListener(type, function (e) {
+    record({type: e.type, button: e.button, detail: e.detail, shift: e.shiftKey,
+            ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey, x: e.offsetX, y: e.offsetY,
+            trusted: e.isTrusted});
+    if (e.type === 'contextmenu') e.preventDefault();  // no menu in a headful browser
+  });
+});
+['mouseenter', 'mouseover'].forEach(function (type) {
+  target.addEventListener(type, function (e) { record({type: e.type}); });
+});
+</script>)";
+  const std::string delays = "<script>window.delays = {late: " + std::to_string(late_ms) +
+                             ", banner: " + std::to_string(banner_ms) +
+                             ", enable: " + std::to_string(enable_ms) + "};</script>\n";
+  return html_reply(200, "Actionable", std::string(kMarkup) + delays + std::string(kScript));
+}
+
+// One control of each kind. Nothing is submitted: the page reports what it
+// got through window.formEvents, window.snapshot() and #echo.
+Reply inputs_page() {
+  return html_reply(200, "Inputs", R"(<style>
+  p { margin: 4px 0; }
+  #editable { border: 1px solid #888; }
+</style>
+<form id="f" onsubmit="return false">
+<p><input id="name"> <input id="email" type="email" value="old@x.test"></p>
+<p><textarea id="bio"></textarea></p>
+<p><input id="ro" readonly value="fixed"> <input id="dis" disabled></p>
+<p><select id="color">
+  <option value="r">Red</option><option value="g">Green</option><option value="b">Blue</option>
+</select>
+<select id="tags" multiple>
+  <option value="a">Alpha</option><option value="b">Beta</option>
+  <option value="c">Gamma</option><option value="d">Delta</option>
+</select></p>
+<p><input type="checkbox" id="agree"><label for="agree">Agree</label>
+<input type="checkbox" id="news" checked><label for="news">News</label>
+<input type="checkbox" id="locked"><label for="locked">Locked</label></p>
+<p><input type="radio" name="plan" id="plan-free" value="free" checked>
+<label for="plan-free">Free</label>
+<input type="radio" name="plan" id="plan-pro" value="pro"><label for="plan-pro">Pro</label></p>
+<div id="editable" contenteditable="true">start</div>
+<p><input id="date" type="date"></p>
+<p><input type="file" id="file"> <input type="file" id="files" multiple></p>
+<p><button id="submit">Submit</button></p>
+</form>
+<pre id="echo"></pre>
+<script>
+function byId(id) { return document.getElementById(id); }
+window.formEvents = [];
+function note(e) {
+  window.formEvents.push({type: e.type, id: e.target.id, trusted: e.isTrusted});
+}
+document.addEventListener('input', note, true);
+document.addEventListener('change', note, true);
+// Cancelling the click keeps #locked unchecked whatever clicks it.
+byId('locked').addEventListener('click', function (e) { e.preventDefault(); });
+function fileList(id) {
+  return Array.from(byId(id).files).map(function (f) { return {name: f.name, size: f.size}; });
+}
+window.snapshot = function () {
+  var plan = document.querySelector('input[name="plan"]:checked');
+  return {
+    name: byId('name').value, email: byId('email').value, bio: byId('bio').value,
+    ro: byId('ro').value, dis: byId('dis').value, color: byId('color').value,
+    tags: Array.from(byId('tags').selectedOptions).map(function (o) { return o.value; }),
+    agree: byId('agree').checked, news: byId('news').checked, locked: byId('locked').checked,
+    plan: plan ? plan.value : null, date: byId('date').value,
+    editable: byId('editable').textContent, file: fileList('file'), files: fileList('files')
+  };
+};
+// Resolves to null when the input holds no file.
+window.fileText = function (id) {
+  var file = byId(id).files[0];
+  return file ? file.text() : Promise.resolve(null);
+};
+byId('submit').addEventListener('click', function () {
+  byId('echo').textContent = JSON.stringify(window.snapshot());
+});
+</script>)");
+}
+
+// Every 50 ms the list's buttons are replaced by new nodes that look the
+// same, so a node found a moment ago is usually gone by the time it is used.
+Reply rerender_page() {
+  return html_reply(200, "Rerender", R"(<ul id="list"></ul>
+<script>
+var list = document.getElementById('list');
+var pressed = false;
+window.renders = 0;
+function render() {
+  // A press and its release must hit the same node to make a click, so the
+  // list holds still while a mouse button is down.
+  if (pressed) return;
+  var html = '';
+  for (var n = 1; n <= 5; n++) {
+    html += '<li><button class="item" data-n="' + n + '">Item ' + n + '</button></li>';
+  }
+  list.innerHTML = html;
+  window.renders++;
+}
+render();
+setInterval(render, 50);
+document.addEventListener('mousedown', function () { pressed = true; }, true);
+document.addEventListener('mouseup', function () { pressed = false; }, true);
+list.addEventListener('click', function (e) {
+  var button = e.target.closest('button.item');
+  if (!button) return;
+  window.clicked = Number(button.dataset.n);
+  var picked = document.getElementById('picked') || document.createElement('div');
+  picked.id = 'picked';
+  picked.textContent = 'picked ' + button.dataset.n;
+  document.body.appendChild(picked);
+});
+</script>)");
+}
+
+Reply keys_page() {
+  return html_reply(200, "Keys", R"(<p><input id="field" value=""></p>
+<p><textarea id="area"></textarea></p>
+<script>
+window.keys = [];
+window.keysUp = [];
+window.focusOrder = [];
+function describe(e) {
+  return {key: e.key, code: e.code, ctrl: e.ctrlKey, shift: e.shiftKey, alt: e.altKey,
+          meta: e.metaKey, trusted: e.isTrusted};
+}
+document.addEventListener('keydown', function (e) { window.keys.push(describe(e)); }, true);
+document.addEventListener('keyup', function (e) { window.keysUp.push(describe(e)); }, true);
+document.addEventListener('focusin', function (e) { window.focusOrder.push(e.target.id); });
+</script>)");
+}
+
+// The document is exactly px tall (when that is taller than the viewport):
+// everything, the heading included, is positioned out of the flow.
+Reply long_page(const Request& request) {
+  const uint64_t px = number_param(request, "px", 5000, kMaxLongPx);
+  constexpr std::string_view kStyle = R"(<style>
+  body { margin: 0; }
+  #heading { position: absolute; z-index: 1; top: 0; left: 200px; margin: 0; }
+  #long { position: absolute; left: 0; top: 0; width: 100%;
+          background: linear-gradient(#fff, #36c); }
+  #top, #box, #bottom { position: absolute; left: 20px; }
+  #top { top: 0; }
+  #box { top: 100px; }
+  #bottom { bottom: 0; }
+</style>
+)";
+  constexpr std::string_view kContent = R"(
+  <div id="top">top</div>
+  <div id="box" style="width:120px;height:80px;background:#c00">box</div>
+  <div id="bottom">bottom</div>
+</div>)";
+  return html_reply(200, "Long",
+                    std::string(kStyle) + "<div id=\"long\" style=\"height: " + std::to_string(px) +
+                        "px\">" + std::string(kContent));
+}
+
+Reply texts_page() {
+  return html_reply(200, "Texts", R"(<p><button id="b1">Sign in</button>
+<button id="b2">Sign in with SSO</button></p>
+<p><a id="l1" href="#">  Forgot   password? </a></p>
+<div id="hidden-text" style="display:none">Secret text</div>
+<ul id="fruits"><li>Apple</li><li>Banana</li><li>Cherry</li></ul>
+<div id="nested"><span>outer <b id="inner">Deep Text</b></span></div>
+<p><a id="x" data-k="v" title="T">X link</a></p>)");
+}
+
 std::string content_type_for(const std::filesystem::path& file) {
   static const std::map<std::string, std::string, std::less<>> kTypes = {
       {".html", kHtml},
@@ -427,6 +669,12 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/form") return form_page();
   if (path == "/late") return late_page(request);
   if (path == "/big") return big_page(request);
+  if (path == "/actionable") return actionable_page(request);
+  if (path == "/inputs") return inputs_page();
+  if (path == "/rerender") return rerender_page();
+  if (path == "/keys") return keys_page();
+  if (path == "/long") return long_page(request);
+  if (path == "/texts") return texts_page();
   if (path.compare(0, kStatic.size(), kStatic) == 0) {
     return static_file(std::string_view(path).substr(kStatic.size()), context.static_dir);
   }

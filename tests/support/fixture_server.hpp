@@ -15,6 +15,12 @@
 //   /form                        an input, a button, and a delayed #sent echo
 //   /late?ms=N                   #late appears after N ms; #hidden is display:none
 //   /big?kb=N                    about N KiB of HTML (default 1024)
+//   /actionable?ms=N&banner_ms=N&enable_ms=N  buttons clickable late or never; mouse log
+//   /inputs                      form controls of every kind; window.snapshot() reads them
+//   /rerender                    list of buttons replaced by new nodes every 50 ms
+//   /keys                        #field and #area; key and focus events logged
+//   /long?px=N                   page N px tall (default 5000, at most 20000); #top, #box, #bottom
+//   /texts                       buttons, links and text for text= and xpath= selectors
 //   /static/NAME                 files from set_static_dir()
 
 #include <uv.h>

@@ -193,6 +193,23 @@ TEST_F(BadCampaign, UnknownErrorKindInRetryKindsIsRefused) {
   refused(campaign_with("  retry = { kinds = { 5 } },\n"), 3, "retry.kinds[1]");
 }
 
+TEST_F(BadCampaign, AnUnknownFieldSuggestsTheNearestKnownOne) {
+  refused(campaign_with("  retyr = { attempts = 2 },\n"), 3,
+          "'retyr' is not a known field (did you mean 'retry'?)");
+  refused(campaign_with("  supervisor = { max_restart = 3 },\n"), 3,
+          "(did you mean 'max_restarts'?)");
+  refused(campaign_with("  timeouts = { acton = 5 },\n"), 3,
+          "'timeouts.acton' is not a known field (did you mean 'action'?)");
+  const Error far = refused(campaign_with("  zzzzzz = 1,\n"), 3, "is not a known field");
+  EXPECT_THAT(far.message, ::testing::Not(::testing::HasSubstr("did you mean")));
+}
+
+TEST_F(BadCampaign, TimeoutsArePositiveWholeMilliseconds) {
+  refused(campaign_with("  timeouts = { action = 0 },\n"), 3, "timeouts.action");
+  refused(campaign_with("  timeouts = { navigation = 1.5 },\n"), 3, "must be an integer");
+  refused(campaign_with("  timeouts = 5000,\n"), 3, "must be a table, got number");
+}
+
 TEST_F(BadCampaign, UnknownFieldInANestedTableIsRefused) {
   refused(campaign_with("  supervisor = { max_restart = 3 },\n"), 3, "supervisor.max_restart");
   refused(campaign_with("  retry = 3,\n"), 3, "must be a table, got number");

@@ -4,6 +4,7 @@
 // throw out of the loop (a crash) through json::value.
 
 #include "browser/browser.hpp"
+#include "browser/element_actions.hpp"
 #include "browser/page.hpp"
 #include "browser/page_actions.hpp"
 #include "cdp/reply_fields.hpp"
@@ -125,14 +126,26 @@ TEST_F(WrongTypes, EvaluateReplyOfTheWrongShapeIsAProtocolErrorOrAnException) {
 
 TEST_F(WrongTypes, ClickPointAndScreenshotDataOfTheWrongTypeAreNoCrash) {
   std::optional<Result<json>> clicked;
-  click(*page_, "#b", 1000, [&](Result<json> r) { clicked = std::move(r); });
-  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"x":"left","y":null}}})"));
+  browser::ClickOptions within_a_second;
+  within_a_second.timeout_ms = 1000;
+  click(*page_, "#b", within_a_second, [&](Result<json> r) { clicked = std::move(r); });
+  ASSERT_TRUE(
+      fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true,"x":"left","y":null}}})"));
   // The point falls back to 0,0 and the mouse events go out.
   EXPECT_EQ(fake_->count("Input.dispatchMouseEvent"), 1u);
   EXPECT_EQ(fake_->sent.back()["params"]["x"], 0.0);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(fake_->reply("Input.dispatchMouseEvent", "{}"));
   ASSERT_TRUE(clicked.has_value());
   EXPECT_TRUE(clicked->ok());
+  // An outcome that is no object, or whose reason is no string, is no crash.
+  for (const char* outcome : {R"("yes")", R"({"ok":false,"reason":5})", R"({"fatal":7})"}) {
+    std::optional<Result<json>> again;
+    click(*page_, "#b", within_a_second, [&](Result<json> r) { again = std::move(r); });
+    ASSERT_TRUE(
+        fake_->reply("Runtime.evaluate", std::string(R"({"result":{"value":)") + outcome + "}}"));
+    ASSERT_TRUE(again.has_value()) << outcome;
+    EXPECT_FALSE(again->ok()) << outcome;
+  }
   auto shot = answer([&](Page::Done d) { screenshot(*page_, "/nonexistent/x.png", 1000, d); },
                      "Page.captureScreenshot", R"({"data":5})");
   ASSERT_FALSE(shot.ok());

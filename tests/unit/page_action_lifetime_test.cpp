@@ -1,13 +1,13 @@
 // Page actions that go on after a reply: click and type send their input
-// events once the element's point or focus is known, and wait_for looks
-// again after a navigation. A fake peer is used because Chromium cannot be
-// made to answer at the chosen moment: just after the Page object was
-// destroyed (a supervisor replacing a hung page, a ladder reopening it)
-// while its session still lives, or just after the wait's caller gave up.
+// events once the element's point or focus is known, wait_for looks again
+// after a navigation, and a stopped action sends no input. A fake peer is used because Chromium
+// cannot be made to answer at the chosen moment: just after the Page object was destroyed (a
+// supervisor replacing a hung page, a ladder reopening it) while its session still lives, or just
+// after the wait's caller gave up.
 
 #include "browser/browser.hpp"
+#include "browser/element_actions.hpp"
 #include "browser/page.hpp"
-#include "browser/page_actions.hpp"
 #include "support/fake_page_test.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,12 @@ namespace belay::browser {
 namespace {
 
 using nlohmann::json;
+
+ClickOptions within(uint64_t timeout_ms) {
+  ClickOptions options;
+  options.timeout_ms = timeout_ms;
+  return options;
+}
 
 class PageActionLifetime : public test::FakePageTest {
  protected:
@@ -42,9 +48,9 @@ class PageActionLifetime : public test::FakePageTest {
 
 TEST_F(PageActionLifetime, AClickWhosePageWentBeforeItsPointCameEndsTargetClosed) {
   std::optional<Result<json>> clicked;
-  click(*page_, "#b", 1000, [&](Result<json> r) { clicked = std::move(r); });
+  click(*page_, "#b", within(1000), [&](Result<json> r) { clicked = std::move(r); });
   page_.reset();
-  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"x":5,"y":6}}})"));
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true,"x":5,"y":6}}})"));
   ASSERT_TRUE(clicked.has_value());
   ASSERT_FALSE(clicked->ok());
   EXPECT_EQ(clicked->error().kind, Kind::target_closed);
@@ -55,8 +61,8 @@ TEST_F(PageActionLifetime, AClickWhosePageWentBeforeItsPointCameEndsTargetClosed
 
 TEST_F(PageActionLifetime, AClickWhosePageWentBetweenItsMouseEventsSendsNoMore) {
   std::optional<Result<json>> clicked;
-  click(*page_, "#b", 1000, [&](Result<json> r) { clicked = std::move(r); });
-  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"x":5,"y":6}}})"));
+  click(*page_, "#b", within(1000), [&](Result<json> r) { clicked = std::move(r); });
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true,"x":5,"y":6}}})"));
   ASSERT_EQ(fake_->count("Input.dispatchMouseEvent"), 1u);
   page_.reset();
   ASSERT_TRUE(fake_->reply("Input.dispatchMouseEvent", "{}"));
@@ -68,9 +74,9 @@ TEST_F(PageActionLifetime, AClickWhosePageWentBetweenItsMouseEventsSendsNoMore) 
 
 TEST_F(PageActionLifetime, TypingIntoAPageThatWentBeforeItsFocusCameEndsTargetClosed) {
   std::optional<Result<json>> typed;
-  type_text(*page_, "#to", "hello", 1000, [&](Result<json> r) { typed = std::move(r); });
+  type_text(*page_, "#to", "hello", 0, 1000, [&](Result<json> r) { typed = std::move(r); });
   page_.reset();
-  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":true}})"));
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true}}})"));
   ASSERT_TRUE(typed.has_value());
   ASSERT_FALSE(typed->ok());
   EXPECT_EQ(typed->error().kind, Kind::target_closed);
@@ -78,10 +84,33 @@ TEST_F(PageActionLifetime, TypingIntoAPageThatWentBeforeItsFocusCameEndsTargetCl
   EXPECT_EQ(fake_->count("Input.dispatchKeyEvent"), 0u);
 }
 
+TEST_F(PageActionLifetime, AClickStoppedWhileItsElementWasFoundSendsNoInput) {
+  std::optional<Result<json>> clicked;
+  auto stop = click(*page_, "#b", within(1000), [&](Result<json> r) { clicked = std::move(r); });
+  stop();
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true,"x":5,"y":6}}})"));
+  ASSERT_TRUE(clicked.has_value());
+  ASSERT_FALSE(clicked->ok());
+  EXPECT_EQ(clicked->error().kind, Kind::cancelled);
+  EXPECT_EQ(fake_->count("Input.dispatchMouseEvent"), 0u);
+}
+
+TEST_F(PageActionLifetime, TheReasonTheElementWasNotReadyBecomesANotFoundError) {
+  std::optional<Result<json>> clicked;
+  click(*page_, "#send", within(1000), [&](Result<json> r) { clicked = std::move(r); });
+  ASSERT_TRUE(fake_->reply(
+      "Runtime.evaluate",
+      R"({"result":{"value":{"ok":false,"reason":"'#send' is covered by '#banner'"}}})"));
+  ASSERT_TRUE(clicked.has_value());
+  ASSERT_FALSE(clicked->ok());
+  EXPECT_EQ(clicked->error().kind, Kind::not_found);
+  EXPECT_EQ(clicked->error().message, "'#send' is covered by '#banner' after 1000 ms");
+}
+
 TEST_F(PageActionLifetime, AWaitLooksAgainAfterANavigationUnlessItsCallerStoppedIt) {
   // Not stopped: the navigation sends it to the new document.
   std::optional<Result<json>> kept;
-  auto stop_kept = wait_for(*page_, "#x", WaitForOptions{false, 5000},
+  auto stop_kept = wait_for(*page_, "#x", WaitForOptions{ElementState::attached, 5000},
                             [&](Result<json> r) { kept = std::move(r); });
   ASSERT_EQ(fake_->count("Runtime.evaluate"), 1u);
   context_destroyed("Runtime.evaluate");
@@ -89,13 +118,13 @@ TEST_F(PageActionLifetime, AWaitLooksAgainAfterANavigationUnlessItsCallerStopped
       &loop_, [&] { return fake_->count("Runtime.evaluate") == 2; }, 2000);
   EXPECT_EQ(fake_->count("Runtime.evaluate"), 2u);
   EXPECT_FALSE(kept.has_value());
-  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":true}})"));
+  ASSERT_TRUE(fake_->reply("Runtime.evaluate", R"({"result":{"value":{"ok":true}}})"));
   ASSERT_TRUE(kept.has_value());
   EXPECT_TRUE(kept->ok());
 
   // Stopped (a Ctrl-C, an item deadline): the navigation ends it.
   std::optional<Result<json>> stopped;
-  auto stop = wait_for(*page_, "#x", WaitForOptions{false, 5000},
+  auto stop = wait_for(*page_, "#x", WaitForOptions{ElementState::attached, 5000},
                        [&](Result<json> r) { stopped = std::move(r); });
   ASSERT_EQ(fake_->count("Runtime.evaluate"), 3u);
   stop();
@@ -108,13 +137,14 @@ TEST_F(PageActionLifetime, AWaitLooksAgainAfterANavigationUnlessItsCallerStopped
 
 TEST_F(PageActionLifetime, AWaitStoppedDuringItsPauseLooksNoMoreAndEndsOnce) {
   int ends = 0;
-  auto stop = wait_for(*page_, "#x", WaitForOptions{false, 5000}, [&](Result<json> r) {
-    ++ends;
-    EXPECT_FALSE(r.ok());
-    if (!r.ok()) {
-      EXPECT_EQ(r.error().kind, Kind::cancelled);
-    }
-  });
+  auto stop =
+      wait_for(*page_, "#x", WaitForOptions{ElementState::attached, 5000}, [&](Result<json> r) {
+        ++ends;
+        EXPECT_FALSE(r.ok());
+        if (!r.ok()) {
+          EXPECT_EQ(r.error().kind, Kind::cancelled);
+        }
+      });
   context_destroyed("Runtime.evaluate");  // the pause before looking again starts
   stop();
   run_for(200);
