@@ -48,8 +48,8 @@ std::optional<std::string> nearest_name(std::string_view name,
     const std::string have = folded(candidate);
     // Lengths further apart than the limit cannot be within it; checked
     // first, so a 200 KB key costs no 200 KB × name table.
-    const size_t apart = want.size() > have.size() ? want.size() - have.size()
-                                                   : have.size() - want.size();
+    const size_t apart =
+        want.size() > have.size() ? want.size() - have.size() : have.size() - want.size();
     if (apart > limit) continue;
     const size_t distance = edit_distance(want, have);
     if (distance < best_distance) {
