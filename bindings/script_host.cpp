@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 class LuaScriptHost final : public ScriptHost {
  public:
   LuaScriptHost(uv_loop_t* loop, ScriptHostOptions options) : runtime_(loop) {
-    runtime_.hooks().screenshots_dir = options.screenshots_dir;
+    runtime_.hooks().state_dir = fs::absolute(options.state_dir).lexically_normal().string();
     runtime_.hooks().log = std::move(options.log);
     runtime_.hooks().event = std::move(options.event);
     register_page(runtime_.main());
@@ -57,7 +57,7 @@ class LuaScriptHost final : public ScriptHost {
     files_.clear();
     add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
-    use_timeouts(loaded.value()->config().timeouts);
+    use_campaign_settings(loaded.value()->config());
     executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref);
     return loaded.value()->config();
   }
@@ -70,7 +70,7 @@ class LuaScriptHost final : public ScriptHost {
     if (loaded) files_.clear();
     add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
-    use_timeouts(loaded.value()->config().timeouts);
+    use_campaign_settings(loaded.value()->config());
     executor_->use(loaded.value());
     return version;
   }
@@ -81,8 +81,20 @@ class LuaScriptHost final : public ScriptHost {
   void cancel_all(const Error& why) override { runtime_.cancel_all(why); }
 
  private:
-  // Calls without opts.timeout take the loaded version's `timeouts`.
-  void use_timeouts(const campaign::TimeoutsConfig& timeouts) {
+  // Calls without opts.timeout take the loaded version's `timeouts`; files
+  // come from its folder and its `files` folders.
+  void use_campaign_settings(const campaign::CampaignConfig& config) {
+    const campaign::TimeoutsConfig& timeouts = config.timeouts;
+    std::error_code ec;
+    const fs::path dir = fs::absolute(fs::path(path_).parent_path(), ec).lexically_normal();
+    runtime_.hooks().campaign_dir = dir.string();
+    runtime_.hooks().file_dirs.clear();
+    for (const auto& folder : config.files) {
+      runtime_.hooks().file_dirs.push_back(
+          (fs::path(folder).is_absolute() ? fs::path(folder) : dir / folder)
+              .lexically_normal()
+              .string());
+    }
     runtime_.hooks().action_timeout_ms = timeouts.action_ms;
     runtime_.hooks().navigation_timeout_ms = timeouts.navigation_ms;
     runtime_.hooks().call_timeout_ms = timeouts.call_ms;

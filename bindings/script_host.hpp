@@ -17,7 +17,7 @@
 namespace belay::lua {
 
 struct ScriptHostOptions {
-  std::string screenshots_dir = "screenshots";
+  std::string state_dir = ".";  // where captures go (api/script_files.hpp)
   std::function<void(std::string_view level, std::string_view message)> log;
   std::function<void(const std::string& name, const nlohmann::json& params)> event;
 };

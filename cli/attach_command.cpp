@@ -126,7 +126,7 @@ std::unique_ptr<control::ControlSession> make_session(uv_loop_t* loop, campaign:
                                                       std::function<void(std::string_view)> print) {
   lua::ReplOptions options;
   options.module_dirs.push_back(fs::absolute(args.campaign).parent_path().string());
-  options.screenshots_dir = args.state_dir + "/screenshots";
+  options.state_dir = args.state_dir;
   options.print = std::move(print);
   auto made = lua::Repl::create(loop, options);
   if (!made) return nullptr;

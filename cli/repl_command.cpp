@@ -64,7 +64,7 @@ int run_repl(uv_loop_t* loop, const ReplArgs& args) {
   } else {
     options.module_dirs.push_back(".");
   }
-  options.screenshots_dir = args.state_dir + "/screenshots";
+  options.state_dir = args.state_dir;
   options.print = [](std::string_view line) {
     std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
     std::fflush(stdout);

@@ -24,7 +24,7 @@ namespace {
 lua::ScriptHostOptions script_options(const RunArgs& args, ProgressDisplay& display,
                                       campaign::EventLog& events) {
   lua::ScriptHostOptions options;
-  options.screenshots_dir = args.state_dir + "/screenshots";
+  options.state_dir = args.state_dir;
   options.log = [&display](std::string_view level, std::string_view message) {
     display.print("[" + std::string(level) + "] " + std::string(message));
   };

@@ -7,6 +7,7 @@
 
 #include "api/handles.hpp"
 #include "api/options.hpp"
+#include "api/script_files.hpp"
 #include "browser/element_actions.hpp"
 #include "browser/input_events.hpp"
 #include "vm/error_value.hpp"
@@ -225,6 +226,59 @@ bool start_select(lua_State* L) {
   return true;
 }
 
+bool start_upload(lua_State* L) {
+  const char* selector = luaL_checkstring(L, 2);
+  std::vector<std::string> wanted;
+  if (lua_type(L, 3) == LUA_TSTRING) {
+    wanted.emplace_back(lua_tostring(L, 3));
+  } else if (lua_type(L, 3) == LUA_TTABLE) {
+    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 3));
+    for (lua_Integer i = 1; i <= n; ++i) {
+      if (lua_rawgeti(L, 3, i) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        push_error(L, Error{Kind::script,
+                            "page:upload: path " + std::to_string(i) + " must be a string",
+                            "page:upload",
+                            {}});
+        return false;
+      }
+      wanted.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  } else {
+    push_error(L, Error{Kind::script,
+                        std::string("page:upload: the path must be a string or a list of "
+                                    "strings, got ") +
+                            luaL_typename(L, 3),
+                        "page:upload",
+                        {}});
+    return false;
+  }
+  uint64_t timeout_ms = 0;
+  {
+    Options o(L, 4, "page:upload", {"timeout"});
+    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
+  // Every path is checked before anything is sent: files are never read
+  // into Lua, only named to Chromium.
+  std::vector<std::string> paths;
+  for (const auto& path : wanted) {
+    auto allowed = upload_path(hooks(L), path, "page:upload");
+    if (!allowed) {
+      push_error(L, allowed.error());
+      return false;
+    }
+    paths.push_back(std::move(allowed.value()));
+  }
+  PageCall call;
+  if (!begin(L, "page:upload", &call)) return false;
+  stop_when_abandoned(
+      L, call,
+      browser::upload_files(*call.page, selector, paths, timeout_ms, finish_none(call.slot)));
+  return true;
+}
+
 bool start_read(lua_State* L, const char* op, browser::ElementRead what) {
   const char* selector = luaL_checkstring(L, 2);
   const char* attribute = what == browser::ElementRead::attr ? luaL_checkstring(L, 3) : "";
@@ -322,6 +376,7 @@ BELAY_YIELDING_BINDING(type)
 BELAY_YIELDING_BINDING(press)
 BELAY_YIELDING_BINDING(focus)
 BELAY_YIELDING_BINDING(select)
+BELAY_YIELDING_BINDING(upload)
 BELAY_YIELDING_BINDING(text)
 BELAY_YIELDING_BINDING(attr)
 BELAY_YIELDING_BINDING(value)
@@ -348,6 +403,7 @@ void add_element_methods(std::vector<luaL_Reg>* methods) {
                                       {"press", l_press},
                                       {"focus", l_focus},
                                       {"select", l_select},
+                                      {"upload", l_upload},
                                       {"text", l_text},
                                       {"attr", l_attr},
                                       {"value", l_value},

@@ -6,6 +6,8 @@
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
 
+#include <algorithm>
+#include <regex>
 #include <string>
 
 namespace belay::lua {
@@ -36,6 +38,15 @@ bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out) {
   }
   *out = std::move(converted.value());
   return true;
+}
+
+// Only the head is searched: std::regex recurses once per character, and a
+// long source (a 100 KB object literal in parentheses) would overflow the stack.
+bool looks_like_function(const char* source, size_t size) {
+  static const std::regex function_head(
+      R"(^\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>))");
+  constexpr size_t kHeadBytes = 1024;
+  return std::regex_search(source, source + std::min(size, kHeadBytes), function_head);
 }
 
 }  // namespace belay::lua

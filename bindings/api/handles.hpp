@@ -41,6 +41,10 @@ browser::Page* live_page(lua_State* L, int idx, const char* op);
 // object; false with an error table pushed when it is not one.
 bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out);
 
+// `function …`, `(a, b) => …`, `x => …`, optionally async: a function
+// source to call with arguments; anything else is an expression.
+bool looks_like_function(const char* source, size_t size);
+
 // A finished C++ operation's Result completes the Lua call.
 inline auto finish_into(const CallSlot& slot) {
   return [slot](Result<nlohmann::json> r) { slot.finish(std::move(r)); };

@@ -5,13 +5,14 @@
 #include "api/element_calls.hpp"
 #include "api/handles.hpp"
 #include "api/options.hpp"
+#include "api/page_waits.hpp"
+#include "api/script_files.hpp"
 #include "browser/page_actions.hpp"
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
 
 #include <algorithm>
 #include <cstring>
-#include <regex>
 #include <string>
 
 namespace belay::lua {
@@ -100,17 +101,6 @@ bool is_opts_table(lua_State* L, int idx) {
   return only_timeout;
 }
 
-// `function …`, `(a, b) => …`, `x => …`, optionally async: a function
-// source to call with the arguments; anything else is an expression.
-// Only the head is searched: std::regex recurses once per character, and a
-// long source (a 100 KB object literal in parentheses) would overflow the stack.
-bool looks_like_function(const char* source, size_t size) {
-  static const std::regex function_head(
-      R"(^\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>))");
-  constexpr size_t kHeadBytes = 1024;
-  return std::regex_search(source, source + std::min(size, kHeadBytes), function_head);
-}
-
 bool start_evaluate(lua_State* L) {
   size_t source_size = 0;
   const char* source = luaL_checklstring(L, 2, &source_size);
@@ -141,13 +131,66 @@ bool start_evaluate(lua_State* L) {
 
 bool start_screenshot(lua_State* L) {
   const char* path = luaL_checkstring(L, 2);
-  Prologue p;
-  if (!begin_page_call(L, "page:screenshot", 3, &p)) return false;
-  std::string target = path;
-  if (!target.empty() && target[0] != '/') {
-    target = Runtime::from(L).hooks().screenshots_dir + "/" + target;
+  browser::ScreenshotOptions options;
+  {
+    Options o(L, 3, "page:screenshot", {"full_page", "selector", "format", "quality", "timeout"});
+    options.full_page = o.boolean("full_page", false);
+    options.selector = o.string("selector").value_or("");
+    options.format = o.one_of("format", {"png", "jpeg"}, "png");
+    auto quality = o.number("quality", 0, 100, true);
+    options.quality = quality ? static_cast<int>(*quality) : -1;
+    options.timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
+    if (!o.ok()) return o.push_error();
+    if (quality && options.format != "jpeg") {
+      push_error(L, Error{Kind::config,
+                          "option 'quality' for page:screenshot needs format = \"jpeg\"",
+                          "page:screenshot",
+                          {}});
+      return false;
+    }
+    if (options.full_page && !options.selector.empty()) {
+      push_error(L, Error{Kind::config,
+                          "options for page:screenshot: full_page and selector exclude each other",
+                          "page:screenshot",
+                          {}});
+      return false;
+    }
   }
-  browser::screenshot(*p.page, target, p.timeout_ms, [slot = p.slot](Result<nlohmann::json> r) {
+  auto target = capture_path(Runtime::from(L).hooks(), path, "screenshots", "page:screenshot");
+  if (!target) {
+    push_error(L, target.error());
+    return false;
+  }
+  Prologue p;
+  if (!begin_page_call_with(L, "page:screenshot", &p)) return false;
+  browser::screenshot(*p.page, target.value(), options, [slot = p.slot](Result<nlohmann::json> r) {
+    if (!r) return slot.fail(std::move(r.error()));
+    slot.succeed_json(r.value()["path"]);
+  });
+  return true;
+}
+
+bool start_pdf(lua_State* L) {
+  const char* path = luaL_checkstring(L, 2);
+  browser::PdfOptions options;
+  {
+    Options o(L, 3, "page:pdf", {"landscape", "format", "timeout"});
+    options.landscape = o.boolean("landscape", false);
+    options.format =
+        o.one_of("format",
+                 {"Letter", "Legal", "Tabloid", "Ledger", "A0", "A1", "A2", "A3", "A4", "A5", "A6"},
+                 "Letter");
+    options.timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
+  auto target = capture_path(Runtime::from(L).hooks(), path, "pdf", "page:pdf");
+  if (!target) {
+    push_error(L, target.error());
+    return false;
+  }
+  Prologue p;
+  if (!begin_page_call_with(L, "page:pdf", &p)) return false;
+  browser::pdf(*p.page, target.value(), options, [slot = p.slot](Result<nlohmann::json> r) {
     if (!r) return slot.fail(std::move(r.error()));
     slot.succeed_json(r.value()["path"]);
   });
@@ -195,6 +238,7 @@ BELAY_YIELDING_BINDING(url)
 BELAY_YIELDING_BINDING(title)
 BELAY_YIELDING_BINDING(evaluate)
 BELAY_YIELDING_BINDING(screenshot)
+BELAY_YIELDING_BINDING(pdf)
 BELAY_YIELDING_BINDING(close)
 BELAY_YIELDING_BINDING(cdp)
 
@@ -216,9 +260,11 @@ std::vector<luaL_Reg> methods() {
       {"back", l_back},         {"forward", l_forward},
       {"url", l_url},           {"title", l_title},
       {"evaluate", l_evaluate}, {"screenshot", l_screenshot},
-      {"close", l_close},       {"cdp", l_cdp},
+      {"pdf", l_pdf},           {"close", l_close},
+      {"cdp", l_cdp},
   };
   add_element_methods(&out);
+  add_wait_methods(&out);
   out.push_back({nullptr, nullptr});
   return out;
 }

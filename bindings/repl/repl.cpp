@@ -8,6 +8,8 @@
 #include "vm/error_value.hpp"
 #include "vm/sandbox.hpp"
 
+#include <filesystem>
+
 namespace belay::lua {
 namespace {
 
@@ -54,7 +56,16 @@ ReplImpl::~ReplImpl() = default;
 
 std::optional<Error> ReplImpl::init() {
   auto print = options_.print;
-  runtime_.hooks().screenshots_dir = options_.screenshots_dir;
+  {
+    // The campaign's folder (module_dirs' first) holds its files too.
+    std::error_code ec;
+    runtime_.hooks().state_dir =
+        std::filesystem::absolute(options_.state_dir, ec).lexically_normal().string();
+    if (!options_.module_dirs.empty()) {
+      runtime_.hooks().campaign_dir =
+          std::filesystem::absolute(options_.module_dirs.front(), ec).lexically_normal().string();
+    }
+  }
   runtime_.hooks().log = [print](std::string_view level, std::string_view message) {
     if (print) print("[" + std::string(level) + "] " + std::string(message));
   };

@@ -40,7 +40,7 @@ using SessionLookup =
 
 struct ReplOptions {
   std::vector<std::string> module_dirs;  // where require looks: the campaign's dir first
-  std::string screenshots_dir = "screenshots";
+  std::string state_dir = ".";           // where captures go (api/script_files.hpp)
   std::function<void(std::string_view line)> print;  // print() and belay.log lines
   std::function<void(const std::string& name, const nlohmann::json& params)> event;
   uint64_t memory_bytes = 64u << 20;

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace belay::lua {
 
@@ -52,10 +53,15 @@ class CallSlot {
   std::string op_;  // the binding's name, e.g. "page:click"
 };
 
-// What scripts reach of the host besides the browser: where relative
-// screenshots go, where belay.log lines and ctx:event events end up.
+// What scripts reach of the host besides the browser: the folders of their
+// files, default timeouts, where belay.log lines and ctx:event events end up.
 struct HostHooks {
-  std::string screenshots_dir = "screenshots";
+  // The state dir, the campaign's folder and its `files` folders, absolute:
+  // where captures go and uploads come from (api/script_files.hpp). An
+  // empty campaign_dir: no campaign (a console of its own).
+  std::string state_dir = ".";
+  std::string campaign_dir;
+  std::vector<std::string> file_dirs;
   // Timeouts of calls whose opts name none: the campaign's `timeouts`.
   uint64_t action_timeout_ms = 10000;
   uint64_t navigation_timeout_ms = 30000;

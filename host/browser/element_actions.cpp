@@ -323,6 +323,70 @@ StopAction read_element(Page& page, const std::string& selector, ElementRead wha
   return stopper(action);
 }
 
+StopAction upload_files(Page& page, const std::string& selector,
+                        const std::vector<std::string>& paths, uint64_t timeout_ms,
+                        Page::Done done) {
+  auto action = new_action(page);
+  act(
+      action, selector, "upload", {{"count", paths.size()}}, timeout_ms,
+      [action, selector, paths, timeout_ms, done](json) {
+        // The element itself, as a remote object: the only way to hand it
+        // files. Resolved again, like every look.
+        const std::string expression = "(" + element_script() + ")(" + json(selector).dump() + ")";
+        action->page->send(
+            cdp::Command{"Runtime.evaluate",
+                         {{"expression", expression}, {"returnByValue", false}},
+                         "",
+                         timeout_ms,
+                         ""},
+            [action, selector, paths, timeout_ms, done](Result<json> r) {
+              if (!r) return done(std::move(r));
+              if (auto why = action->blocked(kEvaluate)) return done(std::move(*why));
+              auto result = r.value().find("result");
+              const std::string object_id = result != r.value().end() && result->is_object()
+                                                ? cdp::string_field(*result, "objectId")
+                                                : std::string();
+              if (object_id.empty()) {
+                return done(
+                    Error{Kind::not_found, "no element matches '" + selector + "'", kEvaluate, {}});
+              }
+              action->page->send(
+                  cdp::Command{"DOM.setFileInputFiles",
+                               {{"files", paths}, {"objectId", object_id}},
+                               "",
+                               timeout_ms,
+                               ""},
+                  [action, object_id, done](Result<json> set) {
+                    if (!action->alive.expired()) {
+                      action->page->send(
+                          cdp::Command{
+                              "Runtime.releaseObject", {{"objectId", object_id}}, "", 5000, ""},
+                          [](Result<json>) {});
+                    }
+                    if (!set) return done(std::move(set));
+                    done(json(nullptr));
+                  });
+            });
+      },
+      done);
+  return stopper(action);
+}
+
+StopAction element_box(Page& page, const std::string& selector, uint64_t timeout_ms,
+                       Page::Done done) {
+  auto action = new_action(page);
+  act(
+      action, selector, "box", json::object(), timeout_ms,
+      [done](json outcome) {
+        done(json{{"x", cdp::number_field(outcome, "x", 0.0)},
+                  {"y", cdp::number_field(outcome, "y", 0.0)},
+                  {"width", cdp::number_field(outcome, "width", 0.0)},
+                  {"height", cdp::number_field(outcome, "height", 0.0)}});
+      },
+      done);
+  return stopper(action);
+}
+
 void query_elements(Page& page, const std::string& selector, const char* what, uint64_t timeout_ms,
                     Page::Done done) {
   page.call_function(

@@ -77,6 +77,19 @@ enum class ElementRead { text, html, attr, value, checked };
 StopAction read_element(Page& page, const std::string& selector, ElementRead what,
                         const std::string& attribute, uint64_t timeout_ms, Page::Done done);
 
+// Sets the files of an <input type=file> (DOM.setFileInputFiles: the page
+// sees input and change), once it is attached. `paths` are absolute and
+// already allowed; a single-file input refuses several (`script`). Result:
+// null.
+StopAction upload_files(Page& page, const std::string& selector,
+                        const std::vector<std::string>& paths, uint64_t timeout_ms,
+                        Page::Done done);
+
+// The element's box in document coordinates {x, y, width, height}, once it
+// is visible (scrolled into view first): a screenshot's clip.
+StopAction element_box(Page& page, const std::string& selector, uint64_t timeout_ms,
+                       Page::Done done);
+
 // Reads that do not wait: "count", "exists", "texts", "visible" (the first
 // match). Result: the number, boolean or array.
 void query_elements(Page& page, const std::string& selector, const char* what, uint64_t timeout_ms,

@@ -136,6 +136,7 @@ constexpr const char* kActTail = R"JS(  const sel = quoted(selector);
   const needs = {
     click: 'vseh', hover: 'vsh', check: 'vseh', type: 've', fill: 've', select: 've',
     focus: '', upload: '', text: '', attr: '', value: '', html: '', checked: '', wait: '',
+    box: 'v',
   }[action];
   if (needs === undefined) throw new Error('belay: unknown action ' + action);
 
@@ -204,6 +205,14 @@ constexpr const char* kActTail = R"JS(  const sel = quoted(selector);
       case 'focus':
         el.focus();
         return {};
+      case 'box': {
+        // In document coordinates, for a screenshot's clip.
+        if (!inViewport(box(el))) {
+          el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
+        }
+        const r = box(el);
+        return { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height };
+      }
       case 'upload':
         if (el.tagName !== 'INPUT' || el.type !== 'file') {
           throw fatal(sel + ' is not an <input type=file>');
@@ -319,6 +328,13 @@ const std::string& act_script() {
 
 const std::string& query_script() {
   static const std::string source = std::string(kQueryHead) + kSelectorEngine + kQueryTail;
+  return source;
+}
+
+const std::string& element_script() {
+  static const std::string source = std::string("(selector) => {\n") + kSelectorEngine +
+                                    "  const found = queryAll(selector);\n"
+                                    "  return found.length > 0 ? found[0] : null;\n}";
   return source;
 }
 

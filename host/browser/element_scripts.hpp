@@ -21,4 +21,8 @@ const std::string& act_script();
 // "exists", "texts" (every match's innerText) or "visible" (the first match).
 const std::string& query_script();
 
+// (selector) → the first matching element itself, or null: for the calls
+// that need a remote object (DOM.setFileInputFiles).
+const std::string& element_script();
+
 }  // namespace belay::browser

@@ -73,6 +73,7 @@ struct CampaignConfig {
   HealthConfig health;
   PauseConfig pause;
   TimeoutsConfig timeouts;
+  std::vector<std::string> files;  // extra folders page:upload may read, as written
 };
 
 }  // namespace belay::campaign

@@ -25,7 +25,8 @@ BELAY_LUA_OVER_BOTH_TRANSPORTS(LuaElements);
 
 TEST_P(LuaElements, ClickWaitsForAButtonThatAppearsLater) {
   auto r = h().run(R"LUA(
-    page:navigate(fixture .. "actionable?ms=300")
+    -- Late enough that the navigation, even on a loaded machine, is back first.
+    page:navigate(fixture .. "actionable?ms=2000")
     local before = page:exists("#late-btn")
     page:click("#late-btn", { timeout = 5000 })
     return { before = before, clicks = page:evaluate("window.clicks") }
@@ -428,6 +429,65 @@ TEST_P(LuaElements, NavigateWaitsForNetworkIdleOrOnlyTheCommit) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value()["idle"], "Page 1");
   EXPECT_EQ(r.value()["title"], "Page 2");
+}
+
+TEST_P(LuaElements, WaitForFunctionReturnsTheFirstTruthyValue) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:evaluate("setTimeout(() => { window.ready = { n: 3 }; window.sum = 5; }, 300)")
+    local ready = page:wait_for_function("window.ready")
+    local sum = page:wait_for_function("(a, b) => window.sum === a + b && window.sum", nil, 2, 3)
+    page:navigate(fixture .. "navigate-away?ms=200&to=/page2")
+    local moved = page:wait_for_function("document.title == 'Page 2'", { polling_ms = 20 })
+    return {
+      ready = ready, sum = sum, moved = moved,
+      never = catch(function() page:wait_for_function("0", { timeout = 300 }) end),
+      throws = catch(function() page:wait_for_function("nope.x") end),
+      polling = catch(function() page:wait_for_function("1", { polling_ms = 1 }) end),
+      arg = catch(function() page:wait_for_function("(f) => f", nil, print) end),
+    }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  const json& v = lua.value();
+  EXPECT_EQ(v["ready"], json::parse(R"({"n":3})"));
+  EXPECT_EQ(v["sum"], 5);
+  EXPECT_EQ(v["moved"], true);
+  EXPECT_TRUE(LuaError(v["never"], {Kind::timeout}, "page:wait_for_function",
+                       "no truthy value within 300 ms (last: 0)"));
+  EXPECT_TRUE(LuaError(v["throws"], {Kind::js_exception}, "page:wait_for_function", "nope"));
+  EXPECT_TRUE(LuaError(v["polling"], {Kind::config}, "page:wait_for_function", "polling_ms"));
+  EXPECT_TRUE(LuaError(v["arg"], {Kind::script}, "page:wait_for_function", "argument 1"));
+}
+
+TEST_P(LuaElements, WaitForUrlTakesAGlobOrAFunction) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:click("#to-page2")
+    local by_glob = page:wait_for_url("**/page2")
+    page:click("#to-page3")
+    local seen = {}
+    local by_fn = page:wait_for_url(function(url)
+      seen[#seen + 1] = url
+      return url:find("page3", 1, true) ~= nil
+    end)
+    return {
+      by_glob = by_glob, by_fn = by_fn, looked = #seen > 0,
+      never = catch(function() page:wait_for_url("**/never", { timeout = 300 }) end),
+      bad = catch(function() page:wait_for_url(5) end),
+      opts = catch(function() page:wait_for_url("**", { timout = 5 }) end),
+      raises = catch(function() page:wait_for_url(function() error("mine") end) end),
+    }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  const json& v = lua.value();
+  EXPECT_EQ(v["by_glob"], h().fixture().url("/page2"));
+  EXPECT_EQ(v["by_fn"], h().fixture().url("/page3"));
+  EXPECT_EQ(v["looked"], true);
+  EXPECT_TRUE(LuaError(v["never"], {Kind::timeout}, "page:wait_for_url", "did not match"));
+  EXPECT_TRUE(LuaError(v["bad"], {Kind::script}, "page:wait_for_url", "a glob string"));
+  EXPECT_TRUE(LuaError(v["opts"], {Kind::config}, "page:wait_for_url", "did you mean 'timeout'"));
+  EXPECT_EQ(v["raises"]["ok"], false);
+  EXPECT_THAT(v["raises"].dump(), HasSubstr("mine"));
 }
 
 // The campaign's `timeouts.action` is the default of calls that name none.

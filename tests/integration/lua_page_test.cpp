@@ -758,26 +758,41 @@ TEST_P(LuaPage, ScreenshotRelativePathLandsInScreenshotsDir) {
   EXPECT_TRUE(is_png(expected));
 }
 
-TEST_P(LuaPage, ScreenshotAbsolutePathIsUsedAsIs) {
-  char templ[] = "/tmp/belay-abs-shot-XXXXXX";
-  const std::string dir = mkdtemp(templ);
-  const std::string path = dir + "/abs.png";
+TEST_P(LuaPage, ScreenshotAbsolutePathInsideTheCampaignFolderIsUsedAsIs) {
+  const std::string path = h().campaign_dir() + "/shots/abs.png";
   auto r = h().run("page:navigate(fixture .. 'page2') return page:screenshot('" + path + "')");
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_EQ(r.value(), path);
   EXPECT_TRUE(is_png(path));
   EXPECT_FALSE(std::filesystem::exists(h().screenshots_dir() + "/abs.png"));
-  std::filesystem::remove_all(dir);
+}
+
+// The state dir's own files (belay.db, profiles/) are out of reach: only its
+// screenshots/, pdf/, downloads/ and files/ folders take captures.
+TEST_P(LuaPage, ScreenshotOutsideTheAllowedFoldersIsASandboxError) {
+  auto lua = h().run(with_catch(R"LUA(
+    page:navigate(fixture .. "page1")
+    return { abs = catch(function() page:screenshot("/nonexistent-belay-dir/x.png") end),
+             up = catch(function() page:screenshot("../belay.db") end),
+             state = catch(function() page:screenshot(")LUA" +
+                                h().state_dir() + R"LUA(/x.png") end) }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["abs"], {Kind::sandbox}, "page:screenshot",
+                       "'/nonexistent-belay-dir/x.png' is outside the folders scripts may write"));
+  EXPECT_TRUE(LuaError(lua.value()["up"], {Kind::sandbox}, "page:screenshot", "../belay.db"));
+  EXPECT_TRUE(LuaError(lua.value()["state"], {Kind::sandbox}, "page:screenshot", "x.png"));
+  EXPECT_FALSE(std::filesystem::exists(h().state_dir() + "/belay.db"));
+  EXPECT_FALSE(std::filesystem::exists(h().state_dir() + "/x.png"));
 }
 
 TEST_P(LuaPage, ScreenshotToUnwritablePathIsScriptError) {
-  auto lua = h().run(with_catch(R"LUA(
-    page:navigate(fixture .. "page1")
-    return catch(function() page:screenshot("/nonexistent-belay-dir/x.png") end)
-  )LUA"));
+  std::filesystem::create_directories(h().campaign_dir() + "/taken.png");
+  auto lua = h().run(
+      with_catch("page:navigate(fixture .. 'page1') return catch(function() page:screenshot('" +
+                 h().campaign_dir() + "/taken.png') end)"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(
-      LuaError(lua.value(), {Kind::script}, "page:screenshot", "/nonexistent-belay-dir/x.png"));
+  EXPECT_TRUE(LuaError(lua.value(), {Kind::script}, "page:screenshot", "cannot write"));
 }
 
 // --------------------------------------------------------------------- close

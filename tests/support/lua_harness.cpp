@@ -16,10 +16,12 @@ namespace belay::test {
 
 LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
   uv_loop_init(&loop_);
-  char templ[] = "/tmp/belay-shots-XXXXXX";
-  screenshots_dir_ = mkdtemp(templ);
+  char templ[] = "/tmp/belay-state-XXXXXX";
+  state_dir_ = mkdtemp(templ);
+  std::filesystem::create_directories(campaign_dir());
   runtime_ = std::make_unique<lua::Runtime>(&loop_, limits);
-  runtime_->hooks().screenshots_dir = screenshots_dir_;
+  runtime_->hooks().state_dir = state_dir_;
+  runtime_->hooks().campaign_dir = campaign_dir();
   runtime_->hooks().log = [this](std::string_view level, std::string_view message) {
     logs_.emplace_back(level, message);
   };
@@ -52,7 +54,7 @@ LuaHarness::~LuaHarness() {
   if (pid_ > 0) EXPECT_TRUE(group_gone(pid_)) << "browser group " << pid_ << " survived";
   EXPECT_EQ(drain_and_close(&loop_), 0) << "a libuv handle leaked";
   std::error_code ec;
-  std::filesystem::remove_all(screenshots_dir_, ec);
+  std::filesystem::remove_all(state_dir_, ec);
 }
 
 void LuaHarness::start_snippet(const std::string& body,

@@ -55,14 +55,18 @@ class LuaHarness {
   BackgroundFixtureServer& fixture() { return fixture_; }
   const std::vector<std::pair<std::string, std::string>>& logs() const { return logs_; }
   const std::vector<std::pair<std::string, nlohmann::json>>& events() const { return events_; }
-  const std::string& screenshots_dir() const { return screenshots_dir_; }
+  // A state dir of its own (removed with the harness), and a campaign
+  // folder inside it: the folders scripts' files go to and come from.
+  const std::string& state_dir() const { return state_dir_; }
+  std::string screenshots_dir() const { return state_dir_ + "/screenshots"; }
+  std::string campaign_dir() const { return state_dir_ + "/campaign"; }
 
  private:
   void start_snippet(const std::string& body, std::optional<Result<nlohmann::json>>* out);
 
   uv_loop_t loop_{};
   BackgroundFixtureServer fixture_;
-  std::string screenshots_dir_;
+  std::string state_dir_;
   std::unique_ptr<lua::Runtime> runtime_;
   std::shared_ptr<browser::BrowserSession> session_;
   pid_t pid_ = 0;

@@ -1,7 +1,8 @@
-// Key presses as Input.dispatchKeyEvent commands, and the "did you mean"
-// suggestions for mistyped names: pure functions, no browser.
+// Key presses as Input.dispatchKeyEvent commands, URL globs, and the "did
+// you mean" suggestions for mistyped names: pure functions, no browser.
 
 #include "browser/input_events.hpp"
+#include "browser/page_waits.hpp"
 #include "core/near_miss.hpp"
 
 #include <gtest/gtest.h>
@@ -75,6 +76,21 @@ TEST(NearMiss, SuggestsTheNameMeantAndNothingFar) {
   EXPECT_EQ(nearest_name("x", keys), std::nullopt);
   EXPECT_EQ(did_you_mean("fromat", keys), " (did you mean 'format'?)");
   EXPECT_EQ(did_you_mean("zzz", keys), "");
+}
+
+TEST(UrlGlob, StarsMatchWithinOrAcrossPathSegments) {
+  EXPECT_TRUE(url_matches_glob("**/page2", "http://127.0.0.1:8080/page2"));
+  EXPECT_FALSE(url_matches_glob("**/page2", "http://127.0.0.1:8080/page2/x"));
+  EXPECT_TRUE(url_matches_glob("http://*/page*", "http://a.test/page12"));
+  EXPECT_FALSE(url_matches_glob("http://*/page*", "http://a.test/x/page12"));
+  EXPECT_TRUE(url_matches_glob("**/x/*", "a/x/b/x/c")) << "** gives back what * needs";
+  EXPECT_TRUE(url_matches_glob("http://a.test/?q=1", "http://a.test/?q=1")) << "? is itself";
+  EXPECT_FALSE(url_matches_glob("http://a.test/?q=1", "http://a.test/xq=1"));
+  EXPECT_FALSE(url_matches_glob("http://a.test/", "http://a.test/more")) << "no wildcard: all";
+  EXPECT_TRUE(url_matches_glob("**", ""));
+  EXPECT_FALSE(url_matches_glob("", "x"));
+  const std::string long_url = "http://a.test/" + std::string(5000, 'a');
+  EXPECT_FALSE(url_matches_glob("*b*b*b*b*b*b*b*b", long_url)) << "no backtracking blow-up";
 }
 
 }  // namespace
