@@ -41,9 +41,11 @@ return {
     ctx:event("bench_nav", { ms = timed(P.navs, function(i)
       page:navigate(P.base .. "/page" .. (1 + i % 2))
     end) })
-    page:screenshot(P.shotdir .. "/belay-warm.png")
+    -- Relative: into the state dir's screenshots/ (scripts write only
+    -- inside the folders docs/lua-api.md "Files" names).
+    page:screenshot("belay-warm.png")
     ctx:event("bench_shot", { ms = timed(P.shots, function(i)
-      page:screenshot(P.shotdir .. "/belay-" .. (i % 5) .. ".png")
+      page:screenshot("belay-" .. (i % 5) .. ".png")
     end) })
     return { ok = true }
   end,

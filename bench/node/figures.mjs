@@ -47,7 +47,7 @@ export async function micro(ctx) {
       if (side === 'belay') {
         const run = belayRun(ctx, 'micro', {
           base: ctx.base, n: per(o.evals), batch: o.batch, navs: per(o.navs),
-          shots: per(o.shots), shotdir });
+          shots: per(o.shots) });
         await finished(run, 600000);
         const get = (name) => run.events.items.find((e) => e.event === name).params;
         evalUs.belay.push(...get('bench_eval').batch_ms.map((ms) => (ms * 1000) / o.batch));
@@ -105,6 +105,34 @@ export async function micro(ctx) {
     { name: `${o.shots} viewport screenshots (PNG to a file), per screenshot`,
       unit: 'ms', better: 'lower', spread: 'p99',
       belay: cell(shotMs.belay), puppeteer: cell(shotMs.puppeteer), playwright: cell(shotMs.playwright) },
+  ];
+}
+
+// fill + click + wait_for on the fixture's form page (/inputs), one round
+// timed whole: belay's auto-waiting element calls beside Puppeteer's and
+// Playwright's locators.
+export async function forms(ctx) {
+  const o = ctx.opts;
+  const R = o.rounds;
+  const per = Math.max(1, Math.ceil(o.forms / R));
+  const ms = { belay: [], puppeteer: [], playwright: [] };
+  for (let r = 0; r < R; r++) {
+    for (const side of rotate(SIDES, r)) {
+      ctx.log(`forms round ${r + 1}/${R}: ${side}`);
+      if (side === 'belay') {
+        const run = belayRun(ctx, 'forms', { base: ctx.base, rounds: per });
+        await finished(run, 600000);
+        ms.belay.push(...run.events.items.find((e) => e.event === 'bench_forms').params.ms);
+      } else {
+        const res = await peerResult(ctx, 'forms', side, { rounds: per });
+        ms[side].push(...res.forms_us.map((us) => us / 1000));
+      }
+    }
+  }
+  return [
+    { name: `${o.forms} form rounds on /inputs: fill #name + click #submit + wait_for #echo visible, per round`,
+      unit: 'ms', better: 'lower', spread: 'p99',
+      belay: cell(ms.belay), puppeteer: cell(ms.puppeteer), playwright: cell(ms.playwright) },
   ];
 }
 

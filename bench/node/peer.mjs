@@ -5,7 +5,8 @@
 //   node peer.mjs MODE --lib puppeteer|playwright --base http://127.0.0.1:PORT [...]
 //
 // MODE: micro (sequential evaluate, pipelined evaluate, navigations,
-// screenshots), cold, idle, parallel, recovery (Puppeteer only).
+// screenshots), forms (fill + click + wait_for), cold, idle, parallel,
+// recovery (Puppeteer only).
 // idle, parallel and recovery run until a line arrives on stdin.
 
 import { mkdirSync } from 'node:fs';
@@ -74,6 +75,38 @@ async function micro() {
            shot_us: shotUs });
 }
 
+// fill + click + wait_for on /inputs with each library's auto-waiting
+// locators, as bench/campaigns/forms.lua does it in belay.
+async function forms() {
+  const rounds = Number(args.rounds || 200);
+  const b = await launch(lib);
+  await b.navigate(`${base}/inputs`);
+  const page = b.page;
+  const one = async (i) => {
+    await page.locator('#name').fill(`user ${i}`);
+    await page.locator('#submit').click();
+    if (lib === 'puppeteer') {
+      await page.waitForSelector('#echo', { visible: true });
+    } else {
+      await page.locator('#echo').waitFor({ state: 'visible' });
+    }
+  };
+  const reset = "document.getElementById('echo').textContent = ''";
+  for (let i = 0; i < 10; i++) {
+    await one(i);
+    await page.evaluate(reset);
+  }
+  const us = [];
+  for (let i = 0; i < rounds; i++) {
+    const start = nowUs();
+    await one(i);
+    us.push(nowUs() - start);
+    await page.evaluate(reset);
+  }
+  await b.close();
+  report({ forms_us: us });
+}
+
 async function cold() {
   const t0 = epochMs();
   const b = await launch(lib);
@@ -136,7 +169,7 @@ async function recovery() {
   if (b) await b.close();
 }
 
-const modes = { micro, cold, idle, parallel, recovery };
+const modes = { micro, forms, cold, idle, parallel, recovery };
 if (!modes[mode]) {
   console.error(`usage: node peer.mjs ${Object.keys(modes).join('|')} --lib L --base URL`);
   process.exit(2);

@@ -3,7 +3,7 @@
 // table and, for a run of every figure, writes it into docs/performance.md.
 //
 //   node bench/node/run.mjs --build DIR [--quick] [--write|--no-write] [--n N]
-//                           [all|micro|cold|recovery|idle|parallel|store|reload ...]
+//                           [all|micro|forms|cold|recovery|idle|parallel|store|reload ...]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,15 +13,15 @@ import * as figures from './figures.mjs';
 import { killAll, start, stop } from './procs.mjs';
 import { environment, results, writeDoc } from './report.mjs';
 
-const ALL = ['micro', 'cold', 'recovery', 'idle', 'parallel', 'store', 'reload'];
+const ALL = ['micro', 'forms', 'cold', 'recovery', 'idle', 'parallel', 'store', 'reload'];
 
 const FULL = {
-  rounds: 3, evals: 3000, batch: 50, rawEvals: 1000, navs: 200, shots: 50, pipeN: 4000,
+  rounds: 3, evals: 3000, batch: 50, rawEvals: 1000, navs: 200, shots: 50, forms: 300, pipeN: 4000,
   window: 32, coldRounds: 5, kills: 10, itemSleep: 50, idleMs: 10000, profiles: 8,
   parallelMs: 20000, storeItems: 100000, commits: 2000, reopens: 5, edits: 30,
 };
 const QUICK = {
-  ...FULL, rounds: 1, evals: 500, rawEvals: 500, navs: 40, shots: 10, pipeN: 1000,
+  ...FULL, rounds: 1, evals: 500, rawEvals: 500, navs: 40, shots: 10, forms: 60, pipeN: 1000,
   coldRounds: 2, kills: 3, idleMs: 5000, parallelMs: 8000, storeItems: 20000, commits: 200,
   reopens: 2, edits: 6,
 };
