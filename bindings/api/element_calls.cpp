@@ -25,12 +25,7 @@ struct PageCall {
 };
 
 bool begin(lua_State* L, const char* op, PageCall* out) {
-  out->page = live_page(L, 1, op);
-  if (out->page == nullptr) return false;
-  auto slot = Runtime::from(L).begin_call(L, op);
-  if (!slot) return false;
-  out->slot = *slot;
-  return true;
+  return begin_page_call(L, op, &out->page, &out->slot);
 }
 
 const HostHooks& hooks(lua_State* L) { return Runtime::from(L).hooks(); }
@@ -184,34 +179,43 @@ bool start_focus(lua_State* L) {
   return true;
 }
 
-bool start_select(lua_State* L) {
-  const char* selector = luaL_checkstring(L, 2);
-  std::vector<std::string> values;
-  if (lua_type(L, 3) == LUA_TSTRING) {
-    values.emplace_back(lua_tostring(L, 3));
-  } else if (lua_type(L, 3) == LUA_TTABLE) {
-    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 3));
-    for (lua_Integer i = 1; i <= n; ++i) {
-      if (lua_rawgeti(L, 3, i) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        push_error(L, Error{Kind::script,
-                            "page:select: value " + std::to_string(i) + " must be a string",
-                            "page:select",
-                            {}});
-        return false;
-      }
-      values.emplace_back(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  } else {
+// A string or a list of strings at `idx` (select's values, upload's paths);
+// false with a `script` error pushed for anything else.
+bool read_strings(lua_State* L, int idx, const char* op, const char* what,
+                  std::vector<std::string>* out) {
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    out->emplace_back(lua_tostring(L, idx));
+    return true;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE) {
     push_error(L, Error{Kind::script,
-                        std::string("page:select: the value must be a string or a list of "
-                                    "strings, got ") +
-                            luaL_typename(L, 3),
-                        "page:select",
+                        std::string(op) + ": the " + what +
+                            " must be a string or a list of strings, got " + luaL_typename(L, idx),
+                        op,
                         {}});
     return false;
   }
+  const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+  for (lua_Integer i = 1; i <= n; ++i) {
+    if (lua_rawgeti(L, idx, i) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      push_error(
+          L, Error{Kind::script,
+                   std::string(op) + ": " + what + " " + std::to_string(i) + " must be a string",
+                   op,
+                   {}});
+      return false;
+    }
+    out->emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  return true;
+}
+
+bool start_select(lua_State* L) {
+  const char* selector = luaL_checkstring(L, 2);
+  std::vector<std::string> values;
+  if (!read_strings(L, 3, "page:select", "value", &values)) return false;
   uint64_t timeout_ms = 0;
   {
     Options o(L, 4, "page:select", {"timeout"});
@@ -229,31 +233,7 @@ bool start_select(lua_State* L) {
 bool start_upload(lua_State* L) {
   const char* selector = luaL_checkstring(L, 2);
   std::vector<std::string> wanted;
-  if (lua_type(L, 3) == LUA_TSTRING) {
-    wanted.emplace_back(lua_tostring(L, 3));
-  } else if (lua_type(L, 3) == LUA_TTABLE) {
-    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 3));
-    for (lua_Integer i = 1; i <= n; ++i) {
-      if (lua_rawgeti(L, 3, i) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        push_error(L, Error{Kind::script,
-                            "page:upload: path " + std::to_string(i) + " must be a string",
-                            "page:upload",
-                            {}});
-        return false;
-      }
-      wanted.emplace_back(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  } else {
-    push_error(L, Error{Kind::script,
-                        std::string("page:upload: the path must be a string or a list of "
-                                    "strings, got ") +
-                            luaL_typename(L, 3),
-                        "page:upload",
-                        {}});
-    return false;
-  }
+  if (!read_strings(L, 3, "page:upload", "path", &wanted)) return false;
   uint64_t timeout_ms = 0;
   {
     Options o(L, 4, "page:upload", {"timeout"});

@@ -37,6 +37,11 @@ void push_browser(lua_State* L, const std::shared_ptr<browser::BrowserSession>& 
 // The live page behind argument `idx`, or nullptr with an error table pushed.
 browser::Page* live_page(lua_State* L, int idx, const char* op);
 
+// The live page behind argument 1 and a call slot for `op`: what every
+// page:* call needs once its arguments are known good. False with an error
+// table pushed otherwise.
+bool begin_page_call(lua_State* L, const char* op, browser::Page** page, CallSlot* slot);
+
 // The optional params table of page:cdp / browser:cdp at `idx` as a JSON
 // object; false with an error table pushed when it is not one.
 bool cdp_params(lua_State* L, int idx, const char* op, nlohmann::json* out);

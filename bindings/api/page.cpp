@@ -28,12 +28,7 @@ struct Prologue {
 };
 
 bool begin_page_call_with(lua_State* L, const char* op, Prologue* out) {
-  out->page = live_page(L, 1, op);
-  if (out->page == nullptr) return false;
-  auto slot = Runtime::from(L).begin_call(L, op);
-  if (!slot) return false;
-  out->slot = *slot;
-  return true;
+  return begin_page_call(L, op, &out->page, &out->slot);
 }
 
 bool begin_page_call(lua_State* L, const char* op, int opts_idx, Prologue* out) {
@@ -281,6 +276,15 @@ void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,
   void* memory = lua_newuserdatauv(L, sizeof(PageHandle), 0);
   new (memory) PageHandle{page, session, session ? session->generation() : 0};
   luaL_setmetatable(L, kPageMetatable);
+}
+
+bool begin_page_call(lua_State* L, const char* op, browser::Page** page, CallSlot* slot) {
+  *page = live_page(L, 1, op);
+  if (*page == nullptr) return false;
+  auto started = Runtime::from(L).begin_call(L, op);
+  if (!started) return false;
+  *slot = *started;
+  return true;
 }
 
 browser::Page* live_page(lua_State* L, int idx, const char* op) {

@@ -44,12 +44,11 @@ bool start_wait_for_function(lua_State* L) {
   }
   wait.source.assign(source, size);
   wait.call = !wait.args.empty() || looks_like_function(source, size);
-  browser::Page* page = live_page(L, 1, "page:wait_for_function");
-  if (page == nullptr) return false;
-  auto slot = Runtime::from(L).begin_call(L, "page:wait_for_function");
-  if (!slot) return false;
+  browser::Page* page = nullptr;
+  CallSlot slot;
+  if (!begin_page_call(L, "page:wait_for_function", &page, &slot)) return false;
   Runtime::from(L).on_call_abandoned(
-      *slot, browser::wait_for_function(*page, std::move(wait), finish_into(*slot)));
+      slot, browser::wait_for_function(*page, std::move(wait), finish_into(slot)));
   return true;
 }
 
