@@ -20,12 +20,12 @@ namespace {
 
 // A live page and a call slot, once the arguments are known good.
 struct PageCall {
-  browser::Page* page = nullptr;
+  browser::ScriptTarget* page = nullptr;
   CallSlot slot;
 };
 
 bool begin(lua_State* L, const char* op, PageCall* out) {
-  return begin_page_call(L, op, &out->page, &out->slot);
+  return begin_target_call(L, op, &out->page, &out->slot);
 }
 
 const HostHooks& hooks(lua_State* L) { return Runtime::from(L).hooks(); }

@@ -8,6 +8,7 @@
 #include "api/page_waits.hpp"
 #include "api/script_files.hpp"
 #include "browser/page_actions.hpp"
+#include "cdp/reply_fields.hpp"
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
 
@@ -114,13 +115,74 @@ bool start_evaluate(lua_State* L) {
     }
     args.push_back(std::move(arg.value()));
   }
-  Prologue p;
-  if (!begin_page_call(L, "page:evaluate", opts_idx, &p)) return false;
-  if (!args.empty() || looks_like_function(source, source_size)) {
-    p.page->call_function(source, args, p.timeout_ms, "page:evaluate", finish_into(p.slot));
-  } else {
-    p.page->evaluate(source, p.timeout_ms, "page:evaluate", finish_into(p.slot));
+  uint64_t timeout_ms = 0;
+  {
+    Options o(L, opts_idx, "page:evaluate", {"timeout"});
+    timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
+    if (!o.ok()) return o.push_error();
   }
+  browser::ScriptTarget* target = nullptr;
+  CallSlot slot;
+  if (!begin_target_call(L, "page:evaluate", &target, &slot)) return false;
+  if (!args.empty() || looks_like_function(source, source_size)) {
+    target->call_function(source, args, timeout_ms, "page:evaluate", finish_into(slot));
+  } else {
+    target->evaluate(source, timeout_ms, "page:evaluate", finish_into(slot));
+  }
+  return true;
+}
+
+// page:frames() → {{name=, url=}, …}, the main frame first.
+bool start_frames(lua_State* L) {
+  Prologue p;
+  if (!begin_page_call(L, "page:frames", 2, &p)) return false;
+  browser::Page* page = p.page;
+  page->frames().start(p.timeout_ms, [page, alive = page->lifetime(), slot = p.slot,
+                                      timeout_ms = p.timeout_ms](std::optional<Error> error) {
+    if (error) return slot.fail(std::move(*error));
+    if (alive.expired())
+      return slot.fail(Error{Kind::target_closed, "the page was closed", "", {}});
+    page->frames().list(timeout_ms, [slot](Result<nlohmann::json> r) {
+      if (!r) return slot.fail(std::move(r.error()));
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& f : r.value()) out.push_back({{"name", f["name"]}, {"url", f["url"]}});
+      slot.succeed_json(std::move(out));
+    });
+  });
+  return true;
+}
+
+// page:frame(name_or_glob_or_selector, {timeout}) → a frame, once it has a
+// document (action timeout).
+bool start_frame(lua_State* L) {
+  const char* query = luaL_checkstring(L, 2);
+  uint64_t timeout_ms = 0;
+  {
+    Options o(L, 3, "page:frame", {"timeout"});
+    timeout_ms = o.timeout(Runtime::from(L).hooks().action_timeout_ms);
+    if (!o.ok()) return o.push_error();
+  }
+  Prologue p;
+  if (!begin_page_call_with(L, "page:frame", &p)) return false;
+  auto* handle = static_cast<PageHandle*>(luaL_checkudata(L, 1, kPageMetatable));
+  std::weak_ptr<browser::Page> weak_page = handle->page;
+  std::weak_ptr<browser::BrowserSession> weak_session = handle->session;
+  Runtime::from(L).on_call_abandoned(
+      p.slot, browser::find_frame(
+                  *p.page, query, timeout_ms,
+                  [slot = p.slot, weak_page, weak_session](Result<nlohmann::json> r) {
+                    if (!r) return slot.fail(std::move(r.error()));
+                    auto page = weak_page.lock();
+                    if (!page) {
+                      return slot.fail(Error{Kind::target_closed, "the page was closed", "", {}});
+                    }
+                    auto frame =
+                        std::make_shared<browser::Frame>(*page, cdp::string_field(r.value(), "id"));
+                    slot.succeed([frame, page, weak_session](lua_State* S) {
+                      push_frame(S, frame, page, weak_session.lock());
+                      return 1;
+                    });
+                  }));
   return true;
 }
 
@@ -232,6 +294,8 @@ BELAY_YIELDING_BINDING(forward)
 BELAY_YIELDING_BINDING(url)
 BELAY_YIELDING_BINDING(title)
 BELAY_YIELDING_BINDING(evaluate)
+BELAY_YIELDING_BINDING(frames)
+BELAY_YIELDING_BINDING(frame)
 BELAY_YIELDING_BINDING(screenshot)
 BELAY_YIELDING_BINDING(pdf)
 BELAY_YIELDING_BINDING(close)
@@ -255,7 +319,8 @@ std::vector<luaL_Reg> methods() {
       {"back", l_back},         {"forward", l_forward},
       {"url", l_url},           {"title", l_title},
       {"evaluate", l_evaluate}, {"screenshot", l_screenshot},
-      {"pdf", l_pdf},           {"close", l_close},
+      {"pdf", l_pdf},           {"frames", l_frames},
+      {"frame", l_frame},       {"close", l_close},
       {"cdp", l_cdp},
   };
   add_element_methods(&out);
@@ -269,6 +334,7 @@ std::vector<luaL_Reg> methods() {
 void register_page(lua_State* L) {
   static const std::vector<luaL_Reg> kMethods = methods();
   register_handle_type(L, kPageMetatable, kMethods.data(), l_gc, l_tostring);
+  register_frame(L);
 }
 
 void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,
@@ -277,6 +343,8 @@ void push_page(lua_State* L, const std::shared_ptr<browser::Page>& page,
   new (memory) PageHandle{page, session, session ? session->generation() : 0};
   luaL_setmetatable(L, kPageMetatable);
 }
+
+int evaluate_binding(lua_State* L) { return l_evaluate(L); }
 
 bool begin_page_call(lua_State* L, const char* op, browser::Page** page, CallSlot* slot) {
   *page = live_page(L, 1, op);

@@ -44,9 +44,9 @@ bool start_wait_for_function(lua_State* L) {
   }
   wait.source.assign(source, size);
   wait.call = !wait.args.empty() || looks_like_function(source, size);
-  browser::Page* page = nullptr;
+  browser::ScriptTarget* page = nullptr;
   CallSlot slot;
-  if (!begin_page_call(L, "page:wait_for_function", &page, &slot)) return false;
+  if (!begin_target_call(L, "page:wait_for_function", &page, &slot)) return false;
   Runtime::from(L).on_call_abandoned(
       slot, browser::wait_for_function(*page, std::move(wait), finish_into(slot)));
   return true;
@@ -116,7 +116,7 @@ int finish_wait_for_url(lua_State* L, int /*status*/, lua_KContext base) {
 
 int l_wait_for_url(lua_State* L) {
   lua_settop(L, 3);
-  if (live_page(L, 1, kWaitForUrl) == nullptr) return lua_error(L);
+  if (live_target(L, 1, kWaitForUrl) == nullptr) return lua_error(L);
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TFUNCTION) {
     push_plain_error(L, Kind::script,
                      "page:wait_for_url: expected a glob string or a function(url), got a " +

@@ -37,7 +37,7 @@ Error stopped_error() {
 // One action in progress: what its later steps need to know before they
 // touch the page.
 struct Action {
-  Page* page = nullptr;
+  ScriptTarget* page = nullptr;
   std::weak_ptr<bool> alive;
   bool stopped = false;
   StopAction stop_poll;
@@ -62,7 +62,7 @@ StopAction stopper(const std::shared_ptr<Action>& action) {
 // Runs the page-side half of `name` and hands its outcome object ({ok: true,
 // …}) to `ready`, or ends `done` with the reason it did not get there.
 void act(const std::shared_ptr<Action>& action, const std::string& selector, const char* name,
-         json args, uint64_t timeout_ms, std::function<void(json)> ready, Page::Done done) {
+         json args, uint64_t timeout_ms, std::function<void(json)> ready, ScriptTarget::Done done) {
   PagePoll poll{&act_script(), json::array({selector, name, std::move(args)}), timeout_ms,
                 kEvaluate};
   action->stop_poll = poll_in_page(
@@ -100,7 +100,7 @@ void act(const std::shared_ptr<Action>& action, const std::string& selector, con
 // Sends the steps one after another, `delay_ms` between steps, stopping at
 // the first failure; each step is one or more commands sent in order.
 void send_steps(std::shared_ptr<Action> action, std::vector<std::vector<cdp::Command>> steps,
-                size_t step, size_t index, uint64_t delay_ms, Page::Done done) {
+                size_t step, size_t index, uint64_t delay_ms, ScriptTarget::Done done) {
   while (step < steps.size() && index >= steps[step].size()) {
     ++step;
     index = 0;
@@ -118,20 +118,21 @@ void send_steps(std::shared_ptr<Action> action, std::vector<std::vector<cdp::Com
   if (step >= steps.size()) return done(json(nullptr));
   cdp::Command next = steps[step][index];
   const std::string method = next.method;
-  action->page->send(std::move(next), [action, steps = std::move(steps), step, index, delay_ms,
-                                       method, done = std::move(done)](Result<json> r) mutable {
-    if (!r) return done(std::move(r));
-    if (auto why = action->blocked(method)) return done(std::move(*why));
-    send_steps(action, std::move(steps), step, index + 1, delay_ms, std::move(done));
-  });
+  action->page->send_input(
+      std::move(next), [action, steps = std::move(steps), step, index, delay_ms, method,
+                        done = std::move(done)](Result<json> r) mutable {
+        if (!r) return done(std::move(r));
+        if (auto why = action->blocked(method)) return done(std::move(*why));
+        send_steps(action, std::move(steps), step, index + 1, delay_ms, std::move(done));
+      });
 }
 
 void send_commands(std::shared_ptr<Action> action, std::vector<cdp::Command> commands,
-                   Page::Done done) {
+                   ScriptTarget::Done done) {
   send_steps(std::move(action), {std::move(commands)}, 0, 0, 0, std::move(done));
 }
 
-std::shared_ptr<Action> new_action(Page& page) {
+std::shared_ptr<Action> new_action(ScriptTarget& page) {
   auto action = std::make_shared<Action>();
   action->page = &page;
   action->alive = page.lifetime();
@@ -143,9 +144,8 @@ json position_arg(const Position& position) {
   return json{{"x", position->first}, {"y", position->second}};
 }
 
-// Mouse input at the point the page-side half found.
-void click_at(std::shared_ptr<Action> action, const json& outcome, const ClickOptions& options,
-              bool move_only, Page::Done done) {
+void click_in_page(std::shared_ptr<Action> action, const json& outcome, const ClickOptions& options,
+                   bool move_only, ScriptTarget::Done done) {
   MouseClick click{cdp::number_field(outcome, "x", 0.0), cdp::number_field(outcome, "y", 0.0),
                    options.button, options.count, options.modifiers};
   if (move_only) {
@@ -158,14 +158,29 @@ void click_at(std::shared_ptr<Action> action, const json& outcome, const ClickOp
                 std::move(done));
 }
 
-StopAction point_action(Page& page, const std::string& selector, const ClickOptions& options,
-                        const char* name, bool move_only, Page::Done done) {
+// Mouse input at the point the page-side half found, moved into the page's
+// coordinates when the target is a frame.
+void click_at(std::shared_ptr<Action> action, const std::string& selector, const json& outcome,
+              const ClickOptions& options, bool move_only, ScriptTarget::Done done) {
+  action->page->page_point(selector, cdp::number_field(outcome, "x", 0.0),
+                           cdp::number_field(outcome, "y", 0.0), options.timeout_ms,
+                           [action, options, move_only, done](Result<json> point) {
+                             if (!point) return done(std::move(point));
+                             if (auto why = action->blocked("DOM.getBoxModel"))
+                               return done(std::move(*why));
+                             click_in_page(action, point.value(), options, move_only, done);
+                           });
+}
+
+StopAction point_action(ScriptTarget& page, const std::string& selector,
+                        const ClickOptions& options, const char* name, bool move_only,
+                        ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, name,
       {{"position", position_arg(options.position)}, {"force", options.force}}, options.timeout_ms,
-      [action, options, move_only, done](json outcome) {
-        click_at(action, outcome, options, move_only, done);
+      [action, selector, options, move_only, done](json outcome) {
+        click_at(action, selector, outcome, options, move_only, done);
       },
       done);
   return stopper(action);
@@ -183,16 +198,18 @@ constexpr const char* kChangeJs = R"JS((() => {
 
 }  // namespace
 
-StopAction click(Page& page, const std::string& selector, ClickOptions options, Page::Done done) {
+StopAction click(ScriptTarget& page, const std::string& selector, ClickOptions options,
+                 ScriptTarget::Done done) {
   return point_action(page, selector, options, "click", false, std::move(done));
 }
 
-StopAction hover(Page& page, const std::string& selector, ClickOptions options, Page::Done done) {
+StopAction hover(ScriptTarget& page, const std::string& selector, ClickOptions options,
+                 ScriptTarget::Done done) {
   return point_action(page, selector, options, "hover", true, std::move(done));
 }
 
-StopAction fill(Page& page, const std::string& selector, const std::string& text, bool force,
-                uint64_t timeout_ms, Page::Done done) {
+StopAction fill(ScriptTarget& page, const std::string& selector, const std::string& text,
+                bool force, uint64_t timeout_ms, ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "fill", {{"text", text}, {"force", force}}, timeout_ms,
@@ -216,8 +233,8 @@ StopAction fill(Page& page, const std::string& selector, const std::string& text
   return stopper(action);
 }
 
-StopAction type_text(Page& page, const std::string& selector, const std::string& text,
-                     uint64_t delay_ms, uint64_t timeout_ms, Page::Done done) {
+StopAction type_text(ScriptTarget& page, const std::string& selector, const std::string& text,
+                     uint64_t delay_ms, uint64_t timeout_ms, ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "type", json::object(), timeout_ms,
@@ -232,13 +249,15 @@ StopAction type_text(Page& page, const std::string& selector, const std::string&
   return stopper(action);
 }
 
-void press_keys(Page& page, const std::string& keys, uint64_t timeout_ms, Page::Done done) {
+void press_keys(ScriptTarget& page, const std::string& keys, uint64_t timeout_ms,
+                ScriptTarget::Done done) {
   auto commands = key_press_commands(keys, timeout_ms);
   if (!commands) return done(std::move(commands.error()));
   send_commands(new_action(page), std::move(commands.value()), std::move(done));
 }
 
-StopAction focus(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done) {
+StopAction focus(ScriptTarget& page, const std::string& selector, uint64_t timeout_ms,
+                 ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "focus", json::object(), timeout_ms, [done](json) { done(json(nullptr)); },
@@ -246,9 +265,9 @@ StopAction focus(Page& page, const std::string& selector, uint64_t timeout_ms, P
   return stopper(action);
 }
 
-StopAction select_options(Page& page, const std::string& selector,
+StopAction select_options(ScriptTarget& page, const std::string& selector,
                           const std::vector<std::string>& values, uint64_t timeout_ms,
-                          Page::Done done) {
+                          ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "select", {{"values", values}}, timeout_ms,
@@ -260,8 +279,8 @@ StopAction select_options(Page& page, const std::string& selector,
   return stopper(action);
 }
 
-StopAction set_checked(Page& page, const std::string& selector, bool checked, ClickOptions options,
-                       Page::Done done) {
+StopAction set_checked(ScriptTarget& page, const std::string& selector, bool checked,
+                       ClickOptions options, ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "check",
@@ -271,7 +290,7 @@ StopAction set_checked(Page& page, const std::string& selector, bool checked, Cl
       options.timeout_ms,
       [action, selector, checked, options, done](json outcome) {
         if (is_true(outcome, "done")) return done(json(nullptr));
-        click_at(action, outcome, options, false,
+        click_at(action, selector, outcome, options, false,
                  [action, selector, checked, options, done](Result<json> r) {
                    if (!r) return done(std::move(r));
                    act(
@@ -292,8 +311,9 @@ StopAction set_checked(Page& page, const std::string& selector, bool checked, Cl
   return stopper(action);
 }
 
-StopAction read_element(Page& page, const std::string& selector, ElementRead what,
-                        const std::string& attribute, uint64_t timeout_ms, Page::Done done) {
+StopAction read_element(ScriptTarget& page, const std::string& selector, ElementRead what,
+                        const std::string& attribute, uint64_t timeout_ms,
+                        ScriptTarget::Done done) {
   const char* name = "text";
   switch (what) {
     case ElementRead::text:
@@ -323,9 +343,9 @@ StopAction read_element(Page& page, const std::string& selector, ElementRead wha
   return stopper(action);
 }
 
-StopAction upload_files(Page& page, const std::string& selector,
+StopAction upload_files(ScriptTarget& page, const std::string& selector,
                         const std::vector<std::string>& paths, uint64_t timeout_ms,
-                        Page::Done done) {
+                        ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "upload", {{"count", paths.size()}}, timeout_ms,
@@ -333,13 +353,8 @@ StopAction upload_files(Page& page, const std::string& selector,
         // The element itself, as a remote object: the only way to hand it
         // files. Resolved again, like every look.
         const std::string expression = "(" + element_script() + ")(" + json(selector).dump() + ")";
-        action->page->send(
-            cdp::Command{"Runtime.evaluate",
-                         {{"expression", expression}, {"returnByValue", false}},
-                         "",
-                         timeout_ms,
-                         ""},
-            [action, selector, paths, timeout_ms, done](Result<json> r) {
+        action->page->evaluate_handle(
+            expression, timeout_ms, [action, selector, paths, timeout_ms, done](Result<json> r) {
               if (!r) return done(std::move(r));
               if (auto why = action->blocked(kEvaluate)) return done(std::move(*why));
               auto result = r.value().find("result");
@@ -350,7 +365,7 @@ StopAction upload_files(Page& page, const std::string& selector,
                 return done(
                     Error{Kind::not_found, "no element matches '" + selector + "'", kEvaluate, {}});
               }
-              action->page->send(
+              action->page->send_here(
                   cdp::Command{"DOM.setFileInputFiles",
                                {{"files", paths}, {"objectId", object_id}},
                                "",
@@ -358,7 +373,7 @@ StopAction upload_files(Page& page, const std::string& selector,
                                ""},
                   [action, object_id, done](Result<json> set) {
                     if (!action->alive.expired()) {
-                      action->page->send(
+                      action->page->send_here(
                           cdp::Command{
                               "Runtime.releaseObject", {{"objectId", object_id}}, "", 5000, ""},
                           [](Result<json>) {});
@@ -372,8 +387,8 @@ StopAction upload_files(Page& page, const std::string& selector,
   return stopper(action);
 }
 
-StopAction element_box(Page& page, const std::string& selector, uint64_t timeout_ms,
-                       Page::Done done) {
+StopAction element_box(ScriptTarget& page, const std::string& selector, uint64_t timeout_ms,
+                       ScriptTarget::Done done) {
   auto action = new_action(page);
   act(
       action, selector, "box", json::object(), timeout_ms,
@@ -387,8 +402,8 @@ StopAction element_box(Page& page, const std::string& selector, uint64_t timeout
   return stopper(action);
 }
 
-void query_elements(Page& page, const std::string& selector, const char* what, uint64_t timeout_ms,
-                    Page::Done done) {
+void query_elements(ScriptTarget& page, const std::string& selector, const char* what,
+                    uint64_t timeout_ms, ScriptTarget::Done done) {
   page.call_function(
       query_script(), json::array({selector, what}), timeout_ms, kEvaluate,
       [done = std::move(done)](Result<json> r) {
@@ -405,15 +420,15 @@ void query_elements(Page& page, const std::string& selector, const char* what, u
       });
 }
 
-void document_html(Page& page, uint64_t timeout_ms, Page::Done done) {
+void document_html(ScriptTarget& page, uint64_t timeout_ms, ScriptTarget::Done done) {
   page.evaluate(
       "(document.doctype ? new XMLSerializer().serializeToString(document.doctype) + '\\n' : '')"
       " + document.documentElement.outerHTML",
       timeout_ms, kEvaluate, std::move(done));
 }
 
-StopAction wait_for(Page& page, const std::string& selector, WaitForOptions options,
-                    Page::Done done) {
+StopAction wait_for(ScriptTarget& page, const std::string& selector, WaitForOptions options,
+                    ScriptTarget::Done done) {
   const char* state = options.state == ElementState::visible  ? "visible"
                       : options.state == ElementState::hidden ? "hidden"
                                                               : "attached";

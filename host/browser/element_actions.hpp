@@ -18,7 +18,7 @@
 // once. Every action ends exactly once through `done`; the returned function
 // stops it (its caller gave up), and `done` then still runs once.
 
-#include "browser/page.hpp"
+#include "browser/script_target.hpp"
 
 #include <functional>
 #include <optional>
@@ -40,62 +40,66 @@ struct ClickOptions {
   uint64_t timeout_ms = 10000;
 };
 // Result: null.
-StopAction click(Page& page, const std::string& selector, ClickOptions options, Page::Done done);
-StopAction hover(Page& page, const std::string& selector, ClickOptions options, Page::Done done);
+StopAction click(ScriptTarget& page, const std::string& selector, ClickOptions options,
+                 ScriptTarget::Done done);
+StopAction hover(ScriptTarget& page, const std::string& selector, ClickOptions options,
+                 ScriptTarget::Done done);
 
 // Focuses, selects the content, and inserts `text` as one edit (input
 // events), then dispatches change; date, time, color and range inputs get
 // the value as their picker would set it. Empty text clears. Result: null.
-StopAction fill(Page& page, const std::string& selector, const std::string& text, bool force,
-                uint64_t timeout_ms, Page::Done done);
+StopAction fill(ScriptTarget& page, const std::string& selector, const std::string& text,
+                bool force, uint64_t timeout_ms, ScriptTarget::Done done);
 
 // Focuses (caret at the end) and types key by key, `delay_ms` between keys.
-StopAction type_text(Page& page, const std::string& selector, const std::string& text,
-                     uint64_t delay_ms, uint64_t timeout_ms, Page::Done done);
+StopAction type_text(ScriptTarget& page, const std::string& selector, const std::string& text,
+                     uint64_t delay_ms, uint64_t timeout_ms, ScriptTarget::Done done);
 
 // Presses a key or a combination ("Control+A") on whatever has focus.
-void press_keys(Page& page, const std::string& keys, uint64_t timeout_ms, Page::Done done);
+void press_keys(ScriptTarget& page, const std::string& keys, uint64_t timeout_ms,
+                ScriptTarget::Done done);
 
-StopAction focus(Page& page, const std::string& selector, uint64_t timeout_ms, Page::Done done);
+StopAction focus(ScriptTarget& page, const std::string& selector, uint64_t timeout_ms,
+                 ScriptTarget::Done done);
 
 // Selects the options whose value (else label) is each of `values`; waits
 // for them to exist. Result: the selected values, an array.
-StopAction select_options(Page& page, const std::string& selector,
+StopAction select_options(ScriptTarget& page, const std::string& selector,
                           const std::vector<std::string>& values, uint64_t timeout_ms,
-                          Page::Done done);
+                          ScriptTarget::Done done);
 
 // Clicks a checkbox or radio (or role=checkbox) unless it already is in the
 // asked state, then makes sure the click changed it (`script` error if the
 // page refused). Result: null.
-StopAction set_checked(Page& page, const std::string& selector, bool checked, ClickOptions options,
-                       Page::Done done);
+StopAction set_checked(ScriptTarget& page, const std::string& selector, bool checked,
+                       ClickOptions options, ScriptTarget::Done done);
 
 // Reads of one element, waiting until it is attached.
 enum class ElementRead { text, html, attr, value, checked };
 // Result: the text (innerText), outerHTML, the attribute (null when absent),
 // the value, or whether it is checked.
-StopAction read_element(Page& page, const std::string& selector, ElementRead what,
-                        const std::string& attribute, uint64_t timeout_ms, Page::Done done);
+StopAction read_element(ScriptTarget& page, const std::string& selector, ElementRead what,
+                        const std::string& attribute, uint64_t timeout_ms, ScriptTarget::Done done);
 
 // Sets the files of an <input type=file> (DOM.setFileInputFiles: the page
 // sees input and change), once it is attached. `paths` are absolute and
 // already allowed; a single-file input refuses several (`script`). Result:
 // null.
-StopAction upload_files(Page& page, const std::string& selector,
+StopAction upload_files(ScriptTarget& page, const std::string& selector,
                         const std::vector<std::string>& paths, uint64_t timeout_ms,
-                        Page::Done done);
+                        ScriptTarget::Done done);
 
 // The element's box in document coordinates {x, y, width, height}, once it
 // is visible (scrolled into view first): a screenshot's clip.
-StopAction element_box(Page& page, const std::string& selector, uint64_t timeout_ms,
-                       Page::Done done);
+StopAction element_box(ScriptTarget& page, const std::string& selector, uint64_t timeout_ms,
+                       ScriptTarget::Done done);
 
 // Reads that do not wait: "count", "exists", "texts", "visible" (the first
 // match). Result: the number, boolean or array.
-void query_elements(Page& page, const std::string& selector, const char* what, uint64_t timeout_ms,
-                    Page::Done done);
+void query_elements(ScriptTarget& page, const std::string& selector, const char* what,
+                    uint64_t timeout_ms, ScriptTarget::Done done);
 // The whole document's HTML.
-void document_html(Page& page, uint64_t timeout_ms, Page::Done done);
+void document_html(ScriptTarget& page, uint64_t timeout_ms, ScriptTarget::Done done);
 
 enum class ElementState { attached, visible, hidden };
 struct WaitForOptions {
@@ -104,7 +108,7 @@ struct WaitForOptions {
 };
 // Result: true once the selector's element is in `state` (hidden: nothing
 // that matches is visible, nothing matching included).
-StopAction wait_for(Page& page, const std::string& selector, WaitForOptions options,
-                    Page::Done done);
+StopAction wait_for(ScriptTarget& page, const std::string& selector, WaitForOptions options,
+                    ScriptTarget::Done done);
 
 }  // namespace belay::browser

@@ -114,6 +114,19 @@ void Page::send(cdp::Command command, Done done) {
   connection_.send(std::move(command), std::move(done));
 }
 
+void Page::send_on(const std::string& session_id, cdp::Command command, Done done) {
+  if (connection_alive_.expired()) {
+    return done(cdp::transport_closed("the page's browser is gone", command.op_or_method()));
+  }
+  command.session_id = session_id;
+  connection_.send(std::move(command), std::move(done));
+}
+
+FrameTracker& Page::frames() {
+  if (!frames_) frames_ = std::make_unique<FrameTracker>(connection_, session_id_);
+  return *frames_;
+}
+
 void Page::navigate(const std::string& url, NavigateOptions options, Done done) {
   if (options.op.empty()) options.op = "Page.navigate";
   uv_update_time(loop_);
@@ -372,12 +385,13 @@ void Page::evaluate(const std::string& expression, uint64_t timeout_ms, std::str
        });
 }
 
-void Page::call_function(const std::string& function_source, const json& args, uint64_t timeout_ms,
-                         std::string op, Done done) {
-  // JSON is a valid JavaScript literal, so the arguments travel inline.
-  const std::string expression = "(" + function_source + ").apply(null, " +
-                                 args.dump(-1, ' ', false, json::error_handler_t::replace) + ")";
-  evaluate(expression, timeout_ms, std::move(op), std::move(done));
+void Page::evaluate_handle(const std::string& expression, uint64_t timeout_ms, Done done) {
+  send(cdp::Command{"Runtime.evaluate",
+                    {{"expression", expression}, {"returnByValue", false}},
+                    "",
+                    timeout_ms,
+                    ""},
+       std::move(done));
 }
 
 void Page::close(uint64_t timeout_ms, Done done) {

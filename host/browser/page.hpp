@@ -3,6 +3,8 @@
 // actions users call — navigate, evaluate, … — each end exactly once:
 // result, deadline, session end or disconnect.
 
+#include "browser/frame_tracker.hpp"
+#include "browser/script_target.hpp"
 #include "cdp/connection.hpp"
 #include "core/uv_handle.hpp"
 
@@ -28,18 +30,16 @@ struct NavigateOptions {
   std::string op;  // what failed, in errors; empty: "Page.navigate"
 };
 
-class Page {
+class Page final : public ScriptTarget {
  public:
-  using Done = std::function<void(Result<json>)>;
-
   Page(uv_loop_t* loop, cdp::Connection& connection, std::string target_id, std::string session_id);
   ~Page();
   Page(const Page&) = delete;
   Page& operator=(const Page&) = delete;
 
-  uv_loop_t* loop() const { return loop_; }
+  uv_loop_t* loop() const override { return loop_; }
   // Expires when this page is destroyed: for work that outlives one call.
-  std::weak_ptr<bool> lifetime() const { return alive_; }
+  std::weak_ptr<bool> lifetime() const override { return alive_; }
   const std::string& target_id() const { return target_id_; }
   const std::string& session_id() const { return session_id_; }
   // Set once the session ended (closed, detached) or the renderer crashed.
@@ -51,22 +51,38 @@ class Page {
 
   // Raw CDP on this page's session.
   void send(cdp::Command command, Done done);
+  // Raw CDP on another session of this page's: an out-of-process iframe's.
+  void send_on(const std::string& session_id, cdp::Command command, Done done);
+  // The page's frames; tracking starts when a script first asks for them.
+  FrameTracker& frames();
   // Navigates and waits for `options.wait` of that navigation; result
   // {url, frameId, loaderId}.
   void navigate(const std::string& url, NavigateOptions options, Done done);
   // Page.reload / history, waiting like navigate.
   void reload(NavigateOptions options, Done done);
   void go_history(int delta, NavigateOptions options, Done done);
-  // Evaluates an expression (promises awaited); result: the JSON value.
-  void evaluate(const std::string& expression, uint64_t timeout_ms, std::string op, Done done);
-  // Calls a function source with JSON arguments in the page.
-  void call_function(const std::string& function_source, const json& args, uint64_t timeout_ms,
-                     std::string op, Done done);
+  // ScriptTarget: the page's main frame.
+  void evaluate(const std::string& expression, uint64_t timeout_ms, std::string op,
+                Done done) override;
+  void evaluate_handle(const std::string& expression, uint64_t timeout_ms, Done done) override;
+  void send_here(cdp::Command command, Done done) override {
+    send(std::move(command), std::move(done));
+  }
+  void send_input(cdp::Command command, Done done) override {
+    send(std::move(command), std::move(done));
+  }
+  void page_point(const std::string&, double x, double y, uint64_t, Done done) override {
+    done(json{{"x", x}, {"y", y}});
+  }
   void close(uint64_t timeout_ms, Done done);
 
   // Subscribers to this page's end (crash, detach); returns an id.
   uint64_t on_gone(std::function<void(const Error&)> handler);
   void remove_gone_handler(uint64_t id);
+
+  // A Runtime.evaluate reply as its JSON value, or its exception as a
+  // js_exception error.
+  static Result<json> unwrap_remote_object(Result<json> reply, const std::string& op);
 
  private:
   struct NavigationWait;
@@ -80,7 +96,6 @@ class Page {
   void start_wait(const std::string& loader_id, NavigateOptions options, Done done, json result);
   void finish_wait(NavigationWait* wait, Result<json> result);
   void on_session_end(const Error& why);
-  static Result<json> unwrap_remote_object(Result<json> reply, const std::string& op);
 
   uv_loop_t* loop_;
   cdp::Connection& connection_;
@@ -95,6 +110,7 @@ class Page {
   std::list<std::unique_ptr<NavigationWait>> waits_;
   std::map<uint64_t, std::function<void(const Error&)>> gone_handlers_;
   uint64_t next_gone_handler_ = 1;
+  std::unique_ptr<FrameTracker> frames_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

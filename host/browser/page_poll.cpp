@@ -16,13 +16,13 @@ constexpr uint64_t kPageGraceMs = 2000;
 constexpr uint64_t kLookAgainPauseMs = 20;
 
 struct Poll {
-  Page* page = nullptr;
+  ScriptTarget* page = nullptr;
   std::weak_ptr<bool> page_alive;
   uv_loop_t* loop = nullptr;
   PagePoll spec;
   uint64_t deadline = 0;
   bool stopped = false;  // its caller is gone: look no more
-  Page::Done done;
+  ScriptTarget::Done done;
 };
 
 void look(std::shared_ptr<Poll> poll) {
@@ -58,7 +58,7 @@ void look(std::shared_ptr<Poll> poll) {
 
 }  // namespace
 
-std::function<void()> poll_in_page(Page& page, PagePoll spec, Page::Done done) {
+std::function<void()> poll_in_page(ScriptTarget& page, PagePoll spec, ScriptTarget::Done done) {
   auto poll = std::make_shared<Poll>();
   poll->page = &page;
   poll->page_alive = page.lifetime();

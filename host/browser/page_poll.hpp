@@ -6,7 +6,7 @@
 // until the deadline, as Puppeteer's waitForSelector and Playwright's
 // locators do. Element actions and wait_for are built on it.
 
-#include "browser/page.hpp"
+#include "browser/script_target.hpp"
 
 #include <functional>
 #include <string>
@@ -24,6 +24,6 @@ struct PagePoll {
 // navigation, or the error (timeout: the page stopped answering; the page's
 // end). The returned function stops it from looking again (its caller gave
 // up: Ctrl-C, an item deadline); `done` still runs once.
-std::function<void()> poll_in_page(Page& page, PagePoll poll, Page::Done done);
+std::function<void()> poll_in_page(ScriptTarget& page, PagePoll poll, ScriptTarget::Done done);
 
 }  // namespace belay::browser

@@ -23,13 +23,13 @@ bool truthy(const json& value) {
 }
 
 struct Poll {
-  Page* page = nullptr;
+  ScriptTarget* page = nullptr;
   std::weak_ptr<bool> alive;
   FunctionWait wait;
   uint64_t deadline = 0;
   bool stopped = false;
   json last = nullptr;
-  Page::Done done;
+  ScriptTarget::Done done;
 };
 
 void look(const std::shared_ptr<Poll>& poll) {
@@ -82,7 +82,7 @@ void look(const std::shared_ptr<Poll>& poll) {
 
 }  // namespace
 
-StopAction wait_for_function(Page& page, FunctionWait wait, Page::Done done) {
+StopAction wait_for_function(ScriptTarget& page, FunctionWait wait, ScriptTarget::Done done) {
   auto poll = std::make_shared<Poll>();
   poll->page = &page;
   poll->alive = page.lifetime();

@@ -22,7 +22,7 @@ struct FunctionWait {
 // Result: the first truthy value the source gives (JavaScript's truthiness:
 // not null/undefined, false, 0, NaN or ""). `timeout` when none came in
 // time; `js_exception` at once when the source throws.
-StopAction wait_for_function(Page& page, FunctionWait wait, Page::Done done);
+StopAction wait_for_function(ScriptTarget& page, FunctionWait wait, ScriptTarget::Done done);
 
 // Whether `url` matches `glob`: `**` any characters, `*` any but '/', every
 // other character itself (`?` included). Without a wildcard, the whole URL.

@@ -605,6 +605,23 @@ Reply long_page(const Request& request) {
                         "px\">" + std::string(kContent));
 }
 
+// Two iframes of /inputs: one from this server, and one from `cross` (a URL
+// of another server, e.g. http://localhost:PORT/inputs: another site, so
+// Chromium puts it in a process of its own). The second is moved by a
+// transform, so a click inside it must follow the frame's real box.
+Reply frames_page(const Request& request) {
+  const std::string cross = param(request, "cross", "/inputs");
+  return html_reply(200, "Frames", R"(<style>
+  iframe { position: absolute; left: 40px; width: 560px; height: 380px; border: 5px solid #333; }
+  #same-frame { top: 70px; }
+  #cross-frame { top: 470px; transform: translateX(30px); }
+</style>
+<p id="top">top document</p>
+<iframe id="same-frame" name="same" src="/inputs"></iframe>
+<iframe id="cross-frame" name="cross" src=")" +
+                                      html_escape(cross) + R"("></iframe>)");
+}
+
 Reply texts_page() {
   return html_reply(200, "Texts", R"(<p><button id="b1">Sign in</button>
 <button id="b2">Sign in with SSO</button></p>
@@ -675,6 +692,7 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/keys") return keys_page();
   if (path == "/long") return long_page(request);
   if (path == "/texts") return texts_page();
+  if (path == "/frames") return frames_page(request);
   if (path.compare(0, kStatic.size(), kStatic) == 0) {
     return static_file(std::string_view(path).substr(kStatic.size()), context.static_dir);
   }
