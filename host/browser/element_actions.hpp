@@ -8,7 +8,7 @@
 //   hover                             attached, visible, stable, hit-testable
 //   fill, clear                       attached, visible, enabled, editable
 //   type, select                      attached, visible, enabled
-//   focus, text, attr, value, html, is_checked              attached
+//   focus, upload, text, attr, value, html, is_checked      attached
 //
 // An element outside the viewport is scrolled into view before the
 // hit-test. `force` skips every condition but attached. When the timeout
