@@ -17,10 +17,9 @@ struct Prologue {
 
 bool begin_browser_call(lua_State* L, const char* op, int opts_idx, bool need_connected,
                         Prologue* out) {
-  {
-    Options o(L, opts_idx, op, {"timeout"});
-    out->timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, opts_idx, op, Runtime::from(L).hooks().call_timeout_ms,
+                           &out->timeout_ms)) {
+    return false;
   }
   auto* handle = static_cast<BrowserHandle*>(luaL_testudata(L, 1, kBrowserMetatable));
   if (handle == nullptr) {

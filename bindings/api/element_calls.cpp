@@ -153,10 +153,8 @@ bool start_type(lua_State* L) {
 bool start_press(lua_State* L) {
   const char* keys = luaL_checkstring(L, 2);
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 3, "page:press", {"timeout"});
-    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 3, "page:press", hooks(L).action_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, "page:press", &call)) return false;
@@ -167,10 +165,8 @@ bool start_press(lua_State* L) {
 bool start_focus(lua_State* L) {
   const char* selector = luaL_checkstring(L, 2);
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 3, "page:focus", {"timeout"});
-    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 3, "page:focus", hooks(L).action_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, "page:focus", &call)) return false;
@@ -217,10 +213,8 @@ bool start_select(lua_State* L) {
   std::vector<std::string> values;
   if (!read_strings(L, 3, "page:select", "value", &values)) return false;
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 4, "page:select", {"timeout"});
-    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 4, "page:select", hooks(L).action_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, "page:select", &call)) return false;
@@ -235,10 +229,8 @@ bool start_upload(lua_State* L) {
   std::vector<std::string> wanted;
   if (!read_strings(L, 3, "page:upload", "path", &wanted)) return false;
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 4, "page:upload", {"timeout"});
-    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 4, "page:upload", hooks(L).action_timeout_ms, &timeout_ms)) {
+    return false;
   }
   // Every path is checked before anything is sent: files are never read
   // into Lua, only named to Chromium.
@@ -263,10 +255,9 @@ bool start_read(lua_State* L, const char* op, browser::ElementRead what) {
   const char* selector = luaL_checkstring(L, 2);
   const char* attribute = what == browser::ElementRead::attr ? luaL_checkstring(L, 3) : "";
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, what == browser::ElementRead::attr ? 4 : 3, op, {"timeout"});
-    timeout_ms = o.timeout(hooks(L).action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, what == browser::ElementRead::attr ? 4 : 3, op,
+                           hooks(L).action_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, op, &call)) return false;
@@ -288,10 +279,9 @@ bool start_html(lua_State* L) {
   const bool whole = lua_isnoneornil(L, 2) || lua_type(L, 2) == LUA_TTABLE;
   if (!whole) return start_read(L, "page:html", browser::ElementRead::html);
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, lua_type(L, 2) == LUA_TTABLE ? 2 : 3, "page:html", {"timeout"});
-    timeout_ms = o.timeout(hooks(L).call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, lua_type(L, 2) == LUA_TTABLE ? 2 : 3, "page:html",
+                           hooks(L).call_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, "page:html", &call)) return false;
@@ -302,10 +292,8 @@ bool start_html(lua_State* L) {
 bool start_query(lua_State* L, const char* op, const char* what) {
   const char* selector = luaL_checkstring(L, 2);
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 3, op, {"timeout"});
-    timeout_ms = o.timeout(hooks(L).call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 3, op, hooks(L).call_timeout_ms, &timeout_ms)) {
+    return false;
   }
   PageCall call;
   if (!begin(L, op, &call)) return false;

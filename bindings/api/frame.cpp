@@ -18,10 +18,9 @@ bool start_url(lua_State* L) {
   browser::ScriptTarget* target = nullptr;
   CallSlot slot;
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 2, "frame:url", {"timeout"});
-    timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 2, "frame:url", Runtime::from(L).hooks().call_timeout_ms,
+                           &timeout_ms)) {
+    return false;
   }
   if (!begin_target_call(L, "frame:url", &target, &slot)) return false;
   target->evaluate("location.href", timeout_ms, "frame:url", finish_into(slot));

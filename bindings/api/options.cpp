@@ -68,12 +68,6 @@ int Options::push_field(const char* key) {
   return lua_rawget(L_, idx_);
 }
 
-bool Options::present(const char* key) {
-  const bool out = push_field(key) != LUA_TNIL;
-  lua_pop(L_, 1);
-  return out;
-}
-
 std::optional<bool> Options::boolean(const char* key) {
   std::optional<bool> out;
   const int type = push_field(key);
@@ -200,6 +194,12 @@ uint64_t Options::timeout(uint64_t fallback) {
   constexpr double kMaxTimeoutMs = 24.0 * 3600 * 1000;
   auto ms = number("timeout", 1, kMaxTimeoutMs, true);
   return ms ? static_cast<uint64_t>(*ms) : fallback;
+}
+
+bool read_timeout_option(lua_State* L, int idx, const char* op, uint64_t fallback, uint64_t* out) {
+  Options o(L, idx, op, {"timeout"});
+  *out = o.timeout(fallback);
+  return o.ok() || o.push_error();
 }
 
 }  // namespace belay::lua

@@ -22,6 +22,10 @@
 
 namespace belay::lua {
 
+// Options that may hold only `timeout`: *out gets it, or `fallback`.
+// False with the `config` error pushed.
+bool read_timeout_option(lua_State* L, int idx, const char* op, uint64_t fallback, uint64_t* out);
+
 class Options {
  public:
   // `idx` is where the table is (absent or nil: no options). `keys` are the
@@ -33,7 +37,6 @@ class Options {
   bool push_error();
   const Error& error() const { return *error_; }
 
-  bool present(const char* key);
   std::optional<bool> boolean(const char* key);
   bool boolean(const char* key, bool fallback) { return boolean(key).value_or(fallback); }
   std::optional<std::string> string(const char* key);

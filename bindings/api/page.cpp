@@ -33,10 +33,9 @@ bool begin_page_call_with(lua_State* L, const char* op, Prologue* out) {
 }
 
 bool begin_page_call(lua_State* L, const char* op, int opts_idx, Prologue* out) {
-  {
-    Options o(L, opts_idx, op, {"timeout"});
-    out->timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, opts_idx, op, Runtime::from(L).hooks().call_timeout_ms,
+                           &out->timeout_ms)) {
+    return false;
   }
   return begin_page_call_with(L, op, out);
 }
@@ -116,10 +115,9 @@ bool start_evaluate(lua_State* L) {
     args.push_back(std::move(arg.value()));
   }
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, opts_idx, "page:evaluate", {"timeout"});
-    timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, opts_idx, "page:evaluate", Runtime::from(L).hooks().call_timeout_ms,
+                           &timeout_ms)) {
+    return false;
   }
   browser::ScriptTarget* target = nullptr;
   CallSlot slot;
@@ -157,10 +155,9 @@ bool start_frames(lua_State* L) {
 bool start_frame(lua_State* L) {
   const char* query = luaL_checkstring(L, 2);
   uint64_t timeout_ms = 0;
-  {
-    Options o(L, 3, "page:frame", {"timeout"});
-    timeout_ms = o.timeout(Runtime::from(L).hooks().action_timeout_ms);
-    if (!o.ok()) return o.push_error();
+  if (!read_timeout_option(L, 3, "page:frame", Runtime::from(L).hooks().action_timeout_ms,
+                           &timeout_ms)) {
+    return false;
   }
   Prologue p;
   if (!begin_page_call_with(L, "page:frame", &p)) return false;

@@ -125,15 +125,11 @@ int l_wait_for_url(lua_State* L) {
     return lua_error(L);
   }
   uint64_t timeout_ms = 0;
-  bool ok = true;
-  {
-    // Scoped: the error is pushed before the Options go, and lua_error
-    // (a longjmp) runs after.
-    Options o(L, 3, kWaitForUrl, {"timeout"});
-    timeout_ms = o.timeout(Runtime::from(L).hooks().action_timeout_ms);
-    ok = o.ok() || o.push_error();
+  // The options are read (and gone) before lua_error, a longjmp, may run.
+  if (!read_timeout_option(L, 3, kWaitForUrl, Runtime::from(L).hooks().action_timeout_ms,
+                           &timeout_ms)) {
+    return lua_error(L);
   }
-  if (!ok) return lua_error(L);
   const int base = lua_gettop(L);
   if (!push_helper(L)) return lua_error(L);
   lua_pushvalue(L, 1);

@@ -352,15 +352,12 @@ StopAction upload_files(ScriptTarget& page, const std::string& selector,
       [action, selector, paths, timeout_ms, done](json) {
         // The element itself, as a remote object: the only way to hand it
         // files. Resolved again, like every look.
-        const std::string expression = "(" + element_script() + ")(" + json(selector).dump() + ")";
         action->page->evaluate_handle(
-            expression, timeout_ms, [action, selector, paths, timeout_ms, done](Result<json> r) {
+            first_element_expression(selector), timeout_ms,
+            [action, selector, paths, timeout_ms, done](Result<json> r) {
               if (!r) return done(std::move(r));
               if (auto why = action->blocked(kEvaluate)) return done(std::move(*why));
-              auto result = r.value().find("result");
-              const std::string object_id = result != r.value().end() && result->is_object()
-                                                ? cdp::string_field(*result, "objectId")
-                                                : std::string();
+              const std::string object_id = cdp::result_object_id(r.value());
               if (object_id.empty()) {
                 return done(
                     Error{Kind::not_found, "no element matches '" + selector + "'", kEvaluate, {}});

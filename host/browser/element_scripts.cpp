@@ -1,5 +1,7 @@
 #include "browser/element_scripts.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace belay::browser {
 namespace {
 
@@ -336,6 +338,11 @@ const std::string& element_script() {
                                     "  const found = queryAll(selector);\n"
                                     "  return found.length > 0 ? found[0] : null;\n}";
   return source;
+}
+
+std::string first_element_expression(const std::string& selector, bool quiet) {
+  const std::string call = "(" + element_script() + ")(" + nlohmann::json(selector).dump() + ")";
+  return quiet ? "(() => { try { return " + call + "; } catch (e) { return null; } })()" : call;
 }
 
 }  // namespace belay::browser

@@ -24,5 +24,8 @@ const std::string& query_script();
 // (selector) → the first matching element itself, or null: for the calls
 // that need a remote object (DOM.setFileInputFiles).
 const std::string& element_script();
+// The expression that calls element_script() on `selector`; with
+// `quiet`, a selector that cannot be parsed gives null instead of throwing.
+std::string first_element_expression(const std::string& selector, bool quiet = false);
 
 }  // namespace belay::browser

@@ -95,17 +95,11 @@ void Frame::page_point(const std::string& selector, double x, double y, uint64_t
   // The element into the page's view first: the frame's own checks saw only
   // the frame's viewport.
   evaluate_handle(
-      "(" + element_script() + ")(" + json(selector).dump() + ")", timeout_ms,
+      first_element_expression(selector), timeout_ms,
       [this, alive, selector, x, y, timeout_ms, done](Result<json> r) {
         if (!r) return done(std::move(r));
         if (alive.expired()) return done(cdp::session_detached("the frame was released"));
-        std::string object_id;
-        if (r.value().is_object()) {
-          auto result = r.value().find("result");
-          if (result != r.value().end() && result->is_object()) {
-            object_id = cdp::string_field(*result, "objectId");
-          }
-        }
+        const std::string object_id = cdp::result_object_id(r.value());
         if (object_id.empty()) {
           return done(Error{Kind::not_found,
                             "no element matches '" + selector + "'",
@@ -304,19 +298,12 @@ void look_for_frame(const std::shared_ptr<FrameSearch>& search) {
     // An <iframe> the query selects in the main document: its frame id.
     Page* page = search->page;
     page->evaluate_handle(
-        "(() => { try { return (" + element_script() + ")(" + json(search->query).dump() +
-            "); } catch (e) { return null; } })()",
-        call_timeout, [search, frames, call_timeout](Result<json> handle) {
+        first_element_expression(search->query, /*quiet=*/true), call_timeout,
+        [search, frames, call_timeout](Result<json> handle) {
           if (search->page_alive.expired()) {
             return search->done(cdp::session_detached("the page was closed", "DOM.describeNode"));
           }
-          std::string object_id;
-          if (handle && handle.value().is_object()) {
-            auto result = handle.value().find("result");
-            if (result != handle.value().end() && result->is_object()) {
-              object_id = cdp::string_field(*result, "objectId");
-            }
-          }
+          const std::string object_id = handle ? cdp::result_object_id(handle.value()) : "";
           if (object_id.empty()) return again(search);
           search->page->send(
               cdp::Command{"DOM.describeNode", {{"objectId", object_id}}, "", call_timeout, ""},

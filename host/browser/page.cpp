@@ -107,11 +107,7 @@ void Page::prepare(uint64_t timeout_ms, std::function<void(std::optional<Error>)
 }
 
 void Page::send(cdp::Command command, Done done) {
-  if (connection_alive_.expired()) {
-    return done(cdp::transport_closed("the page's browser is gone", command.op_or_method()));
-  }
-  command.session_id = session_id_;
-  connection_.send(std::move(command), std::move(done));
+  send_on(session_id_, std::move(command), std::move(done));
 }
 
 void Page::send_on(const std::string& session_id, cdp::Command command, Done done) {

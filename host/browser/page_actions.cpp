@@ -5,13 +5,9 @@
 #include "cdp/classify.hpp"
 #include "cdp/reply_fields.hpp"
 #include "core/base64.hpp"
-#include "core/defer.hpp"
 #include "core/private_files.hpp"
 
-#include <array>
 #include <cmath>
-#include <cstdio>
-#include <memory>
 #include <optional>
 
 namespace belay::browser {

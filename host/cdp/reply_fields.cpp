@@ -21,6 +21,11 @@ std::string string_field(const json& message, const char* key, const std::string
   return value != nullptr && value->is_string() ? value->get<std::string>() : fallback;
 }
 
+std::string result_object_id(const json& reply) {
+  const json* result = field(reply, "result");
+  return result != nullptr ? string_field(*result, "objectId") : std::string();
+}
+
 double number_field(const json& message, const char* key, double fallback) {
   const json* value = field(message, key);
   return value != nullptr && value->is_number() ? value->get<double>() : fallback;

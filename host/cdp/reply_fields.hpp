@@ -24,6 +24,10 @@ int64_t integer_field(const nlohmann::json& message, const char* key, int64_t fa
 // The field when it is an array, else an empty array.
 const nlohmann::json& array_field(const nlohmann::json& message, const char* key);
 
+// The remote object a Runtime.evaluate without returnByValue gave back:
+// result.objectId, or "" (null, undefined, a reply of the wrong shape).
+std::string result_object_id(const nlohmann::json& reply);
+
 // A field the command cannot do without: its string, or a `protocol` error
 // naming the method and the field.
 Result<std::string> required_string(const nlohmann::json& reply, const char* key,

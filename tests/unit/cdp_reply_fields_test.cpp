@@ -46,6 +46,16 @@ TEST(ReplyFields, EachReaderGivesItsFallbackForAWrongTypeOrANonObject) {
   EXPECT_EQ(array_field(json("x"), "a"), json::array());
 }
 
+TEST(ReplyFields, AResultObjectIdIsEmptyForEveryShapeButTheRightOne) {
+  EXPECT_EQ(result_object_id(json::parse(R"({"result":{"type":"object","objectId":"7.1"}})")),
+            "7.1");
+  for (const char* reply : {R"({"result":{"type":"object","subtype":"null"}})",
+                            R"({"result":{"objectId":5}})", R"({"result":"x"})", R"([1])",
+                            R"({})", R"(null)"}) {
+    EXPECT_EQ(result_object_id(json::parse(reply)), "") << reply;
+  }
+}
+
 TEST(ReplyFields, ARequiredStringNamesTheMethodAndWhatIsWrong) {
   EXPECT_EQ(required_string(json{{"sessionId", "S"}}, "sessionId", "M", "op").value(), "S");
   for (const auto& [reply, what] :
