@@ -1,5 +1,6 @@
 #include "vm/guards.hpp"
 
+#include <cstdint>
 #include <cstdio>
 
 #include "vm/error_value.hpp"
@@ -226,6 +227,12 @@ int sandbox_string_rep(lua_State* L) {  // upvalue 1: string.rep
     lua_pushliteral(L, "");
     return 1;
   }
+  // The result's size, saturating: past the cap it is a quota breach
+  // (sandbox), whatever Lua's own limit would have called it.
+  const size_t unit = length + separator;
+  const auto n = static_cast<size_t>(count);
+  const size_t bytes = n > SIZE_MAX / unit ? SIZE_MAX : n * unit - separator;
+  reserve_memory(L, bytes);
   return forward_to_original(L);
 }
 

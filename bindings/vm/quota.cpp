@@ -216,6 +216,17 @@ int raise_quota_error(lua_State* L) {
   return lua_error(L);
 }
 
+void reserve_memory(lua_State* L, size_t bytes) {
+  Context* context = context_of(L);
+  if (context == nullptr || context->current == nullptr) return;
+  if (context->current->trip == Trip::none) {
+    const size_t limit = allocation_limit(*context);
+    if (context->bytes <= limit && bytes <= limit - context->bytes) return;
+    trip(*context, Trip::memory);
+  }
+  raise_quota_error(L);
+}
+
 void charge_instructions(lua_State* L, uint64_t count) {
   Task* task = running_task(L);
   if (task == nullptr) return;

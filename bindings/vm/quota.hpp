@@ -26,6 +26,11 @@ int raise_quota_error(lua_State* L);
 // Charges `count` instructions of C-side work (e.g. table.move's loop) to
 // the running task; raises its quota error when that exhausts the budget.
 void charge_instructions(lua_State* L, uint64_t count);
+// For a C function that knows the size of what it is about to build (as
+// string.rep): raises the running task's memory quota error when `bytes`
+// more would not fit under its cap, before Lua's own size limits can turn
+// the breach into a plain error ("resulting string too large").
+void reserve_memory(lua_State* L, size_t bytes);
 // True if `thread` is a host task's own coroutine: scripts must not resume,
 // wrap or close those (that would hijack another item's async call).
 bool is_task_thread(lua_State* L, lua_State* thread);

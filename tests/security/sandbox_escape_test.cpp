@@ -631,6 +631,15 @@ TEST_F(SandboxEscape, StringRepMemoryBombIsStopped) {
   expect_refused(run("return ('x'):rep(1e9)"), "memory quota exceeded");
 }
 
+// Past Lua's own limit (2 GB) string.rep refuses before allocating, with a
+// plain error; the cap is lower, so this too is a quota breach, and pcall
+// cannot swallow it.
+TEST_F(SandboxEscape, StringRepPastLuasOwnLimitIsAQuotaBreach) {
+  expect_refused(run("return string.rep('z', 1 << 34)"), "memory quota exceeded");
+  expect_refused(run("return pcall(string.rep, 'ab', 1 << 40, ',')"), "memory quota exceeded");
+  expect_refused(run("return ('z'):rep(math.maxinteger)"), "memory quota exceeded");
+}
+
 TEST_F(SandboxEscape, TableGrowthMemoryBombIsStopped) {
   expect_refused(run("local t = {} while true do t[#t + 1] = ('x'):rep(1000) .. #t end"),
                  "memory quota exceeded");
