@@ -21,9 +21,9 @@ bool worth_a_line(const nlohmann::json& event) {
   if (!event.is_object()) return false;
   const auto name = event.find("event");
   if (name == event.end() || !name->is_string()) return false;
-  static const std::array<const char*, 8> kNames = {"item_failed", "recover",     "pause",
-                                                    "unpause",     "restarting",  "fatal",
-                                                    "reload",      "browser_exit"};
+  static const std::array<const char*, 9> kNames = {
+      "item_failed", "recover", "pause",  "unpause",      "restarting",
+      "fatal",       "reload",  "waiting", "browser_exit"};
   const auto& text = name->get_ref<const std::string&>();
   return std::any_of(kNames.begin(), kNames.end(), [&text](const char* n) { return text == n; });
 }

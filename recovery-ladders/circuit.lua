@@ -49,6 +49,7 @@ return {
     local breaker = shared.breaker
     -- While the breaker is open (or its one trial is out), wait: the item
     -- is not failed, only held back.
+    local announced_for -- the opening this item's wait was announced for
     while true do
       local state = breaker:state()
       if state == "closed" or (state == "half_open" and not breaker.trial) then
@@ -58,6 +59,12 @@ return {
       if state == "open" then
         wait = math.max(50, breaker.opened_at + breaker.cooldown_ms - belay.now())
         report(shared, ctx, "open", { failures = breaker.failures, cooldown_ms = breaker.cooldown_ms })
+        if wait > 1000 and announced_for ~= breaker.opened_at then
+          announced_for = breaker.opened_at
+          ctx:event("waiting", { what = "circuit", ms = wait, until_ms = belay.now() + wait,
+                                 why = "the circuit is open after " .. breaker.failures
+                                   .. " failures; no try starts until it cools down" })
+        end
       end
       belay.sleep(math.min(wait, 1000))
     end

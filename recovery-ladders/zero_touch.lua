@@ -8,11 +8,10 @@ return {
   name = "zero_touch",
   retry = { attempts = 3, base_ms = 1000, factor = 2, max_ms = 30000, jitter = 0,
             kinds = { "context_destroyed" } },
-  -- The wait before the relaunch below.
-  backoff_ms = 3000,
+  -- One step: backoff_ms (waited between steps) would never apply.
   steps = {
-    -- A browser that died was relaunched by the supervisor already (after
-    -- supervisor.delay_ms); any other failure relaunches it here.
+    -- A browser that died was relaunched by the supervisor already, after
+    -- supervisor.delay_ms (3 s); any other failure relaunches it here.
     { name = "relaunch", run = function(page, ctx)
         local died = ctx.error and ctx.error.kind == "browser_disconnected"
         if not died then ctx:restart_browser() end

@@ -12,13 +12,10 @@ namespace belay::campaign {
 namespace {
 
 constexpr uint64_t kScreenshotTimeoutMs = 5000;
+// Longer than this, a wait is announced with a `waiting` event (as
+// scripts/belay/attempt.lua does for the ladder's): a run is never silent.
+constexpr uint64_t kAnnounceWaitsOverMs = 1000;
 
-// A reason as events and the health row write it (ProfileWorker::name()
-// would hide the free name() inside the class).
-template <typename Reason>
-std::string text(Reason reason) {
-  return std::string(name(reason));
-}
 
 }  // namespace
 
@@ -41,7 +38,7 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   auto announce = [this, n, reason, shot, proceed](bool shot_taken) {
     event("restarting", {{"scope", "browser"},
                          {"restart", n},
-                         {"reason", text(reason)},
+                         {"reason", reason_text(reason)},
                          {"screenshot", shot_taken ? nlohmann::json(shot) : nullptr}});
     proceed();
   };
@@ -111,9 +108,17 @@ void ProfileWorker::replace_page(const std::shared_ptr<browser::Page>& page, con
 // after a growing delay it is launched again.
 void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
   if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
-  set_state(State::restarting, text(reason));
+  set_state(State::restarting, reason_text(reason));
   health_.stop();
   const uint64_t delay = budget_.next_delay_ms();
+  if (delay > kAnnounceWaitsOverMs) {
+    event("waiting", {{"what", "restart"},
+                      {"why", "delay_ms before relaunching a browser that " +
+                                  std::string(reason == RestartReason::hung ? "hung" : "died") +
+                                  " (" + reason_text(reason) + ")"},
+                      {"ms", delay},
+                      {"until_ms", wall_ms() + static_cast<int64_t>(delay)}});
+  }
   const uint64_t generation = session_->generation();
   std::weak_ptr<bool> alive = alive_;
   auto relaunched = [this, alive](std::optional<Error> error) {
@@ -135,7 +140,7 @@ void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
 
 void ProfileWorker::soft_restart(SoftRestart::Due due) {
   nlohmann::json params = std::move(due.params);
-  params["reason"] = text(due.reason);
+  params["reason"] = reason_text(due.reason);
   params["items"] = soft_.items_since_launch();
   params["age_ms"] = soft_.age_ms(uv_now(run_.loop));
   event("soft_restart", params);

@@ -4,22 +4,12 @@
 #include <cstdio>
 
 namespace belay::campaign {
-namespace {
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// A reason as events and the health row write it (ProfileWorker::name()
-// would hide the free name() inside the class).
-template <typename Reason>
-std::string text(Reason reason) {
-  return std::string(name(reason));
-}
-
-}  // namespace
 
 std::string_view state_name(ProfileWorker::State state) {
   switch (state) {
@@ -270,7 +260,7 @@ void ProfileWorker::pause(uint64_t ms, PauseReason reason) {
 void ProfileWorker::pause_event(nlohmann::json ms, PauseReason reason) {
   event("pause", {{"until_ms", record_.paused_until_ms},
                   {"ms", std::move(ms)},
-                  {"reason", text(reason)},
+                  {"reason", reason_text(reason)},
                   {"error_streak", record_.error_streak}});
 }
 

@@ -36,6 +36,10 @@
 
 namespace belay::campaign {
 
+// Milliseconds since the epoch: what `until_ms` in events and the store's
+// paused_until mean.
+int64_t wall_ms();
+
 // What every worker of one run shares.
 struct RunContext {
   uv_loop_t* loop;

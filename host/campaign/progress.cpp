@@ -214,7 +214,15 @@ void Progress::finished_one() {
 void Progress::observe(const json& event) {
   const std::string name = text_of(field(event, "event"));
   const std::string profile = text_of(field(event, "profile"));
-  if (name == "item_ok") {
+  // Whatever a profile does next ends the wait it announced.
+  if (name != "waiting") waiting_until_.erase(profile);
+  if (name == "waiting") {
+    const json* params = field(event, "params");
+    const json* ms = params != nullptr ? field(*params, "ms") : nullptr;
+    if (ms != nullptr && ms->is_number_integer() && ms->get<int64_t>() > 0) {
+      waiting_until_[profile] = clock_() + ms->get<uint64_t>();
+    }
+  } else if (name == "item_ok") {
     ++done_;
     finished_one();
   } else if (name == "item_failed") {
@@ -277,6 +285,15 @@ std::string Progress::line(size_t width) const {
   out += "  retries " + std::to_string(retries_) + "  recoveries " + std::to_string(recoveries_) +
          "  restarts " + std::to_string(restarts_);
   if (!paused_.empty()) out += "  paused " + join(paused_);
+  std::string waiting;
+  const uint64_t now = clock_();
+  for (const auto& [profile, until] : waiting_until_) {
+    if (until <= now) continue;
+    if (!waiting.empty()) waiting += ',';
+    waiting += (profile.empty() ? std::string("run") : display_name(profile)) + " " +
+               std::to_string((until - now + 999) / 1000) + "s";
+  }
+  if (!waiting.empty()) out += "  waiting " + waiting;
   if (!fatal_.empty()) out += "  fatal " + join(fatal_);
   return fit(std::move(out), width);
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,7 +46,9 @@ class Progress {
   // escape sequences), e.g. (one line)
   //   belay  37/100 done  2 failed  1.8 items/s  ETA 0:35  retries 4
   //   recoveries 1  restarts 0  paused p2
-  // "paused P,Q" and "fatal P,Q" appear only when some profile is.
+  // "paused P,Q" and "fatal P,Q" appear only when some profile is;
+  // "waiting P 12s,Q 3s" while a `waiting` event's wait runs (it counts
+  // down, and ends early at the profile's next event).
   std::string line(size_t width) const;
 
   // Items per second, or nothing before this run has finished an item.
@@ -86,6 +89,7 @@ class Progress {
   int64_t restarts_ = 0;
   std::set<std::string> paused_;
   std::set<std::string> fatal_;
+  std::map<std::string, uint64_t> waiting_until_;  // profile -> clock_() when its wait ends
   std::deque<uint64_t> recent_;  // finish times inside the rate window, oldest first
 };
 

@@ -5,6 +5,7 @@
 // name must not change. An enum rather than a string so that every place
 // that tells reasons apart is checked by the compiler.
 
+#include <string>
 #include <string_view>
 
 namespace belay::campaign {
@@ -26,5 +27,12 @@ enum class PauseReason {
 
 std::string_view name(RestartReason reason);
 std::string_view name(PauseReason reason);
+
+// The same as a string, for event params (inside ProfileWorker a bare
+// name() would find the member first).
+template <typename Reason>
+std::string reason_text(Reason reason) {
+  return std::string(name(reason));
+}
 
 }  // namespace belay::campaign

@@ -3,8 +3,12 @@
 --
 --   1. call retry: an error whose kind is in `policy.kinds` runs the item
 --      again, after the campaign's backoff, up to `policy.attempts` tries;
---   2. the ladder: each step in order, `ladder.backoff_ms` before it, then
---      the item again; the first success ends it.
+--   2. the ladder: each step in order, `ladder.backoff_ms` between steps
+--      (the first runs at once), then the item again; the first success
+--      ends it.
+--
+-- A wait longer than a second is announced first with a `waiting` event
+-- (what, why, ms, until_ms), so a run is never silent while it waits.
 --
 -- Errors that no retry or recovery can fix end the item at once: config
 -- (a bad definition), script (a bug), sandbox (a quota) and cancelled
@@ -51,6 +55,24 @@ local function retryable(err, kinds)
   return false
 end
 
+-- Longer than this, a wait is announced: a person watching should never
+-- wonder whether the run is stuck.
+local announce_after_ms = 1000
+
+local function wait(host, ms, what, why, params)
+  if ms <= 0 then
+    return
+  end
+  if ms > announce_after_ms then
+    local announced = { what = what, why = why, ms = ms, until_ms = belay.now() + ms }
+    for k, v in pairs(params or {}) do
+      announced[k] = v
+    end
+    host.event("waiting", announced)
+  end
+  belay.sleep(ms)
+end
+
 return function(run, ladder, policy, item, ctx, host)
   ctx.ladder = ladder
   local function try()
@@ -70,14 +92,12 @@ return function(run, ladder, policy, item, ctx, host)
   local tries = 1
   local ok, result = try_when_ready()
   while not ok and tries < policy.attempts and retryable(result, policy.kinds) do
-    local wait = retry.delay(policy, tries)
+    local delay = retry.delay(policy, tries)
     local params = describe(result)
     params.attempt = tries
-    params.wait_ms = wait
+    params.wait_ms = delay
     host.event("retry", params)
-    if wait > 0 then
-      belay.sleep(wait)
-    end
+    wait(host, delay, "retry", "call retry backoff after " .. params.kind, { attempt = tries })
     tries = tries + 1
     ok, result = try_when_ready()
   end
@@ -92,8 +112,9 @@ return function(run, ladder, policy, item, ctx, host)
   -- Layer 2: the ladder.
   for i, step in ipairs(ladder.steps or {}) do
     local name = step.name or ("step " .. i)
-    if (ladder.backoff_ms or 0) > 0 then
-      belay.sleep(ladder.backoff_ms)
+    if i > 1 then
+      wait(host, ladder.backoff_ms or 0, "recover", "ladder backoff_ms between steps",
+        { step = i, name = name })
     end
     ctx.error = err
     local started = belay.now()

@@ -315,6 +315,53 @@ TEST_F(LadderStandard, CampaignWithoutLadderUsesStandard) {
   EXPECT_EQ(start[0]["params"]["ladder"], "standard") << start[0].dump();
 }
 
+// backoff_ms is waited *between* steps: the first step runs at once (the
+// guide's first campaign once waited 30 s before it, silently), and a wait
+// over a second is announced with a `waiting` event before it begins.
+TEST_F(LadderStandard, FirstStepRunsAtOnceLaterStepsWaitAnnounced) {
+  const std::string campaign = write_campaign(R"LUA(return {
+  name = "standard-backoff",
+  items = "items.jsonl",
+  profiles = { "p1" },
+  home = "about:blank",
+  ladder = { from = "standard", backoff_ms = 1500 },
+  run = function(page, item, ctx)
+    ctx:event("try", { attempt = ctx.attempt })
+    if ctx.attempt <= 2 then belay.error("not_found", "not yet") end
+    return { attempt = ctx.attempt }
+  end,
+}
+)LUA",
+                                              {item("a")});
+  const BelayRun r = run(campaign);
+  ASSERT_FALSE(r.timed_out) << r.describe;
+  EXPECT_EQ(r.exit_code, 0) << r.describe;
+  const auto events = read_events(events_path());
+  std::string flow;
+  for (const auto& e : events) {
+    const std::string n = name_of(e);
+    if (n == "try" || n == "recover" || n == "waiting") flow += (flow.empty() ? "" : " ") + n;
+  }
+  // try 1 fails, step 1 (go_home) at once, try 2 fails, a wait announced,
+  // step 2 (back), try 3 succeeds.
+  EXPECT_EQ(flow, "try try recover waiting try recover") << names(events);
+  const auto waiting = named(events, "waiting");
+  ASSERT_EQ(waiting.size(), 1u) << names(events);
+  const json& params = waiting[0]["params"];
+  EXPECT_EQ(params["what"], "recover") << params.dump();
+  EXPECT_EQ(params["step"], 2) << params.dump();
+  EXPECT_EQ(params["name"], "back") << params.dump();
+  EXPECT_EQ(params["ms"], 1500) << params.dump();
+  EXPECT_NEAR(params["until_ms"].get<int64_t>(), ts_of(waiting[0]) + 1500, 50) << params.dump();
+  EXPECT_THAT(params.value("why", ""), ::testing::HasSubstr("backoff_ms")) << params.dump();
+  EXPECT_EQ(waiting[0]["profile"], "p1");
+  EXPECT_EQ(waiting[0]["item"], "a");
+  // The announced wait really happened before step 2's try.
+  const auto tries = named(events, "try");
+  ASSERT_EQ(tries.size(), 3u);
+  EXPECT_GE(ts_of(tries[2]) - ts_of(waiting[0]), 1500 - 20);
+}
+
 // -------------------------------------------------------------- zero_touch
 
 class LadderZeroTouch : public LadderRun {};
@@ -419,6 +466,11 @@ TEST_F(LadderZeroTouch, CrashedBrowserIsRelaunchedAfterThreeSeconds) {
   EXPECT_EQ(named(events, "recover").size(), 1u) << log;
   // browser_disconnected is not in zero_touch's retry kinds: no call retry.
   EXPECT_TRUE(named(events, "retry").empty()) << log;
+  // The supervisor's 3 s delay was announced as it began.
+  const size_t waiting = find_event(events, "waiting", exited);
+  ASSERT_LT(waiting, launch) << log;
+  EXPECT_EQ(events[waiting]["params"]["what"], "restart") << events[waiting].dump();
+  EXPECT_EQ(events[waiting]["params"]["ms"], 3000) << events[waiting].dump();
 
   // The 3 s backoff came before the relaunch.
   const int64_t gap = ts_of(events[restarting]) - ts_of(events[crashing]);
@@ -495,7 +547,7 @@ class LadderAutoRestart : public LadderRun {
   name = "auto-restart",
   items = "items.jsonl",
   profiles = { "p1" },
-  ladder = { from = "auto_restart", backoff_ms = 200 },
+  ladder = { from = "auto_restart", options = { restart_delay_ms = 200 } },
   run = function(page, item, ctx)
     page:navigate(item.url)
     if item.id == "config" then belay.error("config", "bad") end
@@ -539,7 +591,7 @@ TEST_F(LadderAutoRestart, ItemFailingEveryTryRestartsThreeTimesThenIsFatal) {
     EXPECT_EQ(recovers[i]["params"]["name"], "restart " + std::to_string(i + 1) + "/3");
     EXPECT_EQ(recovers[i]["outcome"], "fail");
     EXPECT_EQ(recovers[i]["params"]["error"]["kind"], "not_found");
-    // backoff_ms (200, not 5000) before the next restart.
+    // restart_delay_ms (200, not 5000) before the next restart.
     if (i + 1 < restarting.size()) {
       EXPECT_GE(ts_of(restarting[i + 1]) - ts_of(recovers[i]), 200 - 20);
     }

@@ -197,6 +197,23 @@ TEST_F(ProgressTest, PausedProfilesComeAndGo) {
   EXPECT_THAT(progress_.line(300), ::testing::Not(::testing::HasSubstr("paused")));
 }
 
+// A `waiting` event shows on the line and counts down; the profile's next
+// event (or the end of the wait) takes it off.
+TEST_F(ProgressTest, WaitsCountDownOnTheLine) {
+  progress_.begin(10, 0, 0);
+  progress_.observe(event("waiting", "p1", "k1", {{"what", "recover"}, {"ms", 30000}}));
+  progress_.observe(event("waiting", "p2", "", {{"what", "restart"}, {"ms", 2500}}));
+  const std::string both = progress_.line(300);
+  EXPECT_EQ(both.substr(both.size() - 22), "  waiting p1 30s,p2 3s") << both;
+  now_ = 2600;  // p2's wait is over
+  const std::string one = progress_.line(300);
+  EXPECT_EQ(one.substr(one.size() - 16), "  waiting p1 28s") << one;
+  progress_.observe(event("recover", "p1", "k1", {{"step", 2}}, "ok"));
+  EXPECT_THAT(progress_.line(300), ::testing::Not(::testing::HasSubstr("waiting")));
+  progress_.observe(event("waiting", "p3", "", {{"ms", "soon"}}));  // odd: ignored
+  EXPECT_THAT(progress_.line(300), ::testing::Not(::testing::HasSubstr("waiting")));
+}
+
 TEST_F(ProgressTest, FatalProfileIsNoLongerPaused) {
   progress_.begin(10, 0, 0);
   progress_.observe(event("pause", "p1"));
