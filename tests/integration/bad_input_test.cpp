@@ -87,8 +87,27 @@ TEST_F(BadInputCli, NoOrUnknownSubcommandIsAUsageError) {
   EXPECT_THAT(none.err, ::testing::HasSubstr("A subcommand is required")) << none.describe;
   const BelayRun unknown = belay({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.describe;
+  // Named, with the commands there are (CLI11 alone printed nothing).
+  EXPECT_THAT(unknown.err, ::testing::HasSubstr("unknown command 'frobnicate'; the commands are "
+                                                "run, check, status"))
+      << unknown.describe;
+  const BelayRun mistyped = belay({"statsu"});
+  EXPECT_EQ(mistyped.exit_code, 2) << mistyped.describe;
+  EXPECT_THAT(mistyped.err,
+              ::testing::HasSubstr("unknown command 'statsu' (did you mean 'status'?)"))
+      << mistyped.describe;
   const BelayRun help = belay({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.describe;
+}
+
+TEST_F(BadInputCli, HelpListsTheExitCodes) {
+  const BelayRun help = belay({"--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.describe;
+  EXPECT_THAT(help.out, ::testing::HasSubstr("Exit codes:\n"
+                                             "  0  every item is done\n"
+                                             "  1  some items failed, or a profile is fatal\n"
+                                             "  2  a usage or configuration error"))
+      << help.describe;
 }
 
 TEST_F(BadInputCli, ReplOfAMissingCampaignIsAUsageErrorAndStartsNoBrowser) {
