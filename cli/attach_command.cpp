@@ -2,7 +2,7 @@
 // over STATE/control.sock and shows the console; the host half
 // (serve_console) gives every client an evaluator of its own inside the run,
 // with the run's profiles and an operator's functions: status(), events(n),
-// pause(p [, ms]), resume(p), reload(), step(p, name), page_of(p), use(p).
+// pause(p [, ms | {ms, close_browser}]), resume(p), reload(), step(p, name), page_of(p), use(p).
 
 #include "campaign/runner.hpp"
 #include "commands.hpp"
@@ -13,6 +13,7 @@
 #include "control/control_server.hpp"
 #include "core/json_text.hpp"
 #include "core/loop_end.hpp"
+#include "core/near_miss.hpp"
 #include "repl/repl.hpp"
 
 #include <csignal>
@@ -78,6 +79,50 @@ Result<std::string> profile_arg(const json& args, const char* op) {
   return args[0].get<std::string>();
 }
 
+struct PauseHow {
+  uint64_t ms = kDefaultPauseMs;
+  bool close_browser = false;
+};
+
+// pause(p), pause(p, ms) or pause(p, {ms = …, close_browser = true}).
+Result<PauseHow> pause_options(const json& arg) {
+  PauseHow how;
+  auto read_ms = [&how](const json& v) -> std::optional<Error> {
+    if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 1e15) {
+      return Error{Kind::config, "pause: ms must be a positive number of milliseconds, got " +
+                                     v.dump(), "pause", {}};
+    }
+    how.ms = static_cast<uint64_t>(v.get<double>());
+    return std::nullopt;
+  };
+  if (arg.is_null()) return how;
+  if (arg.is_number()) {
+    if (auto e = read_ms(arg)) return *e;
+    return how;
+  }
+  if (!arg.is_object()) {
+    return Error{Kind::config,
+                 "pause: the second argument is ms or {ms, close_browser}, got " + arg.dump(),
+                 "pause", {}};
+  }
+  for (const auto& [key, value] : arg.items()) {
+    if (key == "ms") {
+      if (auto e = read_ms(value)) return *e;
+    } else if (key == "close_browser") {
+      if (!value.is_boolean()) {
+        return Error{Kind::config, "pause: close_browser must be a boolean", "pause", {}};
+      }
+      how.close_browser = value.get<bool>();
+    } else {
+      return Error{Kind::config,
+                   "pause: unknown option '" + key + "'" +
+                       did_you_mean(key, {"ms", "close_browser"}) + " (known: ms, close_browser)",
+                   "pause", {}};
+    }
+  }
+  return how;
+}
+
 json profile_status(campaign::Runner& runner, const std::string& name) {
   for (const auto& p : runner.status().value("profiles", json::array())) {
     if (p.value("name", "") == name) return p;
@@ -96,10 +141,11 @@ void define_operator_functions(lua::Repl& repl, campaign::Runner& runner, const 
   repl.define("pause", [&runner](const json& a) -> Result<json> {
     auto profile = profile_arg(a, "pause");
     if (!profile) return profile.error();
-    const uint64_t ms = a.size() > 1 && a[1].is_number() && a[1].get<double>() > 0
-                            ? a[1].get<uint64_t>()
-                            : kDefaultPauseMs;
-    if (auto e = runner.pause_profile(profile.value(), ms)) return *e;
+    auto how = pause_options(a.size() > 1 ? a[1] : json(nullptr));
+    if (!how) return how.error();
+    if (auto e = runner.pause_profile(profile.value(), how.value().ms, how.value().close_browser)) {
+      return *e;
+    }
     return profile_status(runner, profile.value());
   });
   repl.define("resume", [&runner](const json& a) -> Result<json> {

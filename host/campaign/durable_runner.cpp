@@ -7,7 +7,9 @@
 #include "campaign/item_key.hpp"
 #include "campaign/profile_worker.hpp"
 #include "campaign/runner.hpp"
+#include "core/timer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -32,12 +34,14 @@ class DurableRunner final : public Runner {
                 EventLog& events, store::Store& store, RunOptions options)
       : config_(config),
         executor_(executor),
-        context_{loop, config, events, store, std::move(options), store_failed_handler()} {}
+        context_{loop, config, events, store, std::move(options), store_failed_handler()},
+        stall_timer_(loop) {}
 
   std::optional<Error> start(Finished finished) override;
   void stop() override;
   nlohmann::json status() const override;
-  std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) override;
+  std::optional<Error> pause_profile(const std::string& profile, uint64_t ms,
+                                     bool close_browser) override;
   std::optional<Error> resume_profile(const std::string& profile) override;
   std::shared_ptr<browser::BrowserSession> session(const std::string& profile) const override;
 
@@ -55,6 +59,10 @@ class DurableRunner final : public Runner {
   void item_ended(const std::shared_ptr<InFlight>& flight, Result<nlohmann::json> result,
                   uint64_t dur_ms);
   void maybe_finish();
+  // Every profile that could take an item is paused: say so now and every
+  // minute until one is back, so that a stalled run is never silent.
+  void watch_for_stall(bool reminder = false);
+  void announce_stall();
   void finish(int code);
   void on_store_failed(const Error& e);
   ProfileWorker* worker(const std::string& profile) const;
@@ -75,6 +83,7 @@ class DurableRunner final : public Runner {
   bool finishing_ = false;
   bool store_failed_ = false;
   bool dispatching_ = false;
+  Timer stall_timer_;
 };
 
 std::optional<Error> DurableRunner::start(Finished finished) {
@@ -245,18 +254,62 @@ void DurableRunner::item_ended(const std::shared_ptr<InFlight>& flight,
 }
 
 void DurableRunner::maybe_finish() {
-  if (finishing_ || !in_flight_.empty()) return;
+  if (finishing_ || !in_flight_.empty()) return watch_for_stall();
   if (store_failed_ || stopping_ || queue_.empty()) return finish(1);
   // Items are left: finish only when no profile can ever take one.
   for (const auto& worker : workers_) {
-    if (worker->state() != ProfileWorker::State::fatal) return;
+    if (worker->state() != ProfileWorker::State::fatal) return watch_for_stall();
   }
   finish(1);
+}
+
+namespace {
+constexpr uint64_t kStallReminderMs = 60 * 1000;
+}  // namespace
+
+void DurableRunner::watch_for_stall(bool reminder) {
+  bool any_paused = false;
+  bool stalled = !finishing_ && !stopping_ && in_flight_.empty() && !queue_.empty();
+  for (const auto& worker : workers_) {
+    if (!stalled) break;
+    const auto state = worker->state();
+    any_paused = any_paused || state == ProfileWorker::State::paused;
+    stalled = state == ProfileWorker::State::paused || state == ProfileWorker::State::fatal;
+  }
+  if (!(stalled && any_paused)) return stall_timer_.cancel();
+  if (reminder || !stall_timer_.pending()) announce_stall();
+}
+
+void DurableRunner::announce_stall() {
+  int64_t until = 0;
+  std::string paused;
+  for (const auto& worker : workers_) {
+    if (worker->state() != ProfileWorker::State::paused) continue;
+    const int64_t u = worker->paused_until_ms();
+    if (until == 0 || (u > 0 && u < until)) until = u;
+    paused += (paused.empty() ? "" : " ") + worker->name();
+  }
+  const int64_t ms = std::max<int64_t>(0, until - wall_ms());
+  events().write(Event{"waiting",
+                       "",
+                       "",
+                       "",
+                       {{"what", "paused"},
+                        {"why", "every profile that can take an item is paused; " +
+                                    std::to_string(queue_.size()) + " items wait"},
+                        {"ms", ms},
+                        {"until_ms", until},
+                        {"hint", "belay resume " + paused +
+                                     " ends the pause now (or resume(p) in belay attach)"}},
+                       "",
+                       {}});
+  stall_timer_.after(kStallReminderMs, [this]() { watch_for_stall(true); });
 }
 
 void DurableRunner::finish(int code) {
   if (finishing_) return;
   finishing_ = true;
+  stall_timer_.cancel();
   auto counts = store().counts();
   bool any_fatal = false;
   for (const auto& worker : workers_) {
@@ -341,10 +394,11 @@ nlohmann::json DurableRunner::status() const {
   return out;
 }
 
-std::optional<Error> DurableRunner::pause_profile(const std::string& profile, uint64_t ms) {
+std::optional<Error> DurableRunner::pause_profile(const std::string& profile, uint64_t ms,
+                                                 bool close_browser) {
   ProfileWorker* w = worker(profile);
   if (w == nullptr) return unknown_profile(profile, "pause");
-  return w->hold(ms);
+  return w->hold(ms, close_browser);
 }
 
 std::optional<Error> DurableRunner::resume_profile(const std::string& profile) {

@@ -1,5 +1,6 @@
 #include "campaign/profile_worker.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -140,9 +141,10 @@ void ProfileWorker::start() {
   const int64_t now = wall_ms();
   if (record_.paused_until_ms > now) {
     state_ = State::paused;
-    pause_event(record_.paused_until_ms - now, PauseReason::persisted);
+    pause_event(record_.paused_until_ms - now, PauseReason::persisted, true);
     set_state(State::paused);
-    timer_.after(static_cast<uint64_t>(record_.paused_until_ms - now), [this]() { unpause(); });
+    timer_.after(static_cast<uint64_t>(record_.paused_until_ms - now),
+                 [this]() { unpause("expired"); });
     changed_();
     return;
   }
@@ -167,7 +169,7 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
     fire_ready_waiters(std::nullopt);
     // The supervisor relaunched the browser under an item: it goes on.
     if (!current_item_.empty()) return set_state(State::busy);
-    if (requested_pause_) return pause(requested_pause_->ms, requested_pause_->reason);
+    if (requested_pause_) return apply_requested_pause();
     set_state(State::idle);
     changed_();
     return;
@@ -229,51 +231,97 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
   if (state_ == State::restarting || state_ == State::starting) {
     // The supervisor is relaunching the browser: what follows is decided
     // once it is up (on_launched).
-    if (over_streak) requested_pause_ = PauseRequest{pause_config.ms, PauseReason::error_streak};
+    if (over_streak) {
+      requested_pause_ =
+          PauseRequest{pause_config.ms, PauseReason::error_streak, true, std::nullopt};
+    }
     return set_state(state_);
   }
   if (over_streak) return pause(pause_config.ms, PauseReason::error_streak);
-  if (requested_pause_) return pause(requested_pause_->ms, requested_pause_->reason);
+  if (requested_pause_) return apply_requested_pause();
   if (!session_->connected()) return supervise(RestartReason::disconnected);
   if (auto due = soft_restart_due()) return soft_restart(std::move(*due));
   set_state(State::idle);
   changed_();
 }
 
-// A paused profile closes its browser (a pause is long: 24 h by default)
-// and launches it again when the pause ends.
-void ProfileWorker::pause(uint64_t ms, PauseReason reason) {
+void ProfileWorker::apply_requested_pause() {
+  const PauseRequest request = *requested_pause_;
+  uint64_t ms = request.ms;
+  if (request.announced_until) {
+    ms = static_cast<uint64_t>(std::max<int64_t>(0, *request.announced_until - wall_ms()));
+  }
+  pause(ms, request.reason, request.close_browser, request.announced_until);
+}
+
+// A pause the host decides closes its browser (a pause is long: 24 h by
+// default) and launches it again when the pause ends; the operator's keeps
+// it open unless asked, so that a short look at a profile costs no relaunch.
+void ProfileWorker::pause(uint64_t ms, PauseReason reason, bool close_browser,
+                          std::optional<int64_t> announced_until) {
   requested_pause_.reset();
-  record_.paused_until_ms = wall_ms() + static_cast<int64_t>(ms);
+  record_.paused_until_ms = announced_until.value_or(wall_ms() + static_cast<int64_t>(ms));
   save_profile();
-  pause_event(ms, reason);
+  if (!announced_until) pause_event(ms, reason, close_browser);
   set_state(State::paused);
-  health_.stop();
-  session_->close(nullptr);
+  if (close_browser && !closing_for_pause_) {
+    health_.stop();
+    closing_for_pause_ = true;
+    browser_closed_for_pause_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    session_->close([this, alive]() {
+      if (alive.expired()) return;
+      closing_for_pause_ = false;
+      // Resumed while the browser was still closing: launch now, not on
+      // top of the browser that is going.
+      if (launch_when_closed_) {
+        launch_when_closed_ = false;
+        if (!stopping_) launch();
+      }
+    });
+  }
   std::weak_ptr<bool> alive = alive_;
   timer_.after(ms, [this, alive]() {
-    if (!alive.expired()) unpause();
+    if (!alive.expired()) unpause("expired");
   });
   changed_();
 }
 
-void ProfileWorker::pause_event(nlohmann::json ms, PauseReason reason) {
+// The event says why, until when and how to end it early: a paused
+// profile must never look like a run that hangs.
+void ProfileWorker::pause_event(nlohmann::json ms, PauseReason reason, bool close_browser) {
   event("pause", {{"until_ms", record_.paused_until_ms},
                   {"ms", std::move(ms)},
                   {"reason", reason_text(reason)},
-                  {"error_streak", record_.error_streak}});
+                  {"error_streak", record_.error_streak},
+                  {"close_browser", close_browser},
+                  {"hint", "belay resume " + profile_.name + " ends it (or resume('" +
+                               profile_.name + "') in belay attach)"}});
 }
 
-void ProfileWorker::unpause() {
+void ProfileWorker::unpause(const char* reason) {
   if (stopping_) return;
   record_.paused_until_ms = 0;
   record_.error_streak = 0;
   save_profile();
-  event("unpause", nlohmann::json::object());
+  event("unpause", {{"reason", reason}});
+  const bool closed = browser_closed_for_pause_;
+  browser_closed_for_pause_ = false;
+  if (!closed && session_->connected() && !session_->restarting()) {
+    // Kept open through the pause.
+    set_state(State::idle);
+    changed_();
+    return;
+  }
+  if (closing_for_pause_) {
+    set_state(State::starting);
+    launch_when_closed_ = true;
+    return;
+  }
   launch();
 }
 
-std::optional<Error> ProfileWorker::hold(uint64_t ms) {
+std::optional<Error> ProfileWorker::hold(uint64_t ms, bool close_browser) {
   if (stopping_ || state_ == State::fatal || state_ == State::stopped) {
     return Error{Kind::config,
                  "profile '" + profile_.name + "' is " + std::string(state_name(state_)) +
@@ -282,13 +330,19 @@ std::optional<Error> ProfileWorker::hold(uint64_t ms) {
                  {}};
   }
   if (state_ == State::idle) {
-    pause(ms, PauseReason::by_operator);
+    pause(ms, PauseReason::by_operator, close_browser);
   } else if (state_ == State::paused) {
     timer_.cancel();
-    pause(ms, PauseReason::by_operator);
+    pause(ms, PauseReason::by_operator, close_browser);
   } else {
-    // busy, starting or restarting: applied when the worker would be ready.
-    requested_pause_ = PauseRequest{ms, PauseReason::by_operator};
+    // busy, starting or restarting: applied when the worker would be
+    // ready, but announced now and counted from now.
+    const int64_t until = wall_ms() + static_cast<int64_t>(ms);
+    requested_pause_ = PauseRequest{ms, PauseReason::by_operator, close_browser, until};
+    const int64_t stored_until = record_.paused_until_ms;
+    record_.paused_until_ms = until;
+    pause_event(ms, PauseReason::by_operator, close_browser);
+    record_.paused_until_ms = stored_until;
   }
   return std::nullopt;
 }
@@ -296,11 +350,12 @@ std::optional<Error> ProfileWorker::hold(uint64_t ms) {
 std::optional<Error> ProfileWorker::resume() {
   if (state_ == State::paused) {
     timer_.cancel();
-    unpause();
+    unpause("operator");
     return std::nullopt;
   }
   if (requested_pause_) {
     requested_pause_.reset();
+    event("unpause", {{"reason", "operator"}});
     return std::nullopt;
   }
   return Error{

@@ -66,6 +66,8 @@ class ProfileWorker {
   void start();
   const std::string& name() const { return profile_.name; }
   State state() const { return state_; }
+  // When its pause ends (wall ms); 0 when it is not paused.
+  int64_t paused_until_ms() const { return record_.paused_until_ms; }
   bool ready() const { return state_ == State::idle; }
   const std::shared_ptr<browser::BrowserSession>& session() const { return session_; }
   std::string session_id() const;
@@ -81,10 +83,16 @@ class ProfileWorker {
   // browser or a soft restart may follow before the worker is ready again.
   void end_item(const std::optional<Error>& error);
   // ctx:pause_profile(ms): applied when the item in flight ends.
-  void request_pause(uint64_t ms) { requested_pause_ = PauseRequest{ms, PauseReason::script}; }
-  // The operator's pause and resume (belay attach). A busy profile pauses
-  // once its item ends; a launching one once it is up.
-  std::optional<Error> hold(uint64_t ms);
+  void request_pause(uint64_t ms) {
+    requested_pause_ = PauseRequest{ms, PauseReason::script, true, std::nullopt};
+  }
+  // The operator's pause and resume (belay attach, belay pause/resume). The
+  // pause is announced at once (event `pause`, reason `operator`) and runs
+  // from now; a busy profile finishes its item first, a launching one
+  // comes up first. The browser stays open unless `close_browser`.
+  std::optional<Error> hold(uint64_t ms, bool close_browser);
+  // Ends a pause, or one asked for that has not begun (event `unpause`,
+  // reason `operator`).
   std::optional<Error> resume();
   // Closes the browser; no restart or unpause happens after this.
   void stop(std::function<void()> done);
@@ -108,9 +116,14 @@ class ProfileWorker {
   // a live one), then calls `then` with whether it was taken.
   void screenshot_then(const std::string& name, std::function<void(bool)> then);
   void go_fatal(const std::string& reason);
-  void pause(uint64_t ms, PauseReason reason);
-  void pause_event(nlohmann::json ms, PauseReason reason);
-  void unpause();
+  // `announced_until`: the operator's pause, announced when it was asked
+  // for, ends then (wall ms).
+  void pause(uint64_t ms, PauseReason reason, bool close_browser = true,
+             std::optional<int64_t> announced_until = std::nullopt);
+  void pause_event(nlohmann::json ms, PauseReason reason, bool close_browser);
+  // `reason`: "expired" (its time is up) or "operator".
+  void unpause(const char* reason);
+  void apply_requested_pause();
   void save_profile();
   void report_dropped_message(const Error& why);
   // The error of a call made while the profile is `what` (stopping, fatal).
@@ -142,8 +155,15 @@ class ProfileWorker {
   struct PauseRequest {
     uint64_t ms;
     PauseReason reason;
+    bool close_browser;
+    std::optional<int64_t> announced_until;  // see pause()
   };
   std::optional<PauseRequest> requested_pause_;
+  // This pause closed the browser (unpause launches one); the close is
+  // still under way (unpause waits for it: launch_when_closed_).
+  bool browser_closed_for_pause_ = false;
+  bool closing_for_pause_ = false;
+  bool launch_when_closed_ = false;
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

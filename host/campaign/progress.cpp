@@ -291,7 +291,7 @@ std::string Progress::line(size_t width) const {
     if (until <= now) continue;
     if (!waiting.empty()) waiting += ',';
     waiting += (profile.empty() ? std::string("run") : display_name(profile)) + " " +
-               std::to_string((until - now + 999) / 1000) + "s";
+               format_eta((until - now + 999) / 1000);
   }
   if (!waiting.empty()) out += "  waiting " + waiting;
   if (!fatal_.empty()) out += "  fatal " + join(fatal_);

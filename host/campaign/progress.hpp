@@ -47,8 +47,9 @@ class Progress {
   //   belay  37/100 done  2 failed  1.8 items/s  ETA 0:35  retries 4
   //   recoveries 1  restarts 0  paused p2
   // "paused P,Q" and "fatal P,Q" appear only when some profile is;
-  // "waiting P 12s,Q 3s" while a `waiting` event's wait runs (it counts
-  // down, and ends early at the profile's next event).
+  // "waiting P 0:12,Q 0:03" while a `waiting` event's wait runs (it counts
+  // down, and ends early at the profile's next event; "run" names a wait of
+  // the whole run, as when every profile is paused).
   std::string line(size_t width) const;
 
   // Items per second, or nothing before this run has finished an item.

@@ -36,8 +36,10 @@ class Runner {
   // Counts from the store and each profile's state.
   virtual nlohmann::json status() const = 0;
   // No new item starts on the profile for `ms` (an item in flight ends
-  // first); resume_profile() ends the pause early.
-  virtual std::optional<Error> pause_profile(const std::string& profile, uint64_t ms) = 0;
+  // first); its browser stays open unless `close_browser`.
+  // resume_profile() ends the pause early.
+  virtual std::optional<Error> pause_profile(const std::string& profile, uint64_t ms,
+                                             bool close_browser) = 0;
   virtual std::optional<Error> resume_profile(const std::string& profile) = 0;
   // The profile's browser and current page; null for an unknown profile.
   virtual std::shared_ptr<browser::BrowserSession> session(const std::string& profile) const = 0;

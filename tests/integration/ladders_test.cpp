@@ -292,6 +292,35 @@ TEST_F(LadderStandard, FourFailuresInARowPauseTheProfileFor24Hours) {
   EXPECT_LT(find_event(events, "item_failed", 0, "d"), find_event(events, "pause")) << log;
   EXPECT_EQ(find_event(events, "item_start", 0, "e"), events.size()) << "a paused profile took e";
   EXPECT_EQ(server_.hits("e"), 0);
+  // Never silent: the pause says how to end it, and once nothing can run
+  // the run says so (and would again every minute).
+  EXPECT_THAT(params.value("hint", ""), ::testing::HasSubstr("belay resume p1")) << params.dump();
+  const size_t stalled = find_event(events, "waiting", find_event(events, "pause"));
+  ASSERT_LT(stalled, events.size()) << log;
+  EXPECT_EQ(events[stalled]["params"]["what"], "paused") << events[stalled].dump();
+  EXPECT_EQ(events[stalled]["params"]["until_ms"], params["until_ms"]) << events[stalled].dump();
+  EXPECT_THAT(events[stalled]["params"].value("hint", ""),
+              ::testing::HasSubstr("belay resume p1"))
+      << events[stalled].dump();
+  EXPECT_THAT(events[stalled]["params"].value("why", ""), ::testing::HasSubstr("1 items wait"))
+      << events[stalled].dump();
+
+  // The next run honours the stored pause and says so at once too.
+  BelayProcess again(run_args(campaign), dir_.path());
+  const size_t seen = events.size();
+  const auto stalls = wait_for_events(
+      events_path(),
+      [](const json& e) {
+        return name_of(e) == "waiting" && e["params"].value("what", "") == "paused";
+      },
+      2, seconds(60), &again);
+  ASSERT_EQ(stalls.size(), 2u) << again.describe();
+  again.send_signal(SIGTERM);
+  ASSERT_TRUE(again.wait_for_exit(seconds(20))) << again.describe();
+  const auto second = read_events(events_path());
+  const size_t persisted = find_event(second, "pause", seen);
+  ASSERT_LT(persisted, second.size()) << names(second);
+  EXPECT_EQ(second[persisted]["params"]["reason"], "persisted");
 }
 
 // DESIGN.md "A ladder": a campaign without `ladder` uses standard.

@@ -135,6 +135,90 @@ TEST_F(ReplAttach, StatusPauseResumeThenDetachLeavesTheRunToFinish) {
   EXPECT_FALSE(fs::exists(state() + "/control.sock")) << "the socket goes with the run";
 }
 
+// The operator's pause is announced the moment it is asked for (even while
+// the profile is busy, when it begins after the item), says how to end it,
+// keeps the browser open unless asked, and resume always writes `unpause`.
+// Regression: a busy profile's pause, resumed before its item ended, wrote
+// neither event, and every operator pause closed the browser.
+TEST_F(ReplAttach, OperatorPauseIsLoggedKeepsTheBrowserAndResumeIsLogged) {
+  auto run = start_run();
+  auto console = attach();
+  auto launches_of_p1 = [this]() {
+    size_t n = 0;
+    for (const auto& e : read_events(events())) n += is(e, "browser_launch", "p1") ? 1 : 0;
+    return n;
+  };
+  ASSERT_TRUE(wait_for_event(
+      events(), [](const json& e) { return is(e, "item_start", "p1"); }, seconds(60), run.get()));
+  const size_t launched = launches_of_p1();
+  ASSERT_EQ(launched, 1u);
+  // p2 stays out of the way, so that the run outlasts the test's steps.
+  EXPECT_TRUE(type(*console, "pause('p2')", "name = \"p2\""));
+
+  const size_t before_pause = read_events(events()).size();
+  EXPECT_TRUE(type(*console, "pause('p1', {ms = 600000})", "name = \"p1\""));
+  const auto after_pause = read_events(events());
+  size_t pause_at = after_pause.size();
+  for (size_t i = before_pause; i < after_pause.size(); ++i) {
+    if (is(after_pause[i], "pause", "p1")) pause_at = i;
+  }
+  ASSERT_LT(pause_at, after_pause.size()) << "the pause was not written when it was asked for";
+  const json& params = after_pause[pause_at]["params"];
+  EXPECT_EQ(params.value("reason", ""), "operator") << params.dump();
+  EXPECT_EQ(params.value("ms", 0), 600000) << params.dump();
+  EXPECT_EQ(params.value("close_browser", true), false) << params.dump();
+  EXPECT_THAT(params.value("hint", ""), ::testing::HasSubstr("belay resume p1")) << params.dump();
+
+  const size_t before_resume = read_events(events()).size();
+  EXPECT_TRUE(type(*console, "resume('p1')", "name = \"p1\""));
+  const auto after_resume = read_events(events());
+  bool unpaused = false;
+  for (size_t i = before_resume; i < after_resume.size(); ++i) {
+    if (is(after_resume[i], "unpause", "p1")) {
+      unpaused = true;
+      EXPECT_EQ(after_resume[i]["params"].value("reason", ""), "operator");
+    }
+  }
+  EXPECT_TRUE(unpaused) << "resume wrote no unpause";
+  ASSERT_TRUE(wait_for_event(
+      events(), [&](const json& e) { return is(e, "item_start", "p1"); }, seconds(60), run.get()));
+  EXPECT_EQ(launches_of_p1(), launched) << "the operator's pause closed the browser";
+
+  // Asked to, it closes the browser; resume launches a new one.
+  EXPECT_TRUE(type(*console, "pause('p1', {close_browser = true})", "name = \"p1\""));
+  ASSERT_TRUE(wait_for_event(
+      events(),
+      [&](const json& e) {
+        return is(e, "pause", "p1") && e["params"].value("close_browser", false);
+      },
+      seconds(30), run.get()));
+  // The pause begins once p1's item ends; then its browser closes.
+  bool paused = false;
+  for (int i = 0; i < 100 && !paused; ++i) {
+    console->wait_raw_mode(seconds(10));
+    console->mark();
+    const size_t from = console->output().size();
+    console->send_line("=status().profiles[1].state");
+    ASSERT_TRUE(console->expect("attach> ", seconds(30))) << console->recent();
+    paused = console->output().find("\"paused\"", from) != std::string::npos;
+    if (!paused) std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(paused) << console->recent();
+  EXPECT_TRUE(type(*console, "resume('p1')", "name = \"p1\""));
+  EXPECT_TRUE(wait_for_event(
+      events(), [&](const json&) { return launches_of_p1() == launched + 1; }, seconds(60),
+      run.get()))
+      << "resume after close_browser launched no browser";
+
+  EXPECT_TRUE(type(*console, "pause('p1', {secs = 3})", "unknown option 'secs'"));
+  EXPECT_TRUE(type(*console, "pause('p1', -5)", "ms must be a positive number"));
+  EXPECT_TRUE(type(*console, "resume('p2')", "name = \"p2\""));
+  console->wait_raw_mode(seconds(10));
+  console->send("\x04");
+  EXPECT_EQ(console->wait(seconds(30)), 0) << console->output();
+  EXPECT_EQ(run->wait(seconds(120)), 0) << run->describe();
+}
+
 TEST_F(ReplAttach, ProfilePageAndErrorsAtTheAttachedPrompt) {
   auto run = start_run();
   // p2 has a page once its browser is up: wait for its first item.

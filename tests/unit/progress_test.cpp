@@ -204,10 +204,10 @@ TEST_F(ProgressTest, WaitsCountDownOnTheLine) {
   progress_.observe(event("waiting", "p1", "k1", {{"what", "recover"}, {"ms", 30000}}));
   progress_.observe(event("waiting", "p2", "", {{"what", "restart"}, {"ms", 2500}}));
   const std::string both = progress_.line(300);
-  EXPECT_EQ(both.substr(both.size() - 22), "  waiting p1 30s,p2 3s") << both;
+  EXPECT_EQ(both.substr(both.size() - 25), "  waiting p1 0:30,p2 0:03") << both;
   now_ = 2600;  // p2's wait is over
   const std::string one = progress_.line(300);
-  EXPECT_EQ(one.substr(one.size() - 16), "  waiting p1 28s") << one;
+  EXPECT_EQ(one.substr(one.size() - 17), "  waiting p1 0:28") << one;
   progress_.observe(event("recover", "p1", "k1", {{"step", 2}}, "ok"));
   EXPECT_THAT(progress_.line(300), ::testing::Not(::testing::HasSubstr("waiting")));
   progress_.observe(event("waiting", "p3", "", {{"ms", "soon"}}));  // odd: ignored
