@@ -48,9 +48,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "belay 0.1.0");
   app.footer(kExitCodes);
   using namespace belay::cli;
-  const std::vector<Command> commands = {add_run_command(app),    add_check_command(app),
-                                         add_status_command(app), add_repl_command(app),
-                                         add_attach_command(app), add_cleanup_command(app)};
+  const std::vector<Command> commands = {
+      add_run_command(app),    add_check_command(app),   add_status_command(app),
+      add_pause_command(app),  add_resume_command(app),  add_repl_command(app),
+      add_attach_command(app), add_cleanup_command(app)};
   if (refuse_unknown_command(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
