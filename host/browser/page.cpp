@@ -10,6 +10,9 @@ namespace belay::browser {
 namespace {
 
 constexpr size_t kRecentLifecycleKept = 64;
+// How long a page that just missed a navigation deadline gets to answer
+// Page.stopLoading before it counts as gone.
+constexpr uint64_t kStopTimeoutMs = 2000;
 
 // Chromium's lifecycle event names. networkIdle: no request for 500 ms.
 const char* lifecycle_name(WaitUntil wait) {
@@ -130,7 +133,7 @@ void Page::navigate(const std::string& url, NavigateOptions options, Done done) 
   std::weak_ptr<bool> alive = alive_;
   send(cdp::Command{"Page.navigate", {{"url", url}}, "", options.timeout_ms, options.op},
        [this, alive, url, options, started, done](Result<json> reply) {
-         if (!reply) return done(std::move(reply));
+         if (!reply) return alive.expired() ? done(std::move(reply)) : stop_if_deadline(std::move(reply), done);
          if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
          const json& r = reply.value();
          const std::string error_text = cdp::string_field(r, "errorText");
@@ -165,7 +168,7 @@ void Page::reload(NavigateOptions options, Done done) {
   const uint64_t since = next_lifecycle_seq_;
   send(cdp::Command{"Page.reload", json::object(), "", options.timeout_ms, options.op},
        [this, alive, current, since, options, done](Result<json> reply) {
-         if (!reply) return done(std::move(reply));
+         if (!reply) return alive.expired() ? done(std::move(reply)) : stop_if_deadline(std::move(reply), done);
          if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
          if (options.wait == WaitUntil::none) return done(json::object());
          start_wait("", options, done, json::object());
@@ -220,7 +223,7 @@ void Page::go_history(int delta, NavigateOptions options, Done done) {
                           options.timeout_ms,
                           options.op},
              [this, alive, current, options, entry, done](Result<json> r) {
-               if (!r) return done(std::move(r));
+               if (!r) return alive.expired() ? done(std::move(r)) : stop_if_deadline(std::move(r), done);
                if (alive.expired())
                  return done(cdp::session_detached("page was closed", options.op));
                json result = {{"url", cdp::string_field(entry, "url")}};
@@ -251,11 +254,13 @@ void Page::start_wait(const std::string& loader_id, NavigateOptions options, Don
       [](uv_timer_t* t) {
         auto* self = static_cast<Page*>(t->data);
         if (self == nullptr) return;
-        for (auto& w : self->waits_) {
-          if (w->timer.get() == t) {
-            self->finish_wait(w.get(), deadline_passed("navigation", w->timeout_ms, w->op));
-            return;
-          }
+        for (auto it = self->waits_.begin(); it != self->waits_.end(); ++it) {
+          if ((*it)->timer.get() != t) continue;
+          std::unique_ptr<NavigationWait> owned = std::move(*it);
+          self->waits_.erase(it);
+          Error error = deadline_passed("navigation", owned->timeout_ms, owned->op);
+          self->stop_after_deadline(std::move(error), std::move(owned->done));
+          return;
         }
       },
       options.timeout_ms, 0);
@@ -313,6 +318,37 @@ void Page::finish_wait(NavigationWait* wait, Result<json> result) {
     owned->done(std::move(result));
     return;
   }
+}
+
+// Chromium holds a tab's session while a navigation waits for a server that
+// does not answer: without a stop, the page's next call (an evaluate, the
+// heartbeat's probe) waited out its own deadline. So a navigation past its
+// deadline is stopped at once, and the error says so. A page that does not
+// answer the stop either is reported gone (kind timeout), as a heartbeat
+// would find it, only sooner: a run replaces it (ProfileWorker), so the
+// item's next try has a working tab.
+void Page::stop_after_deadline(Error error, Done done) {
+  std::weak_ptr<bool> alive = alive_;
+  send(cdp::Command{"Page.stopLoading", json::object(), "", kStopTimeoutMs, error.op},
+       [this, alive, error, done](Result<json> stopped) mutable {
+         if (stopped) {
+           error.message += "; belay stopped the pending navigation (the page is usable)";
+         } else if (stopped.error().kind == Kind::timeout && !alive.expired()) {
+           error.message += "; the page did not answer Page.stopLoading within " +
+                            std::to_string(kStopTimeoutMs) +
+                            " ms either, so it is reported gone (a run replaces the tab)";
+           on_session_end(Error{Kind::timeout,
+                                "the page stopped answering after a navigation deadline", "", {}});
+         } else {
+           error.message += "; stopping the navigation failed: " + stopped.error().message;
+         }
+         done(std::move(error));
+       });
+}
+
+void Page::stop_if_deadline(Result<json> failed, const Done& done) {
+  if (failed.error().kind != Kind::timeout) return done(std::move(failed));
+  stop_after_deadline(failed.error(), done);
 }
 
 void Page::on_session_end(const Error& why) {

@@ -95,6 +95,12 @@ class Page final : public ScriptTarget {
   void on_lifecycle(const json& params);
   void start_wait(const std::string& loader_id, NavigateOptions options, Done done, json result);
   void finish_wait(NavigationWait* wait, Result<json> result);
+  // A navigation past its deadline is stopped (Page.stopLoading); `error`
+  // then says what became of the page. See page.cpp.
+  void stop_after_deadline(Error error, Done done);
+  // For a navigation command's failed reply (the page still alive): a
+  // timeout goes through stop_after_deadline, the rest to done.
+  void stop_if_deadline(Result<json> failed, const Done& done);
   void on_session_end(const Error& why);
 
   uv_loop_t* loop_;

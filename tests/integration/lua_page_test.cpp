@@ -144,6 +144,37 @@ TEST_P(LuaPage, NavigateToHangingServerTimesOut) {
   EXPECT_EQ(after.value(), "Page 3");
 }
 
+// Chromium holds the tab's session while a navigation waits for a server
+// that never answers: the page's next call waited its own 30 s deadline.
+// Past the deadline belay stops the navigation and says so; the same page
+// object answers at once. Both deadlines: the server never answers (the
+// command's), and the document commits but never loads (the wait's).
+TEST_P(LuaPage, NavigationPastItsDeadlineLeavesAUsablePage) {
+  auto lua = h().run(R"LUA(
+    local function try(url)
+      local ok, err = pcall(page.navigate, page, url, { timeout = 500 })
+      return { ok = ok, kind = err.kind, message = err.message,
+               after = page:evaluate("1 + 1") }
+    end
+    local hang = try(fixture .. "hang")
+    local stalled = try(fixture .. "stalled")
+    stalled.text = page:text("#here")
+    return { hang = hang, stalled = stalled }
+  )LUA");
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  for (const char* which : {"hang", "stalled"}) {
+    SCOPED_TRACE(which);
+    const json& r = lua.value()[which];
+    EXPECT_EQ(r["ok"], false) << r.dump();
+    EXPECT_EQ(r["kind"], "timeout") << r.dump();
+    EXPECT_THAT(r.value("message", ""),
+                ::testing::HasSubstr("belay stopped the pending navigation (the page is usable)"))
+        << r.dump();
+    EXPECT_EQ(r["after"], 2) << r.dump();
+  }
+  EXPECT_EQ(lua.value()["stalled"]["text"], "here");
+}
+
 // ------------------------------------------------------------- reload, history
 
 TEST_P(LuaPage, ReloadLoadsTheDocumentAgain) {

@@ -680,6 +680,10 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/page3") return numbered_page(3);
   if (path == "/slow") return slow_page(request);
   if (path == "/hang") return Reply{200, kHtml, "", 0, true};
+  // The document commits but never loads: its image never answers.
+  if (path == "/stalled") {
+    return html_reply(200, "Stalled", "<p id=\"here\">here</p><img src=\"/hang\">");
+  }
   if (path == "/navigate-away") return navigate_away_page(request);
   if (path == "/item") return item_page(request, context.hits);
   if (path == "/hits") return hits_json(request, context.hits);
