@@ -37,6 +37,7 @@ Command add_attach_command(CLI::App& app);
 Command add_cleanup_command(CLI::App& app);
 Command add_pause_command(CLI::App& app);
 Command add_resume_command(CLI::App& app);
+Command add_results_command(CLI::App& app);
 // For --connect: caught at parse time, so a bad endpoint is a usage error
 // (exit 2, nothing written), not a fatal profile.
 CLI::Validator ws_url_validator();

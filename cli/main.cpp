@@ -49,9 +49,9 @@ int main(int argc, char** argv) {
   app.footer(kExitCodes);
   using namespace belay::cli;
   const std::vector<Command> commands = {
-      add_run_command(app),    add_check_command(app),   add_status_command(app),
-      add_pause_command(app),  add_resume_command(app),  add_repl_command(app),
-      add_attach_command(app), add_cleanup_command(app)};
+      add_run_command(app),    add_check_command(app),  add_status_command(app),
+      add_results_command(app), add_pause_command(app), add_resume_command(app),
+      add_repl_command(app),   add_attach_command(app), add_cleanup_command(app)};
   if (refuse_unknown_command(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include "control/control_client.hpp"
 #include "core/loop_end.hpp"
 #include "run_state.hpp"
+#include "store/status_report.hpp"
 #include "store/store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -196,7 +197,7 @@ int pause_offline(const std::string& state_dir, const std::string& profile, uint
         {}});
     std::printf("%s paused until %s: no run starts an item on it before then "
                 "(belay resume %s ends it)\n",
-                profile.c_str(), campaign::iso8601(record.paused_until_ms).c_str(),
+                profile.c_str(), store::iso8601_utc(record.paused_until_ms).c_str(),
                 profile.c_str());
     return 0;
   }

@@ -12,20 +12,16 @@
 
 namespace belay::campaign {
 
-std::string iso8601(int64_t epoch_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+std::string iso8601_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char buffer[40];
   const size_t n = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buffer + n, sizeof(buffer) - n, ".%03dZ", static_cast<int>(epoch_ms % 1000));
+  std::snprintf(buffer + n, sizeof(buffer) - n, ".%03dZ", static_cast<int>(ms.count() % 1000));
   return buffer;
-}
-
-std::string iso8601_now() {
-  const auto now = std::chrono::system_clock::now();
-  return iso8601(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
 }
 
 EventLog::EventLog(std::string path, std::string campaign)

@@ -24,8 +24,6 @@ struct Event {
 
 // ISO 8601 UTC with milliseconds: 2026-11-22T23:05:29.123Z
 std::string iso8601_now();
-// The same for a time in epoch milliseconds (>= 0).
-std::string iso8601(int64_t epoch_ms);
 
 class EventLog {
  public:

@@ -1,5 +1,7 @@
 #include "store/status_report.hpp"
 
+#include "store/results_report.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -89,8 +91,11 @@ Result<std::string> format_status(Store& store) {
   if (!profiles) return profiles.error();
   auto health = store.health();
   if (!health) return health.error();
+  auto failures = format_failures(store);
+  if (!failures) return failures.error();
   return "state " + store.path() + "\n\n" + campaign_table(campaign.value(), counts.value()) +
-         "\n" + profile_table(profiles.value(), health.value());
+         "\n" + profile_table(profiles.value(), health.value()) +
+         (failures.value().empty() ? "" : "\n" + failures.value());
 }
 
 }  // namespace belay::store

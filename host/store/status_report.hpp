@@ -11,7 +11,9 @@
 namespace belay::store {
 
 // The campaign table, then the profile table (profiles and worker health
-// joined by name). An error reading the store is returned as it is.
+// joined by name; a paused profile with its PAUSED UNTIL), then the failed
+// items, one line each (results_report.hpp). An error reading the store is
+// returned as it is.
 Result<std::string> format_status(Store& store);
 
 // "2026-11-22T23:05:29.123Z"; "-" for 0 (never).

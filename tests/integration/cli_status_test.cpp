@@ -59,6 +59,105 @@ TEST_F(CliStatus, PrintsTheCampaignAndItsProfilesWithoutWriting) {
   EXPECT_EQ(file_bytes(db()), before);
 }
 
+// The failed items close the report, one line each: kind and the message
+// folded onto one line.
+TEST_F(CliStatus, ListsFailedItemsOneLineEach) {
+  make_state();
+  {
+    auto opened = store::open_sqlite_store(state());
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.value()->mark_running("k5", "p1").ok());
+    ASSERT_FALSE(opened.value()->mark_failed(
+        "k5", {{"kind", "not_found"}, {"message", "'#send' not found\n  after 10000 ms"}}, 3));
+  }
+  const BelayRun r = status();
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("FAILED ITEM  ATTEMPTS  KIND       MESSAGE\n"
+                                          "k3           1         timeout\n"
+                                          "k5           3         not_found  '#send' not found "
+                                          "after 10000 ms\n"))
+      << r.describe;
+}
+
+class CliResults : public CliStatus {
+ protected:
+  void make_results() {
+    auto opened = store::open_sqlite_store(state());
+    ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+    store::Store& s = *opened.value();
+    ASSERT_TRUE(s.bind("shop", {{"a", 1}, {"b,\"2\"", 2}, {"c", 3}}, "fp").ok());
+    for (const char* key : {"a", "b,\"2\"", "c"}) ASSERT_TRUE(s.mark_running(key, "p1").ok());
+    ASSERT_FALSE(s.mark_done("a", {{"sent", true}, {"id", 7}}, 1));
+    ASSERT_FALSE(s.mark_failed(
+        "b,\"2\"",
+        {{"kind", "timeout"}, {"message", "Page.navigate timed out\nafter 500 ms"}, {"op", "page:navigate"}},
+        2));
+  }
+  BelayRun results(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"results", "--state", state()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_belay(args, dir_.path(), seconds(30));
+  }
+};
+
+TEST_F(CliResults, TableHasEachItemWithItsResultOrError) {
+  make_results();
+  const std::string before = file_bytes(db());
+  const BelayRun r = results();
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  EXPECT_THAT(r.out, ::testing::StartsWith("KEY    INDEX  STATUS   ATTEMPTS  PROFILE  UPDATED"))
+      << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("{\"id\":7,\"sent\":true}")) << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr(
+                         "timeout: Page.navigate timed out after 500 ms (page:navigate)\n"))
+      << r.describe;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("c      3      running")) << r.describe;
+  EXPECT_EQ(file_bytes(db()), before) << "results wrote to the state";
+
+  const BelayRun failed = results({"--status", "failed"});
+  ASSERT_EQ(failed.exit_code, 0) << failed.describe;
+  EXPECT_THAT(failed.out, ::testing::HasSubstr("b,\"2\"")) << failed.describe;
+  EXPECT_THAT(failed.out, ::testing::Not(::testing::HasSubstr("sent"))) << failed.describe;
+  EXPECT_EQ(results({"--status", "skipped"}).out, "no item is skipped\n");
+}
+
+TEST_F(CliResults, JsonLinesAndCsvCarryEverything) {
+  make_results();
+  const BelayRun j = results({"--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.describe;
+  std::vector<nlohmann::json> lines;
+  size_t start = 0;
+  for (size_t end; (end = j.out.find('\n', start)) != std::string::npos; start = end + 1) {
+    lines.push_back(nlohmann::json::parse(j.out.substr(start, end - start)));
+  }
+  ASSERT_EQ(lines.size(), 3u) << j.out;
+  EXPECT_EQ(lines[0]["key"], "a");
+  EXPECT_EQ(lines[0]["status"], "done");
+  EXPECT_EQ(lines[0]["result"]["id"], 7);
+  EXPECT_EQ(lines[1]["error"]["message"], "Page.navigate timed out\nafter 500 ms");
+  EXPECT_EQ(lines[1]["attempts"], 2);
+  EXPECT_TRUE(lines[2]["result"].is_null());
+
+  const BelayRun c = results({"--csv", "--status", "failed"});
+  ASSERT_EQ(c.exit_code, 0) << c.describe;
+  EXPECT_EQ(c.out.substr(0, c.out.find("\r\n")),
+            "key,index,status,attempts,profile,updated_at,result,error");
+  EXPECT_THAT(c.out, ::testing::HasSubstr("\"b,\"\"2\"\"\",2,failed,2,p1,")) << c.out;
+  EXPECT_THAT(c.out, ::testing::HasSubstr("\"Page.navigate timed out\\nafter 500 ms\"")) << c.out;
+}
+
+TEST_F(CliResults, BadStatusOrFormatsAreUsageErrors) {
+  make_results();
+  const BelayRun bad = results({"--status", "finished"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe;
+  EXPECT_THAT(bad.err, ::testing::HasSubstr("--status: 'finished' is not a status")) << bad.describe;
+  const BelayRun both = results({"--json", "--csv"});
+  EXPECT_EQ(both.exit_code, 2) << both.describe;
+  const BelayRun none = run_belay({"results", "--state", dir_.file("nope")}, dir_.path(), seconds(30));
+  EXPECT_EQ(none.exit_code, 2) << none.describe;
+  EXPECT_THAT(none.err, ::testing::HasSubstr("no state in")) << none.describe;
+}
+
 TEST_F(CliStatus, DamagedStateExits2NamingTheFile) {
   make_state();
   ASSERT_GT(damage_middle_page(db()), 1);
