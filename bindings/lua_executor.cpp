@@ -110,7 +110,12 @@ void LuaExecutor::run_item(const campaign::ItemAttempt& attempt,
   lua_setfield(task, -2, "event");
   runtime_.start(task, 6,
                  [version, done = std::move(done)](lua_State* t, const ResumeResult& result) {
-                   if (result.status == ResumeStatus::error) return done(to_error(t, -1));
+                   if (result.status == ResumeStatus::error) {
+                     // A plain error() names no call: it came from the run.
+                     Error e = to_error(t, -1);
+                     if (e.op.empty()) e.op = "run";
+                     return done(std::move(e));
+                   }
                    if (result.nresults == 0) return done(nlohmann::json(nullptr));
                    auto value = to_json(t, -result.nresults);
                    if (!value) {

@@ -275,7 +275,11 @@ int attach_command(const std::string& state_dir) {
     } else {
       RemoteBackend backend(client);
       code = run_console(&loop, backend,
-                         ConsoleOptions{state_dir + "/attach_history", "attach> ", ">> "});
+                         ConsoleOptions{state_dir + "/attach_history", "attach> ", ">> ",
+                                        "belay attach: a console inside the run on " +
+                                            state_dir +
+                                            ". help() lists what is here; Ctrl-D leaves, the "
+                                            "run goes on."});
       if (!client.connected()) std::fprintf(stderr, "belay: the run has ended\n");
     }
   }

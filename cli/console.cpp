@@ -137,7 +137,11 @@ class Session {
     uv_run(loop_, UV_RUN_NOWAIT);
   }
 
-  int run() { return isatty(STDIN_FILENO) != 0 ? interactive() : scripted(); }
+  int run() {
+    if (isatty(STDIN_FILENO) == 0) return scripted();
+    if (!options_.banner.empty()) std::printf("%s\n", options_.banner.c_str());
+    return interactive();
+  }
 
  private:
   Reply evaluate(const std::string& chunk) {

@@ -35,6 +35,8 @@ struct ConsoleOptions {
   std::string history_file;  // empty: no history
   std::string prompt = "> ";
   std::string continuation = ">> ";
+  // One line shown before the first prompt on a terminal; empty: none.
+  std::string banner;
 };
 
 // Runs until Ctrl-D or the end of stdin (or the backend dies). Exit code: 0,

@@ -89,7 +89,9 @@ int run_repl(uv_loop_t* loop, const ReplArgs& args) {
   if (code == 0) {
     LocalBackend backend(*repl.value());
     code =
-        run_console(loop, backend, ConsoleOptions{args.state_dir + "/repl_history", "> ", ">> "});
+        run_console(loop, backend, ConsoleOptions{args.state_dir + "/repl_history", "> ", ">> ",
+                       "belay repl: Lua with a browser of its own. help() lists what is here; "
+                       "Ctrl-D leaves."});
   }
   repl.value().reset();  // no chunk may outlive the browser it talks to
   bool closed = false;

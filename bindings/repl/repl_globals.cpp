@@ -123,7 +123,7 @@ int l_host_function(lua_State* L) {
 
 }  // namespace
 
-const char kReplPrelude[] = R"(
+const char kReplPrelude[] = R"LUA(
 -- step(profile, name): runs one step of the campaign's ladder on a profile,
 -- as the ladder itself would (its run(page, ctx)).
 function step(profile, name)
@@ -136,7 +136,27 @@ function step(profile, name)
   end
   belay.error("config", "the ladder has no step named " .. tostring(name))
 end
-)";
+
+-- help(): what this console has, in a few lines.
+function help()
+  local lines = {
+    "Lua 5.4 in the campaign's sandbox; a browser call waits for its answer.",
+    "  =expr, or a bare expression    prints its values (JSON null prints as null)",
+    "  page, browser                  the profile in use's page and browser",
+    "  page_of(p), browser_of(p), ctx_of(p), use(p)   another profile's; use() switches",
+    "  ladder(), step(p, name)        the campaign's ladder; run one of its steps",
+  }
+  if status then
+    lines[#lines + 1] = "  status(), events(n)            the run's counts and profiles; its last events"
+    lines[#lines + 1] = "  pause(p [, ms | {ms, close_browser}]), resume(p)   hold a profile, or let it go"
+    lines[#lines + 1] = "  reload()                       reload the campaign as a saved file would"
+  end
+  lines[#lines + 1] = "  Ctrl-C cancels the running chunk; Ctrl-D leaves" ..
+    (status and " (the run goes on)" or "")
+  lines[#lines + 1] = "  docs/repl.md and docs/lua-api.md tell the rest"
+  print(table.concat(lines, "\n"))
+end
+)LUA";
 
 void add_profile_globals(lua_State* L, int env_idx, ReplImpl* repl) {
   env_idx = lua_absindex(L, env_idx);

@@ -1,5 +1,7 @@
 #include "repl/repl_printer.hpp"
 
+#include "vm/json_value.hpp"
+
 #include "api/handles.hpp"
 #include "vm/error_value.hpp"
 #include "vm/readonly.hpp"
@@ -91,6 +93,10 @@ class Printer {
         return userdata(idx);
       case LUA_TTHREAD:
         return address_of(L_, idx, "thread");
+      case LUA_TLIGHTUSERDATA:
+        // JSON's null inside a value from the page (evaluate("[1, null]")).
+        if (is_json_null(L_, idx)) return "null";
+        return address_of(L_, idx, "value");
       default:
         return address_of(L_, idx, "value");
     }

@@ -189,6 +189,8 @@ void push_nested(lua_State* L, const json& value, int depth) {
 
 void push_json_null(lua_State* L) { lua_pushlightuserdata(L, const_cast<char*>(&kNullKey)); }
 
+bool is_json_null(lua_State* L, int idx) { return is_null_sentinel(L, idx); }
+
 void push_json(lua_State* L, const json& value) { push_nested(L, value, 0); }
 
 Result<json> to_json(lua_State* L, int idx) { return convert(L, lua_absindex(L, idx), 0, "$"); }

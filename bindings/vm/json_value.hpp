@@ -23,5 +23,7 @@ void push_json(lua_State* L, const nlohmann::json& value);
 Result<nlohmann::json> to_json(lua_State* L, int idx);
 // Pushes the null sentinel.
 void push_json_null(lua_State* L);
+// True if the value at `idx` is the null sentinel.
+bool is_json_null(lua_State* L, int idx);
 
 }  // namespace belay::lua

@@ -249,6 +249,7 @@ TEST_F(CliRun, ItemThatRaisesIsExitOneWithItemFailed) {
     EXPECT_EQ(e["item"], "b");
     EXPECT_EQ(e["outcome"], "fail");
     EXPECT_EQ(e["params"]["kind"], "script");
+    EXPECT_EQ(e["params"]["op"], "run") << "a plain error() names no call: it is the run's";
     ASSERT_TRUE(e["params"]["message"].is_string());
     EXPECT_THAT(e["params"]["message"].get<std::string>(), ::testing::HasSubstr("no luck with b"));
   }

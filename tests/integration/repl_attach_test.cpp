@@ -228,6 +228,8 @@ TEST_F(ReplAttach, ProfilePageAndErrorsAtTheAttachedPrompt) {
   auto console = attach();
   EXPECT_TRUE(type(*console, "=page_of('p2'):url({timeout = 3000})", "/slow?ms=800"));
   EXPECT_TRUE(type(*console, "pause('nobody')", "config: "));
+  EXPECT_TRUE(type(*console, "help()", "pause(p [, ms | {ms, close_browser}]), resume(p)"));
+  EXPECT_THAT(console->output(), ::testing::HasSubstr("help() lists what is here"));
   EXPECT_TRUE(type(*console, "=#events(3)", "\n3\r\n"));
   EXPECT_TRUE(type(*console, "=1+1", "\n2\r\n")) << "the prompt stays after an error";
   console->wait_raw_mode(seconds(10));

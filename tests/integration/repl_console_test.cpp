@@ -55,6 +55,18 @@ class ReplConsole : public ::testing::Test {
   BackgroundFixtureServer fixture_;
 };
 
+// A one-line banner names help(); help() says what the console has; JSON
+// null from the page prints as null (it printed as "value: 0x55...").
+TEST_F(ReplConsole, BannerHelpAndNull) {
+  auto repl = start_repl();
+  EXPECT_THAT(repl->output(), ::testing::HasSubstr("help() lists what is here; Ctrl-D leaves."));
+  EXPECT_TRUE(type(*repl, "help()", "page_of(p), browser_of(p), ctx_of(p), use(p)"));
+  EXPECT_THAT(repl->recent(), ::testing::Not(::testing::HasSubstr("pause(")))
+      << "the run's functions are only in belay attach";
+  EXPECT_TRUE(type(*repl, "=page:evaluate('[1, null, {a: null}]')", "{ 1, null, { a = null } }"));
+  leave(*repl);
+}
+
 TEST_F(ReplConsole, EqualsExpressionPrintsItsValue) {
   auto repl = start_repl();
   EXPECT_TRUE(type(*repl, "=1+1", "\n2\r\n"));
