@@ -136,8 +136,10 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   if (lua_isyieldable(L) == 0) {
     push_error(L, Error{Kind::script,
                         std::string(op) +
-                            " cannot be called here (inside a metamethod, an "
-                            "iterator or a C function such as table.sort, which cannot wait)",
+                            " cannot be called here: a function that a C function calls (a "
+                            "table.sort comparator, a string.gsub replacement, __tostring, "
+                            "__gc) cannot wait; __index, __call, arithmetic metamethods and "
+                            "for-loop iterators can",
                         op,
                         {}});
     return std::nullopt;

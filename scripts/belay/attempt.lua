@@ -1,5 +1,5 @@
--- belay.attempt: the two inner layers of recovery for one item (DESIGN.md
--- "Layers of recovery"), run by the host as the item's task.
+-- belay.attempt: the two inner layers of recovery for one item
+-- (docs/ladders.md), run by the host as the item's task.
 --
 --   1. call retry: an error whose kind is in `policy.kinds` runs the item
 --      again, after the campaign's backoff, up to `policy.attempts` tries;

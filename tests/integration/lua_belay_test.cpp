@@ -286,9 +286,22 @@ TEST_P(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     local sorted = catch(table.sort, { 3, 1, 2 }, function(a, b) page:title() return a < b end)
     local gsub = catch(string.gsub, "abc", "%w", function(c) return page:title() end)
-    return { sorted = sorted, gsub = gsub, still_works = type(page:url()) == "string" }
+    local shown = catch(tostring, setmetatable({}, { __tostring = function() return page:url() end }))
+    -- Metamethods the VM calls itself can wait.
+    local lazy = setmetatable({}, { __index = function(t, k) return page:evaluate("40 + 2") end })
+    local sum = setmetatable({}, { __add = function() return page:evaluate("5") end }) + 1
+    local seen = {}
+    for v in function(_, last) if (last or 0) < 2 then return page:evaluate("(n) => n + 1", last or 0) end end do
+      seen[#seen + 1] = v
+    end
+    return { sorted = sorted, gsub = gsub, shown = shown, answer = lazy.answer, sum = sum,
+             seen = seen, still_works = type(page:url()) == "string" }
   )LUA"));
   ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["shown"], {Kind::script}, "page:url*", "__tostring"));
+  EXPECT_EQ(lua.value()["answer"], 42);
+  EXPECT_EQ(lua.value()["sum"], 5);
+  EXPECT_EQ(lua.value()["seen"], nlohmann::json::array({1, 2}));
   EXPECT_TRUE(LuaError(lua.value()["sorted"], {Kind::script}, "page:title*", "table.sort"));
   EXPECT_TRUE(
       LuaError(lua.value()["gsub"], {Kind::script}, "page:title*", "cannot be called here"));
