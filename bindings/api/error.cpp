@@ -14,7 +14,11 @@ int l_belay_error(lua_State* L) {
   size_t message_length = 0;
   const char* message = luaL_optlstring(L, 2, "", &message_length);
   const std::optional<belay::Kind> kind = kind_from_name(std::string_view(name, name_length));
-  luaL_where(L, 1);  // "chunk:line: ", the op without its trailing ": "
+  // As error()'s level: 1 names the function that called belay.error, 2
+  // its caller (a library blaming the script that called it wrongly).
+  const lua_Integer level = luaL_optinteger(L, 3, 1);
+  luaL_argcheck(L, level >= 1 && level <= 100, 3, "level must be 1 ... 100");
+  luaL_where(L, static_cast<int>(level));  // "chunk:line: ", the op without its trailing ": "
   size_t where_length = 0;
   const char* where = lua_tolstring(L, -1, &where_length);
   if (where_length >= 2) where_length -= 2;

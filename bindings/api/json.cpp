@@ -23,7 +23,10 @@ int l_encode(lua_State* L) {
       text = value.value().dump(-1, ' ', false, json::error_handler_t::replace);
     }
   }
-  if (text.empty()) return lua_error(L);  // std::string is empty: nothing to leak
+  if (text.empty()) {  // std::string is empty: nothing to leak
+    add_call_site(L);
+    return lua_error(L);
+  }
   lua_pushlstring(L, text.data(), text.size());
   return 1;
 }
@@ -36,6 +39,7 @@ int l_decode(lua_State* L) {
         L, Kind::script,
         "belay.json.decode: not valid JSON (a NUL byte at offset " + std::to_string(nul) + ")",
         "belay.json.decode");
+    add_call_site(L);
     return lua_error(L);
   }
   bool ok = false;
@@ -56,6 +60,7 @@ int l_decode(lua_State* L) {
   if (!ok) {
     if (lua_gettop(L) > 1) return lua_error(L);
     push_plain_error(L, Kind::script, "belay.json.decode: not valid JSON", "belay.json.decode");
+    add_call_site(L);
     return lua_error(L);
   }
   return 1;

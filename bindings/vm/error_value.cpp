@@ -248,6 +248,38 @@ int raise_error(lua_State* L, belay::Kind kind, const char* fmt, ...) {
   return lua_error(L);
 }
 
+std::string script_position(lua_State* L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar) != 0; ++level) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) return std::string(ar.short_src) + ":" + std::to_string(ar.currentline);
+  }
+  return {};
+}
+
+void add_call_site(lua_State* L) {
+  if (!is_error(L, -1) || !lua_checkstack(L, 3)) return;
+  const std::string where = script_position(L);
+  if (where.empty()) return;
+  lua_getfield(L, -1, "message");
+  size_t length = 0;
+  const char* text = lua_tolstring(L, -1, &length);
+  const std::string message = text != nullptr ? std::string(text, length) : std::string();
+  lua_pop(L, 1);
+  if (message.find("(at ") != std::string::npos || message.find(where + ":") != std::string::npos) {
+    return;
+  }
+  // A memory error here leaves the table as it was: still one value on top.
+  lua_pushcfunction(L, [](lua_State* S) {
+    lua_setfield(S, 1, "message");
+    return 0;
+  });
+  lua_pushvalue(L, -2);
+  const std::string annotated = message + " (at " + where + ")";
+  lua_pushlstring(L, annotated.data(), annotated.size());
+  lua_pcall(L, 2, 0, 0);
+}
+
 bool is_error(lua_State* L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 2)) return false;

@@ -9,6 +9,7 @@
 // push_error(const Error&) runs its Lua work in protected mode.
 
 #include <lua.hpp>
+#include <string>
 #include <string_view>
 
 #include "core/error.hpp"
@@ -38,6 +39,13 @@ int raise_error(lua_State* L, belay::Kind kind, const char* fmt, ...);
 // True when the value at `idx` carries the shared error metatable (compared
 // by identity, so a script cannot forge one).
 bool is_error(lua_State* L, int idx);
+// "FILE:LINE" of the innermost script frame that has a line (a C function's
+// caller), or "" when none has.
+std::string script_position(lua_State* L);
+// Appends " (at FILE:LINE)" (script_position) to the message of the error
+// table on top of the stack, unless it names a position already: an error
+// raised before a call begins says where, as one raised by the call does.
+void add_call_site(lua_State* L);
 
 // Error table -> Error (fields read raw, no metamethod runs). Any other value
 // -> kind `script` with the value as message ("file:line: message" strings

@@ -29,15 +29,6 @@ int call_continuation(lua_State* L, int /*status*/, lua_KContext base) {
   return lua_gettop(L) - ok_index;
 }
 
-std::string where_of(lua_State* L) {
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar) != 0; ++level) {
-    lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline > 0) return std::string(ar.short_src) + ":" + std::to_string(ar.currentline);
-  }
-  return {};
-}
-
 }  // namespace
 
 void CallSlot::succeed(PushResults push) const {
@@ -123,7 +114,7 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   auto it = tasks_.find(L);
   if (it == tasks_.end()) {
     // Where, in the message: at a file's top level nothing else names the line.
-    const std::string where = where_of(L);
+    const std::string where = script_position(L);
     push_error(L, Error{Kind::script,
                         (where.empty() ? "" : where + ": ") + op +
                             " cannot be called here: browser calls run only inside run, a "
@@ -148,7 +139,7 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   info.call_id = next_call_id_++;
   info.waiting = true;
   info.op = op;
-  info.where = where_of(L);
+  info.where = script_position(L);
   info.release = nullptr;
   CallSlot slot;
   slot.runtime_ = self_;

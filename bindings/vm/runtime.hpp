@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/uv_handle.hpp"
+#include "vm/error_value.hpp"
 #include "vm/lua_state.hpp"
 
 #include <uv.h>
@@ -157,6 +158,9 @@ class Runtime {
 // Lua is built as C).
 #define BELAY_YIELDING_BINDING(name)             \
   int l_##name(lua_State* L) {                   \
-    if (!start_##name(L)) return lua_error(L);   \
+    if (!start_##name(L)) {                      \
+      ::belay::lua::add_call_site(L);            \
+      return lua_error(L);                       \
+    }                                            \
     return ::belay::lua::Runtime::yield_call(L); \
   }

@@ -10,8 +10,35 @@
 local Circuit = {}
 Circuit.__index = Circuit
 
+local known = { failures = "number", window_ms = "number", cooldown_ms = "number",
+                now = "function" }
+
+-- A mistake in the options is the caller's: its line is named (level 3:
+-- the script that called belay.circuit).
+local function check(opts)
+  if opts == nil then
+    return {}
+  end
+  if type(opts) ~= "table" then
+    belay.error("config", "belay.circuit: options must be a table, got " .. type(opts), 3)
+  end
+  for key, value in pairs(opts) do
+    local want = known[key]
+    if want == nil then
+      belay.error("config", "belay.circuit: unknown option '" .. tostring(key)
+        .. "'; valid: failures, window_ms, cooldown_ms, now", 3)
+    end
+    if type(value) ~= want or (want == "number" and not (value > 0)) then
+      belay.error("config", "belay.circuit: " .. key .. " must be "
+        .. (want == "number" and "a number above 0" or "a function") .. ", got "
+        .. tostring(value), 3)
+    end
+  end
+  return opts
+end
+
 local function new(opts)
-  opts = opts or {}
+  opts = check(opts)
   return setmetatable({
     failures = opts.failures or 5,
     window_ms = opts.window_ms or 60000,
@@ -50,6 +77,9 @@ function Circuit:_record_failure()
 end
 
 function Circuit:call(fn, ...)
+  if type(fn) ~= "function" then
+    belay.error("script", "circuit:call: expects a function, got " .. type(fn), 2)
+  end
   local state = self:state()
   if state == "open" or (state == "half_open" and self.trial) then
     belay.error("cancelled", "circuit open")

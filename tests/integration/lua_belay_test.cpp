@@ -282,6 +282,30 @@ TEST_P(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
   EXPECT_THAT(host.error().message, ::testing::HasSubstr("coroutine")) << host.error().message;
 }
 
+// Every error a script call raises ends with the script's line, also the
+// ones raised before the call begins (a bad option, an argument that is no
+// JSON) and belay.json's. They named no line at all.
+TEST_P(LuaBelay, ErrorsRaisedBeforeACallBeginsNameTheScriptsLine) {
+  auto lua = h().run(with_catch(R"LUA(
+    return {
+      option = catch(function() page:navigate("about:blank", { bogus = 1 }) end),
+      argument = catch(function() page:evaluate("(x) => x", function() end) end),
+      encode = catch(function() belay.json.encode({ f = print }) end),
+      decode = catch(function() belay.json.decode("{") end),
+    }
+  )LUA"));
+  ASSERT_TRUE(lua.ok()) << ok_text(lua);
+  EXPECT_TRUE(LuaError(lua.value()["option"], {Kind::config}, "page:navigate", "(at "));
+  EXPECT_TRUE(LuaError(lua.value()["argument"], {Kind::script}, "page:evaluate", "(at "));
+  EXPECT_TRUE(LuaError(lua.value()["encode"], {Kind::script}, "belay.json", "(at "));
+  EXPECT_TRUE(LuaError(lua.value()["decode"], {Kind::script}, "belay.json.decode", "(at "));
+  for (const char* which : {"option", "argument", "encode", "decode"}) {
+    const std::string message = lua.value()[which].value("message", "");
+    EXPECT_THAT(message, ::testing::MatchesRegex(".*\\(at [^)]*:[0-9]+\\)$")) << which;
+    EXPECT_EQ(message.find("(at "), message.rfind("(at ")) << which << ": named twice";
+  }
+}
+
 TEST_P(LuaBelay, BrowserCallInsideTableSortIsScriptError) {
   auto lua = h().run(with_catch(R"LUA(
     local sorted = catch(table.sort, { 3, 1, 2 }, function(a, b) page:title() return a < b end)

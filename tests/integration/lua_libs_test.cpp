@@ -240,6 +240,30 @@ TEST_P(LuaLibs, RetryWrapsBrowserCalls) {
   EXPECT_EQ(r.value()["text"], "here");
 }
 
+// Mistakes in using the breaker name the script's own line, not circuit.lua's.
+TEST_P(LuaLibs, CircuitRefusesBadOptionsAndNamesTheCallersLine) {
+  auto r = h().run(R"LUA(
+    local function try(f) local ok, e = pcall(f) return { kind = e.kind, op = e.op, message = e.message } end
+    return {
+      unknown = try(function() local c = belay.circuit({ failurs = 3 }) return c end),
+      bad = try(function() local c = belay.circuit({ cooldown_ms = "soon" }) return c end),
+      call = try(function() local v = belay.circuit():call(nil) return v end),
+    }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  const json& v = r.value();
+  EXPECT_EQ(v["unknown"]["kind"], "config") << v.dump();
+  EXPECT_THAT(v["unknown"]["message"].get<std::string>(), ::testing::HasSubstr("unknown option 'failurs'"));
+  EXPECT_EQ(v["bad"]["kind"], "config") << v.dump();
+  EXPECT_THAT(v["bad"]["message"].get<std::string>(), ::testing::HasSubstr("cooldown_ms must be a number above 0"));
+  EXPECT_EQ(v["call"]["kind"], "script") << v.dump();
+  for (const char* which : {"unknown", "bad", "call"}) {
+    const std::string op = v[which]["op"].get<std::string>();
+    EXPECT_THAT(op, ::testing::Not(::testing::HasSubstr("circuit.lua"))) << which << ": " << op;
+    EXPECT_THAT(op, ::testing::MatchesRegex(".*:[0-9]+")) << which << ": " << op;
+  }
+}
+
 // ----------------------------------------------------------------- belay.saga
 
 TEST_P(LuaLibs, SagaUndoesCompletedStepsInReverseAndReraises) {
