@@ -269,15 +269,19 @@ void add_call_site(lua_State* L) {
   if (message.find("(at ") != std::string::npos || message.find(where + ":") != std::string::npos) {
     return;
   }
-  // A memory error here leaves the table as it was: still one value on top.
+  // The new string is made inside a protected call: a memory error there
+  // leaves the table as it was (still one value on top) and skips no C++
+  // destructor.
+  const std::string annotated = message + " (at " + where + ")";
   lua_pushcfunction(L, [](lua_State* S) {
+    const auto* text = static_cast<const std::string*>(lua_touserdata(S, 2));
+    lua_pushlstring(S, text->data(), text->size());
     lua_setfield(S, 1, "message");
     return 0;
   });
   lua_pushvalue(L, -2);
-  const std::string annotated = message + " (at " + where + ")";
-  lua_pushlstring(L, annotated.data(), annotated.size());
-  lua_pcall(L, 2, 0, 0);
+  lua_pushlightuserdata(L, const_cast<std::string*>(&annotated));
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
 }
 
 bool is_error(lua_State* L, int idx) {
