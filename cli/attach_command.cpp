@@ -27,8 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr uint64_t kDefaultPauseMs = 24ull * 3600 * 1000;
-
 // --- host half -------------------------------------------------------------
 
 class ReplControlSession final : public control::ControlSession {

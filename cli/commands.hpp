@@ -3,6 +3,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,10 @@ class ControlServer;
 }
 
 namespace belay::cli {
+
+// How long the operator's pause lasts when it names no time: attach's
+// pause(p) and `belay pause p` alike.
+inline constexpr uint64_t kDefaultPauseMs = 24ull * 3600 * 1000;
 
 // A subcommand on the command line and what runs it once the line is parsed.
 // Each command's file adds its own (one file per command); main() only

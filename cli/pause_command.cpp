@@ -29,7 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kDefaultPauseMs = 24ull * 3600 * 1000;
 constexpr uint64_t kReplyTimeoutMs = 30000;
 
 int64_t wall_now_ms() {
