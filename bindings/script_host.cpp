@@ -7,6 +7,7 @@
 #include "config/campaign.hpp"
 #include "config/ladder.hpp"
 #include "lua_executor.hpp"
+#include "lua_supervisor_policy.hpp"
 #include "vm/error_value.hpp"
 
 #include <algorithm>
@@ -18,6 +19,18 @@ namespace belay::lua {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Requires a bundled module and keeps what it returned in the registry.
+Result<int> require_bundled(lua_State* L, const char* name) {
+  lua_pushcfunction(L, l_require);
+  lua_pushstring(L, name);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    Error e = to_error(L, -1);
+    lua_pop(L, 1);
+    return e;
+  }
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
 
 class LuaScriptHost final : public ScriptHost {
  public:
@@ -40,16 +53,14 @@ class LuaScriptHost final : public ScriptHost {
       lua_pop(runtime_.main(), 1);
       return e;
     }
-    // The item driver is bundled code: loaded once, kept across reloads.
+    // The item driver and the supervisor's default policy are bundled code:
+    // loaded once, kept across reloads (a campaign's own policy functions
+    // are reloaded with the campaign).
     lua_State* L = runtime_.main();
-    lua_pushcfunction(L, l_require);
-    lua_pushliteral(L, "belay.attempt");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-      Error e = to_error(L, -1);
-      lua_pop(L, 1);
-      return e;
-    }
-    const int driver_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    auto driver_ref = require_bundled(L, "belay.attempt");
+    if (!driver_ref) return driver_ref.error();
+    auto policy_ref = require_bundled(L, "belay.supervisor");
+    if (!policy_ref) return policy_ref.error();
     // The bundled libraries read so far are loaded once and never reloaded:
     // watching them would log reloads that change nothing.
     take_required_files(L);
@@ -58,7 +69,9 @@ class LuaScriptHost final : public ScriptHost {
     add_files(loaded ? loaded.value()->config().ladder_files : std::vector<std::string>{});
     if (!loaded) return loaded.error();
     use_campaign_settings(loaded.value()->config());
-    executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref);
+    executor_ = std::make_unique<LuaExecutor>(runtime_, loaded.value(), driver_ref.value());
+    policy_ = std::make_unique<LuaSupervisorPolicy>(runtime_, policy_ref.value(),
+                                                    [this]() { return executor_->campaign(); });
     return loaded.value()->config();
   }
 
@@ -78,6 +91,7 @@ class LuaScriptHost final : public ScriptHost {
   std::vector<std::string> loaded_files() const override { return files_; }
 
   campaign::ItemExecutor& executor() override { return *executor_; }
+  campaign::SupervisorPolicy& policy() override { return *policy_; }
   void cancel_all(const Error& why) override { runtime_.cancel_all(why); }
 
  private:
@@ -118,6 +132,7 @@ class LuaScriptHost final : public ScriptHost {
   Runtime runtime_;
   std::string path_;
   std::unique_ptr<LuaExecutor> executor_;
+  std::unique_ptr<LuaSupervisorPolicy> policy_;
   std::vector<std::string> files_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "campaign/config.hpp"
 #include "campaign/item_executor.hpp"
+#include "campaign/supervisor_policy.hpp"
 #include "core/error.hpp"
 
 #include <uv.h>
@@ -44,6 +45,9 @@ class ScriptHost {
   // failed one the files it read are added, so saving their fix reloads.
   virtual std::vector<std::string> loaded_files() const = 0;
   virtual campaign::ItemExecutor& executor() = 0;
+  // The supervisor's decisions: the loaded version's functions, else
+  // belay.supervisor's (after a successful load only).
+  virtual campaign::SupervisorPolicy& policy() = 0;
   // Cancels every call in flight (shutdown).
   virtual void cancel_all(const Error& why) = 0;
 };

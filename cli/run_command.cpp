@@ -90,8 +90,9 @@ int run_campaign(uv_loop_t* loop, const RunArgs& args, RunState& state, Progress
     return 2;
   }
   state.events->set_campaign(config.value().name);
-  auto runner = campaign::make_durable_runner(loop, config.value(), host->executor(), *state.events,
-                                              *state.store, run_options(args));
+  auto runner =
+      campaign::make_durable_runner(loop, config.value(), host->executor(), host->policy(),
+                                    *state.events, *state.store, run_options(args));
   return drive(loop, args, *runner, *host, *state.events, display);
 }
 

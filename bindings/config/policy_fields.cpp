@@ -25,11 +25,37 @@ void read_retry(Reader& r, lua_State* L, int t, const std::string& p,
   lua_settop(L, idx - 1);
 }
 
-// Pushes t[key] when it is a table whose keys are all in `known`.
+// t[key] at `idx`, when set, must be a function (the policy's own).
+void function_field(Reader& r, lua_State* L, int idx, const std::string& field, const char* key) {
+  const int type = r.get(idx, key);
+  if (type != LUA_TNIL && type != LUA_TFUNCTION) {
+    r.fail(field, std::string("must be a function, got ") + luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+}
+
+// Pushes t[key] when it is a table whose keys are all in `known`. With
+// `decides`, t[key] may instead be a function (the decision itself), and
+// its table may hold `decide` (and `ended` for pause): nothing is pushed
+// for a function.
 bool limits_table(Reader& r, lua_State* L, int t, const std::string& p, const char* key,
-                  std::initializer_list<const char*> known) {
+                  std::initializer_list<const char*> known, bool decides = false) {
+  if (decides) {
+    const int type = r.get(t, key);
+    const char* type_name = luaL_typename(L, -1);
+    lua_pop(L, 1);
+    if (type == LUA_TFUNCTION) return false;
+    if (type != LUA_TNIL && type != LUA_TTABLE) {
+      r.fail(p + key, std::string("must be a table or a function, got ") + type_name);
+      return false;
+    }
+  }
   if (!r.table(t, key, p + key)) return false;
   r.check_known(lua_gettop(L), p + key + ".", known);
+  if (decides && !r.failed()) {
+    function_field(r, L, lua_gettop(L), p + key + ".decide", "decide");
+    function_field(r, L, lua_gettop(L), p + key + ".ended", "ended");
+  }
   if (r.failed()) {
     lua_pop(L, 1);
     return false;
@@ -42,7 +68,8 @@ bool limits_table(Reader& r, lua_State* L, int t, const std::string& p, const ch
 void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
                         campaign::CampaignConfig& c) {
   read_retry(r, L, t, p, c.retry);
-  if (limits_table(r, L, t, p, "supervisor", {"max_restarts", "period_ms", "delay_ms"})) {
+  if (limits_table(r, L, t, p, "supervisor", {"max_restarts", "period_ms", "delay_ms", "decide"},
+                   true)) {
     const int idx = lua_gettop(L);
     if (auto v = r.number(idx, "max_restarts", p + "supervisor.max_restarts", 0, 1e6, true)) {
       c.supervisor.max_restarts = *v;
@@ -55,7 +82,7 @@ void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
     }
     lua_settop(L, idx - 1);
   }
-  if (limits_table(r, L, t, p, "soft_restart", {"items", "ms", "memory_mb"})) {
+  if (limits_table(r, L, t, p, "soft_restart", {"items", "ms", "memory_mb", "decide"}, true)) {
     const int idx = lua_gettop(L);
     if (auto v = r.number(idx, "items", p + "soft_restart.items", 0, kHuge, true)) {
       c.soft_restart.items = *v;
@@ -78,7 +105,7 @@ void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
     }
     lua_settop(L, idx - 1);
   }
-  if (limits_table(r, L, t, p, "pause", {"max_error_streak", "ms"})) {
+  if (limits_table(r, L, t, p, "pause", {"max_error_streak", "ms", "decide", "ended"}, true)) {
     const int idx = lua_gettop(L);
     if (auto v = r.number(idx, "max_error_streak", p + "pause.max_error_streak", 0, 1e6, true)) {
       c.pause.max_error_streak = *v;

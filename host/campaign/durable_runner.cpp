@@ -31,10 +31,10 @@ nlohmann::json error_json(const Error& e) {
 class DurableRunner final : public Runner {
  public:
   DurableRunner(uv_loop_t* loop, const CampaignConfig& config, ItemExecutor& executor,
-                EventLog& events, store::Store& store, RunOptions options)
+                SupervisorPolicy& policy, EventLog& events, store::Store& store, RunOptions options)
       : config_(config),
         executor_(executor),
-        context_{loop, config, events, store, std::move(options), store_failed_handler()},
+        context_{loop, config, events, store, std::move(options), policy, store_failed_handler()},
         stall_timer_(loop) {}
 
   std::optional<Error> start(Finished finished) override;
@@ -290,19 +290,19 @@ void DurableRunner::announce_stall() {
     paused += (paused.empty() ? "" : " ") + worker->name();
   }
   const int64_t ms = std::max<int64_t>(0, until - wall_ms());
-  events().write(Event{"waiting",
-                       "",
-                       "",
-                       "",
-                       {{"what", "paused"},
-                        {"why", "every profile that can take an item is paused; " +
-                                    std::to_string(queue_.size()) + " items wait"},
-                        {"ms", ms},
-                        {"until_ms", until},
-                        {"hint", "belay resume " + paused +
-                                     " ends the pause now (or resume(p) in belay attach)"}},
-                       "",
-                       {}});
+  events().write(Event{
+      "waiting",
+      "",
+      "",
+      "",
+      {{"what", "paused"},
+       {"why", "every profile that can take an item is paused; " + std::to_string(queue_.size()) +
+                   " items wait"},
+       {"ms", ms},
+       {"until_ms", until},
+       {"hint", "belay resume " + paused + " ends the pause now (or resume(p) in belay attach)"}},
+      "",
+      {}});
   stall_timer_.after(kStallReminderMs, [this]() { watch_for_stall(true); });
 }
 
@@ -395,7 +395,7 @@ nlohmann::json DurableRunner::status() const {
 }
 
 std::optional<Error> DurableRunner::pause_profile(const std::string& profile, uint64_t ms,
-                                                 bool close_browser) {
+                                                  bool close_browser) {
   ProfileWorker* w = worker(profile);
   if (w == nullptr) return unknown_profile(profile, "pause");
   return w->hold(ms, close_browser);
@@ -424,9 +424,11 @@ void DurableRunner::on_store_failed(const Error& e) {
 }  // namespace
 
 std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
-                                            ItemExecutor& executor, EventLog& events,
-                                            store::Store& store, RunOptions options) {
-  return std::make_unique<DurableRunner>(loop, config, executor, events, store, std::move(options));
+                                            ItemExecutor& executor, SupervisorPolicy& policy,
+                                            EventLog& events, store::Store& store,
+                                            RunOptions options) {
+  return std::make_unique<DurableRunner>(loop, config, executor, policy, events, store,
+                                         std::move(options));
 }
 
 }  // namespace belay::campaign

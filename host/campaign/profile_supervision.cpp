@@ -1,12 +1,14 @@
 // ProfileWorker's supervisor half: what happens when its browser exits,
-// hangs or crashes a page, how a restart is carried out (the budget's
-// verdict, the screenshot, the `restarting` event) and when a soft restart
-// or the fatal state follows. The rules themselves are RestartBudget's and
-// SoftRestart's; the rest of the worker is in profile_worker.cpp.
+// hangs or crashes a page, how a restart is carried out (the policy's
+// verdict, the screenshot, the `restarting` event), the facts the policy is
+// given at each decision, and the fatal state. The rest of the worker is in
+// profile_worker.cpp.
 
 #include "browser/page_actions.hpp"
 #include "campaign/profile_worker.hpp"
 #include "chrome/process_memory.hpp"
+
+#include <utility>
 
 namespace belay::campaign {
 namespace {
@@ -16,21 +18,34 @@ constexpr uint64_t kScreenshotTimeoutMs = 5000;
 // scripts/belay/attempt.lua does for the ladder's): a run is never silent.
 constexpr uint64_t kAnnounceWaitsOverMs = 1000;
 
-
 }  // namespace
 
-// Every restart but a soft one counts against max_restarts, and leaves a
-// screenshot of the page as it was and a `restarting` event.
+// Every restart but a soft one is the policy's to allow; it counts, and
+// leaves a screenshot of the page as it was and a `restarting` event. The
+// supervisor's own restarts were allowed before their delay (supervise); a
+// script's is asked about here.
 void ProfileWorker::before_restart(std::function<void()> proceed,
                                    std::function<void(Error)> refuse) {
   const RestartReason reason = restart_reason_.value_or(RestartReason::script);
   restart_reason_.reset();
   if (reason == RestartReason::soft) return proceed();
-  if (!budget_.try_spend(uv_now(run_.loop))) {
-    const std::string why = budget_.fatal_reason();
-    go_fatal(why);
-    return refuse(unavailable("fatal: " + why, "restart"));
+  if (std::exchange(restart_decided_, false)) return restart_now(reason, std::move(proceed));
+  const DeathDecision decision = decide_after_death(reason);
+  if (decision.fatal) {
+    go_fatal(decision.reason);
+    return refuse(unavailable("fatal: " + decision.reason, "restart"));
   }
+  if (decision.delay_ms == 0) return restart_now(reason, std::move(proceed));
+  announce_wait("restart", "the policy's delay before the script's restart of the browser",
+                decision.delay_ms);
+  std::weak_ptr<bool> alive = alive_;
+  script_restart_delay_.after(decision.delay_ms, [this, alive, reason, proceed]() {
+    if (!alive.expired() && !stopping_) restart_now(reason, proceed);
+  });
+}
+
+void ProfileWorker::restart_now(RestartReason reason, std::function<void()> proceed) {
+  restarts_.record(uv_now(run_.loop));
   ++record_.restarts;
   save_profile();
   const int n = record_.restarts;
@@ -45,6 +60,14 @@ void ProfileWorker::before_restart(std::function<void()> proceed,
   // A hung browser would only make the screenshot wait for its deadline.
   if (reason == RestartReason::hung) return announce(false);
   screenshot_then(shot, announce);
+}
+
+void ProfileWorker::announce_wait(const std::string& what, const std::string& why, uint64_t ms) {
+  if (ms <= kAnnounceWaitsOverMs) return;
+  event("waiting", {{"what", what},
+                    {"why", why},
+                    {"ms", ms},
+                    {"until_ms", wall_ms() + static_cast<int64_t>(ms)}});
 }
 
 void ProfileWorker::screenshot_then(const std::string& name, std::function<void(bool)> then) {
@@ -104,26 +127,30 @@ void ProfileWorker::replace_page(const std::shared_ptr<browser::Page>& page, con
   });
 }
 
-// The browser died, hung or failed to relaunch: its group is killed, then
-// after a growing delay it is launched again.
+// The browser died, hung or failed to relaunch: the policy decides between
+// a relaunch after its delay (the group is killed first) and the fatal
+// state.
 void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
   if (stopping_ || state_ == State::fatal || state_ == State::restarting) return;
   set_state(State::restarting, reason_text(reason));
   health_.stop();
-  const uint64_t delay = budget_.next_delay_ms();
-  if (delay > kAnnounceWaitsOverMs) {
-    event("waiting", {{"what", "restart"},
-                      {"why", "delay_ms before relaunching a browser that " +
-                                  std::string(reason == RestartReason::hung ? "hung" : "died") +
-                                  " (" + reason_text(reason) + ")"},
-                      {"ms", delay},
-                      {"until_ms", wall_ms() + static_cast<int64_t>(delay)}});
+  const DeathDecision decision = decide_after_death(reason);
+  if (decision.fatal) {
+    go_fatal(decision.reason);
+    return;
   }
+  const uint64_t delay = decision.delay_ms;
+  announce_wait("restart",
+                "delay before relaunching a browser that " +
+                    std::string(reason == RestartReason::hung ? "hung" : "died") + " (" +
+                    reason_text(reason) + ")" +
+                    (decision.reason.empty() ? "" : ": " + decision.reason),
+                delay);
   const uint64_t generation = session_->generation();
   std::weak_ptr<bool> alive = alive_;
   auto relaunched = [this, alive](std::optional<Error> error) {
     if (alive.expired() || stopping_) return;
-    if (state_ == State::fatal) return fire_ready_waiters(error);  // over max_restarts
+    if (state_ == State::fatal) return fire_ready_waiters(error);
     state_ = State::starting;
     on_launched(std::move(error));
   };
@@ -134,15 +161,17 @@ void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
       return relaunched(std::nullopt);
     }
     restart_reason_ = reason;
+    restart_decided_ = true;
     session_->restart(relaunched, mode);
   });
 }
 
-void ProfileWorker::soft_restart(SoftRestart::Due due) {
-  nlohmann::json params = std::move(due.params);
-  params["reason"] = reason_text(due.reason);
-  params["items"] = soft_.items_since_launch();
-  params["age_ms"] = soft_.age_ms(uv_now(run_.loop));
+void ProfileWorker::soft_restart(SoftRestartDecision decision) {
+  nlohmann::json params = std::move(decision.detail);
+  const uint64_t now = uv_now(run_.loop);
+  params["reason"] = decision.reason;
+  params["items"] = wear_.items_since_launch();
+  params["age_ms"] = wear_.age_ms(now);
   event("soft_restart", params);
   set_state(State::restarting);
   health_.stop();
@@ -155,12 +184,89 @@ void ProfileWorker::soft_restart(SoftRestart::Due due) {
   });
 }
 
-std::optional<SoftRestart::Due> ProfileWorker::soft_restart_due() {
-  SoftRestart::MemoryReader memory;
+DeathDecision ProfileWorker::decide_after_death(RestartReason reason) {
+  nlohmann::json facts = {{"profile", profile_.name},
+                          {"reason", reason_text(reason)},
+                          {"restarts", record_.restarts},
+                          {"recent_restarts", restarts_.ms_ago(uv_now(run_.loop))},
+                          {"launch_failures", restarts_.launch_failures()}};
+  if (!current_item_.empty()) facts["item"] = current_item_;
+  for (bool bundled : {false, true}) {
+    auto answer = run_.policy.decide(DecisionPoint::after_death, facts, bundled);
+    auto decision =
+        answer ? read_death_decision(answer.value()) : Result<DeathDecision>(answer.error());
+    if (decision) return decision.value();
+    policy_failed(DecisionPoint::after_death, decision.error(), bundled);
+  }
+  // Neither answered: relaunch after the configured delay, as a browser
+  // that died must not leave its profile idle for ever.
+  return DeathDecision{false, run_.config.supervisor.delay_ms, "no policy answered"};
+}
+
+std::optional<PauseDecision> ProfileWorker::decide_after_item(const std::string& item,
+                                                              const std::optional<Error>& error) {
+  nlohmann::json facts = {{"profile", profile_.name},
+                          {"item", item},
+                          {"ok", !error},
+                          {"error_streak", record_.error_streak},
+                          {"items", wear_.items_since_launch()}};
+  if (error) facts["error"] = {{"kind", kind_name(error->kind)}, {"message", error->message}};
+  for (bool bundled : {false, true}) {
+    auto answer = run_.policy.decide(DecisionPoint::after_item, facts, bundled);
+    auto decision = answer ? read_pause_decision(answer.value(), "policy")
+                           : Result<std::optional<PauseDecision>>(answer.error());
+    if (decision) return decision.value();
+    policy_failed(DecisionPoint::after_item, decision.error(), bundled);
+  }
+  return std::nullopt;
+}
+
+std::optional<SoftRestartDecision> ProfileWorker::decide_between_items() {
+  BrowserWear::MemoryReader memory;
   if (session_->pid() > 0) {
     memory = [pid = session_->pid()]() { return chrome::group_memory_kb(pid) / 1024; };
   }
-  return soft_.due(uv_now(run_.loop), memory);
+  const uint64_t now = uv_now(run_.loop);
+  nlohmann::json facts = {{"profile", profile_.name},
+                          {"items", wear_.items_since_launch()},
+                          {"age_ms", wear_.age_ms(now)}};
+  if (auto mb = wear_.memory_mb(now, memory)) facts["memory_mb"] = *mb;
+  for (bool bundled : {false, true}) {
+    auto answer = run_.policy.decide(DecisionPoint::between_items, facts, bundled);
+    auto decision = answer ? read_soft_restart_decision(answer.value())
+                           : Result<std::optional<SoftRestartDecision>>(answer.error());
+    if (decision) {
+      if (decision.value() && facts.contains("memory_mb")) {
+        decision.value()->detail["memory_mb"] = facts["memory_mb"];
+      }
+      return decision.value();
+    }
+    policy_failed(DecisionPoint::between_items, decision.error(), bundled);
+  }
+  return std::nullopt;
+}
+
+std::optional<PauseDecision> ProfileWorker::decide_pause_ended() {
+  const nlohmann::json facts = {{"profile", profile_.name}, {"error_streak", record_.error_streak}};
+  for (bool bundled : {false, true}) {
+    auto answer = run_.policy.decide(DecisionPoint::pause_ended, facts, bundled);
+    auto decision = answer ? read_pause_decision(answer.value(), "policy")
+                           : Result<std::optional<PauseDecision>>(answer.error());
+    if (decision) return decision.value();
+    policy_failed(DecisionPoint::pause_ended, decision.error(), bundled);
+  }
+  return std::nullopt;
+}
+
+// The run goes on: a policy that fails must not stop a campaign, and it
+// must not go unnoticed either.
+void ProfileWorker::policy_failed(DecisionPoint point, const Error& why, bool bundled) {
+  event("handler_failed",
+        {{"handler", "supervisor." + std::string(campaign::name(point))},
+         {"kind", kind_name(why.kind)},
+         {"message", why.message},
+         {"then", bundled ? "the host's fallback decides" : "the bundled policy decides"}},
+        "fail");
 }
 
 void ProfileWorker::go_fatal(const std::string& reason) {

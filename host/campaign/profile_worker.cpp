@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 namespace belay::campaign {
 
@@ -38,8 +39,8 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
       changed_(std::move(changed)),
       health_(run.loop, run.config.health, {}),
       timer_(run.loop),
-      budget_(run.config.supervisor),
-      soft_(run.config.soft_restart, run.config.health.interval_ms) {
+      script_restart_delay_(run.loop),
+      wear_(run.config.health.interval_ms) {
   session_ = std::make_shared<browser::BrowserSession>(
       run_.loop,
       browser::profile_browser_spec(
@@ -141,10 +142,11 @@ void ProfileWorker::start() {
   const int64_t now = wall_ms();
   if (record_.paused_until_ms > now) {
     state_ = State::paused;
-    pause_event(record_.paused_until_ms - now, PauseReason::persisted, true);
+    pause_event(record_.paused_until_ms - now, reason_text(PauseReason::persisted), true);
     set_state(State::paused);
+    browser_closed_for_pause_ = true;
     timer_.after(static_cast<uint64_t>(record_.paused_until_ms - now),
-                 [this]() { unpause("expired"); });
+                 [this]() { pause_expired(); });
     changed_();
     return;
   }
@@ -163,8 +165,8 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
   if (stopping_) return;
   if (!error) {
     launched_once_ = true;
-    budget_.launch_succeeded();
-    soft_.launched(uv_now(run_.loop));
+    restarts_.launch_succeeded();
+    wear_.launched(uv_now(run_.loop));
     health_.watch(session_);
     fire_ready_waiters(std::nullopt);
     // The supervisor relaunched the browser under an item: it goes on.
@@ -178,7 +180,7 @@ void ProfileWorker::on_launched(std::optional<Error> error) {
   // A browser that never came up in this run (a wrong --chrome, a broken
   // profile dir) will not come up by waiting: fail the profile now.
   if (!launched_once_) return go_fatal("launch failed: " + error->to_string());
-  budget_.launch_failed();
+  restarts_.launch_failed();
   supervise(RestartReason::launch_failed);
 }
 
@@ -209,7 +211,6 @@ void ProfileWorker::begin_item(const std::string& key) {
 }
 
 void ProfileWorker::end_item(const std::optional<Error>& error) {
-  const PauseConfig& pause_config = run_.config.pause;
   if (!error) {
     if (record_.error_streak != 0) {
       record_.error_streak = 0;
@@ -220,27 +221,25 @@ void ProfileWorker::end_item(const std::optional<Error>& error) {
     save_profile();
   }
   if (error) last_error_ = error->to_string();
-  soft_.item_ended();
-  current_item_.clear();
+  wear_.item_ended();
+  const std::string item = std::exchange(current_item_, "");
   if (stopping_) return;
   if (state_ == State::fatal) {
     session_->close(nullptr);
     return changed_();
   }
-  const bool over_streak = record_.error_streak > pause_config.max_error_streak;
+  if (auto pause_decision = decide_after_item(item, error)) {
+    requested_pause_ = PauseRequest{pause_decision->ms, pause_decision->reason,
+                                    pause_decision->close_browser, std::nullopt};
+  }
   if (state_ == State::restarting || state_ == State::starting) {
     // The supervisor is relaunching the browser: what follows is decided
     // once it is up (on_launched).
-    if (over_streak) {
-      requested_pause_ =
-          PauseRequest{pause_config.ms, PauseReason::error_streak, true, std::nullopt};
-    }
     return set_state(state_);
   }
-  if (over_streak) return pause(pause_config.ms, PauseReason::error_streak);
   if (requested_pause_) return apply_requested_pause();
   if (!session_->connected()) return supervise(RestartReason::disconnected);
-  if (auto due = soft_restart_due()) return soft_restart(std::move(*due));
+  if (auto soft = decide_between_items()) return soft_restart(std::move(*soft));
   set_state(State::idle);
   changed_();
 }
@@ -257,7 +256,7 @@ void ProfileWorker::apply_requested_pause() {
 // A pause the host decides closes its browser (a pause is long: 24 h by
 // default) and launches it again when the pause ends; the operator's keeps
 // it open unless asked, so that a short look at a profile costs no relaunch.
-void ProfileWorker::pause(uint64_t ms, PauseReason reason, bool close_browser,
+void ProfileWorker::pause(uint64_t ms, const std::string& reason, bool close_browser,
                           std::optional<int64_t> announced_until) {
   requested_pause_.reset();
   record_.paused_until_ms = announced_until.value_or(wall_ms() + static_cast<int64_t>(ms));
@@ -282,17 +281,25 @@ void ProfileWorker::pause(uint64_t ms, PauseReason reason, bool close_browser,
   }
   std::weak_ptr<bool> alive = alive_;
   timer_.after(ms, [this, alive]() {
-    if (!alive.expired()) unpause("expired");
+    if (!alive.expired()) pause_expired();
   });
   changed_();
 }
 
+void ProfileWorker::pause_expired() {
+  if (stopping_) return;
+  if (auto again = decide_pause_ended()) {
+    return pause(again->ms, again->reason, again->close_browser && !browser_closed_for_pause_);
+  }
+  unpause("expired");
+}
+
 // The event says why, until when and how to end it early: a paused
 // profile must never look like a run that hangs.
-void ProfileWorker::pause_event(nlohmann::json ms, PauseReason reason, bool close_browser) {
+void ProfileWorker::pause_event(nlohmann::json ms, const std::string& reason, bool close_browser) {
   event("pause", {{"until_ms", record_.paused_until_ms},
                   {"ms", std::move(ms)},
-                  {"reason", reason_text(reason)},
+                  {"reason", reason},
                   {"error_streak", record_.error_streak},
                   {"close_browser", close_browser},
                   {"hint", "belay resume " + profile_.name + " ends it (or resume('" +
@@ -329,19 +336,20 @@ std::optional<Error> ProfileWorker::hold(uint64_t ms, bool close_browser) {
                  "pause",
                  {}};
   }
+  const std::string reason = reason_text(PauseReason::by_operator);
   if (state_ == State::idle) {
-    pause(ms, PauseReason::by_operator, close_browser);
+    pause(ms, reason, close_browser);
   } else if (state_ == State::paused) {
     timer_.cancel();
-    pause(ms, PauseReason::by_operator, close_browser);
+    pause(ms, reason, close_browser);
   } else {
     // busy, starting or restarting: applied when the worker would be
     // ready, but announced now and counted from now.
     const int64_t until = wall_ms() + static_cast<int64_t>(ms);
-    requested_pause_ = PauseRequest{ms, PauseReason::by_operator, close_browser, until};
+    requested_pause_ = PauseRequest{ms, reason, close_browser, until};
     const int64_t stored_until = record_.paused_until_ms;
     record_.paused_until_ms = until;
-    pause_event(ms, PauseReason::by_operator, close_browser);
+    pause_event(ms, reason, close_browser);
     record_.paused_until_ms = stored_until;
   }
   return std::nullopt;
@@ -368,6 +376,7 @@ std::optional<Error> ProfileWorker::resume() {
 void ProfileWorker::stop(std::function<void()> done) {
   stopping_ = true;
   timer_.cancel();
+  script_restart_delay_.cancel();
   health_.stop();
   fire_ready_waiters(Error{Kind::cancelled, "the run is stopping", "browser", {}});
   std::weak_ptr<bool> alive = alive_;

@@ -2,29 +2,31 @@
 // One profile of a running campaign: its browser and what happens to it.
 // It launches the browser and supervises it: a browser that exits,
 // disconnects or misses a heartbeat has its process group killed and is
-// relaunched after a growing delay (at most max_restarts within period_ms,
-// else the profile is fatal), also in the middle of an item, whose next
-// try waits for it; a page whose renderer crashed or hung is replaced. It
-// restarts the browser preventively between items (soft restart: item
-// count, age, memory), keeps the error streak and pauses the profile past
-// max_error_streak. The profile's streak, pause and restarts are durable,
-// so a pause outlives the host.
+// relaunched, also in the middle of an item, whose next try waits for it;
+// a page whose renderer crashed or hung is replaced. It keeps the error
+// streak, the restarts and the browser's wear, and may restart the browser
+// preventively between items (soft restart) or pause the profile. The
+// profile's streak, pause and restarts are durable, so a pause outlives the
+// host.
 //
-// The rules are plain classes (RestartBudget, SoftRestart); the worker
-// carries out what they decide: launches, kills, events, screenshots and
-// store writes. Its supervisor half (deaths, hangs, restarts, fatal) is
+// Whether and when to restart, pause, soft-restart or end a pause is the
+// policy's (SupervisorPolicy: scripts/belay/supervisor.lua or the
+// campaign's functions); the worker gives it the facts and carries out
+// what it decides: launches, kills, events, screenshots and store writes.
+// Its supervisor half (deaths, hangs, restarts, decisions, fatal) is
 // defined in profile_supervision.cpp, the rest in profile_worker.cpp.
 //
 // Which item runs where is the runner's business: the worker only says when
 // it is ready for one.
 
 #include "browser/browser_session.hpp"
+#include "campaign/browser_wear.hpp"
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/health_monitor.hpp"
-#include "campaign/restart_budget.hpp"
+#include "campaign/restart_history.hpp"
 #include "campaign/runner.hpp"
-#include "campaign/soft_restart.hpp"
+#include "campaign/supervisor_policy.hpp"
 #include "campaign/worker_reasons.hpp"
 #include "core/timer.hpp"
 #include "store/store.hpp"
@@ -47,6 +49,8 @@ struct RunContext {
   EventLog& events;
   store::Store& store;
   RunOptions options;
+  // Makes the supervisor's decisions.
+  SupervisorPolicy& policy;
   // A write to the store failed: the run cannot promise durability.
   std::function<void(const Error&)> store_failed;
 };
@@ -84,7 +88,7 @@ class ProfileWorker {
   void end_item(const std::optional<Error>& error);
   // ctx:pause_profile(ms): applied when the item in flight ends.
   void request_pause(uint64_t ms) {
-    requested_pause_ = PauseRequest{ms, PauseReason::script, true, std::nullopt};
+    requested_pause_ = PauseRequest{ms, reason_text(PauseReason::script), true, std::nullopt};
   }
   // The operator's pause and resume (belay attach, belay pause/resume). The
   // pause is announced at once (event `pause`, reason `operator`) and runs
@@ -108,19 +112,32 @@ class ProfileWorker {
   // Replaces a crashed, hung or closed current page in the live browser.
   void replace_page(const std::shared_ptr<browser::Page>& page, const Error& why);
   void fire_ready_waiters(const std::optional<Error>& error);
-  // The soft restart due between items, if any.
-  std::optional<SoftRestart::Due> soft_restart_due();
-  void soft_restart(SoftRestart::Due due);
+  // The policy's decisions, from the facts the worker keeps. A policy that
+  // fails is a `handler_failed` event and the bundled one decides instead.
+  DeathDecision decide_after_death(RestartReason reason);
+  std::optional<PauseDecision> decide_after_item(const std::string& item,
+                                                 const std::optional<Error>& error);
+  std::optional<SoftRestartDecision> decide_between_items();
+  std::optional<PauseDecision> decide_pause_ended();
+  void policy_failed(DecisionPoint point, const Error& why, bool bundled);
+  void soft_restart(SoftRestartDecision decision);
   void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
+  // The restart goes ahead (counted, screenshot, `restarting` event).
+  void restart_now(RestartReason reason, std::function<void()> proceed);
+  // A wait over a second is announced with a `waiting` event.
+  void announce_wait(const std::string& what, const std::string& why, uint64_t ms);
   // Screenshots the current page into STATE/screenshots/NAME (when there is
   // a live one), then calls `then` with whether it was taken.
   void screenshot_then(const std::string& name, std::function<void(bool)> then);
   void go_fatal(const std::string& reason);
   // `announced_until`: the operator's pause, announced when it was asked
   // for, ends then (wall ms).
-  void pause(uint64_t ms, PauseReason reason, bool close_browser = true,
+  // `reason`: a PauseReason's name, or the policy's word.
+  void pause(uint64_t ms, const std::string& reason, bool close_browser = true,
              std::optional<int64_t> announced_until = std::nullopt);
-  void pause_event(nlohmann::json ms, PauseReason reason, bool close_browser);
+  void pause_event(nlohmann::json ms, const std::string& reason, bool close_browser);
+  // Its time is up: the policy resumes the profile or pauses it again.
+  void pause_expired();
   // `reason`: "expired" (its time is up) or "operator".
   void unpause(const char* reason);
   void apply_requested_pause();
@@ -145,16 +162,20 @@ class ProfileWorker {
   std::string current_item_;
   std::string last_error_;
   uint64_t dropped_messages_ = 0;
-  Timer timer_;  // supervisor delay or pause
-  RestartBudget budget_;
-  SoftRestart soft_;
+  Timer timer_;                 // supervisor delay or pause
+  Timer script_restart_delay_;  // the policy's delay before a script's restart
+  RestartHistory restarts_;
+  BrowserWear wear_;
   // For the restart under way; none: the script asked for it.
   std::optional<RestartReason> restart_reason_;
+  // The policy already allowed the restart under way (the supervisor asked
+  // before its delay); a script's restart is asked about when it begins.
+  bool restart_decided_ = false;
   bool launched_once_ = false;
   // A pause to apply once the item in flight ends or the browser is up.
   struct PauseRequest {
     uint64_t ms;
-    PauseReason reason;
+    std::string reason;
     bool close_browser;
     std::optional<int64_t> announced_until;  // see pause()
   };

@@ -8,6 +8,7 @@
 #include "campaign/config.hpp"
 #include "campaign/event_log.hpp"
 #include "campaign/item_executor.hpp"
+#include "campaign/supervisor_policy.hpp"
 #include "store/store.hpp"
 
 #include <functional>
@@ -45,8 +46,10 @@ class Runner {
   virtual std::shared_ptr<browser::BrowserSession> session(const std::string& profile) const = 0;
 };
 
+// `policy` makes the supervisor's decisions (restart, pause, soft restart).
 std::unique_ptr<Runner> make_durable_runner(uv_loop_t* loop, const CampaignConfig& config,
-                                            ItemExecutor& executor, EventLog& events,
-                                            store::Store& store, RunOptions options);
+                                            ItemExecutor& executor, SupervisorPolicy& policy,
+                                            EventLog& events, store::Store& store,
+                                            RunOptions options);
 
 }  // namespace belay::campaign

@@ -154,14 +154,7 @@ TEST_F(Supervisor, ABrowserThatAlwaysDiesMakesItsProfileFatalWhileTheOtherFinish
 )LUA",
                                                    20);
   BelayProcess belay(run_.run_args(campaign), run_.dir().path());
-  std::set<pid_t> killed;
-  const auto deadline = std::chrono::steady_clock::now() + seconds(90);
-  while (belay.running() && std::chrono::steady_clock::now() < deadline) {
-    for (pid_t pid : run_.launched_pids("doomed")) {
-      if (killed.insert(pid).second) ::kill(pid, SIGKILL);
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  const std::set<pid_t> killed = run_.kill_each_launch("doomed", belay, seconds(90));
   ASSERT_EQ(belay.wait(seconds(90)), 1) << belay.describe();
   const auto events = run_.events();
   const auto fatal = of_event(events, "fatal");

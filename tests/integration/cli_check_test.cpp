@@ -120,6 +120,35 @@ TEST_F(CliCheck, IllTypedFieldIsExitTwoNamingTheDottedField) {
   EXPECT_THAT(r.err, ::testing::HasSubstr("retry.attempts")) << r.describe;
 }
 
+// The supervisor's tables may be functions, or hold them; anything else
+// there is named with its line.
+TEST_F(CliCheck, PolicyFunctionsAreCheckedForTheirType) {
+  const struct {
+    const char* field;
+    const char* message;
+  } cases[] = {
+      {"  supervisor = 5,\n", "field 'supervisor' must be a table or a function, got number"},
+      {"  pause = { decide = 3 },\n", "field 'pause.decide' must be a function, got number"},
+      {"  pause = { ended = \"later\" },\n", "field 'pause.ended' must be a function, got string"},
+      {"  soft_restart = { decide = true },\n",
+       "field 'soft_restart.decide' must be a function, got boolean"},
+      {"  supervisor = { ended = function() end },\n",
+       "field 'supervisor.ended' is not a known field"},
+  };
+  for (const auto& c : cases) {
+    const std::string file = dir_.write("policy.lua", campaign_with(c.field));
+    const BelayRun r = check({file});
+    EXPECT_EQ(r.exit_code, 2) << r.describe;
+    EXPECT_TRUE(starts_with(r.err, file + ":4:")) << r.describe;
+    EXPECT_THAT(r.err, ::testing::HasSubstr(c.message)) << r.describe;
+  }
+  const std::string good = dir_.write(
+      "good.lua", campaign_with("  supervisor = function(facts, options) end, pause = { ms = 5, "
+                                "decide = function() end, ended = function() end },\n"));
+  const BelayRun ok = check({good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.describe;
+}
+
 TEST_F(CliCheck, MissingRunIsExitTwo) {
   const std::string file = dir_.write("norun.lua",
                                       "return {\n"

@@ -3,6 +3,8 @@
 #include "chrome/orphans.hpp"
 #include "chrome/proc_table.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <thread>
@@ -40,6 +42,19 @@ std::vector<pid_t> ChaosRun::launched_pids(const std::string& profile) const {
     pids.push_back(e["params"].value("pid", 0));
   }
   return pids;
+}
+
+std::set<pid_t> ChaosRun::kill_each_launch(const std::string& profile, BelayProcess& process,
+                                           std::chrono::milliseconds timeout) const {
+  std::set<pid_t> killed;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (process.running() && std::chrono::steady_clock::now() < deadline) {
+    for (pid_t pid : launched_pids(profile)) {
+      if (killed.insert(pid).second) ::kill(pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return killed;
 }
 
 pid_t ChaosRun::wait_for_launch(size_t n, std::chrono::milliseconds timeout, BelayProcess* process,

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ class ChaosRun {
   pid_t wait_for_launch(size_t n, std::chrono::milliseconds timeout, BelayProcess* process,
                         const std::string& profile = "");
   size_t count(const std::string& event) const;
+  // SIGKILLs (by the PID belay reported) each browser of `profile` as soon
+  // as its launch is logged, until `process` exits or `timeout` passes;
+  // returns the PIDs killed.
+  std::set<pid_t> kill_each_launch(const std::string& profile, BelayProcess& process,
+                                   std::chrono::milliseconds timeout) const;
 
   // Live processes belay marked for this state, or whose command line names
   // it (its profiles' user-data-dirs), after waiting for them to go; those
