@@ -6,6 +6,17 @@
 -- It is the ladder of every campaign that names none. To keep the steps
 -- with another wait:  ladder = { from = "standard", backoff_ms = 5000 }
 
+-- Errors no step can fix: the address itself is wrong. Going home, back,
+-- reloading or restarting would only make the item fail minutes later.
+local wrong_address = {
+  ["net::ERR_NAME_NOT_RESOLVED"] = "the host name does not resolve",
+  ["net::ERR_INVALID_URL"] = "the URL is not valid",
+  ["net::ERR_UNKNOWN_URL_SCHEME"] = "the URL's scheme is unknown",
+  ["net::ERR_DISALLOWED_URL_SCHEME"] = "the URL's scheme is not allowed",
+  ["net::ERR_ADDRESS_INVALID"] = "the address is not valid",
+  ["net::ERR_UNSAFE_PORT"] = "the port is one browsers refuse",
+}
+
 return {
   name = "standard",
   backoff_ms = 30000,
@@ -23,5 +34,14 @@ return {
         if not died then ctx:restart_browser() end
       end },
   },
+  -- Returns why the ladder is skipped for `err`, or nil to run it.
+  unfixable = function(err)
+    local text = type(err) == "table" and err.kind == "navigation_failed"
+      and type(err.cdp) == "table" and err.cdp.errorText
+    local why = text and wrong_address[text]
+    if why then
+      return text .. ": " .. why .. "; no recovery step can fix the address"
+    end
+  end,
   pause = { max_error_streak = 3, ms = 24 * 3600 * 1000 },
 }

@@ -26,13 +26,13 @@ bool valid_ladder_name(const std::string& name) {
 // ("ladder." for a ladder written inside the campaign).
 void check_fields(Reader& r, lua_State* L, int t, const std::string& p) {
   r.check_known(t, p,
-                {"name", "from", "backoff_ms", "steps", "around", "on_exhausted", "options",
-                 "retry", "supervisor", "soft_restart", "health", "pause"});
+                {"name", "from", "backoff_ms", "steps", "around", "on_exhausted", "unfixable",
+                 "options", "retry", "supervisor", "soft_restart", "health", "pause"});
   r.string(t, "name", p + "name");
   r.string(t, "from", p + "from");
   r.number(t, "backoff_ms", p + "backoff_ms", 0, 1e12, false);
   if (!r.failed() && r.table(t, "options", p + "options")) lua_pop(L, 1);
-  for (const char* hook : {"around", "on_exhausted"}) {
+  for (const char* hook : {"around", "on_exhausted", "unfixable"}) {
     if (r.failed()) return;
     const int type = r.get(t, hook);
     if (type != LUA_TNIL && type != LUA_TFUNCTION) r.fail(p + hook, "must be a function");

@@ -12,7 +12,10 @@
 --
 -- Errors that no retry or recovery can fix end the item at once: config
 -- (a bad definition), script (a bug), sandbox (a quota) and cancelled
--- (shutdown, reload, a pause).
+-- (shutdown, reload, a pause); so does an error the ladder's
+-- `unfixable(err, ctx)` names a reason for (a host name that does not
+-- resolve: no step can fix the address), with a `recover` event, outcome
+-- `skip`, that says why.
 --
 -- ctx.ladder is the ladder (hooks read their `options` there) and ctx.error
 -- the error a step or on_exhausted is called for.
@@ -109,7 +112,19 @@ return function(run, ladder, policy, item, ctx, host)
     error(err, 0)
   end
 
-  -- Layer 2: the ladder.
+  -- Layer 2: the ladder, unless it says no step can fix this error.
+  if ladder.unfixable and #(ladder.steps or {}) > 0 then
+    ctx.error = err
+    local judged, why = pcall(ladder.unfixable, err, ctx)
+    if not judged then
+      local failure = describe(why)
+      host.event("handler_failed", { handler = "ladder.unfixable", kind = failure.kind,
+        message = failure.message }, "fail")
+    elseif why then
+      host.event("recover", { why = tostring(why), error = describe(err) }, "skip")
+      error(err, 0)
+    end
+  end
   for i, step in ipairs(ladder.steps or {}) do
     local name = step.name or ("step " .. i)
     if i > 1 then

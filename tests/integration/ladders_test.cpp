@@ -299,8 +299,7 @@ TEST_F(LadderStandard, FourFailuresInARowPauseTheProfileFor24Hours) {
   ASSERT_LT(stalled, events.size()) << log;
   EXPECT_EQ(events[stalled]["params"]["what"], "paused") << events[stalled].dump();
   EXPECT_EQ(events[stalled]["params"]["until_ms"], params["until_ms"]) << events[stalled].dump();
-  EXPECT_THAT(events[stalled]["params"].value("hint", ""),
-              ::testing::HasSubstr("belay resume p1"))
+  EXPECT_THAT(events[stalled]["params"].value("hint", ""), ::testing::HasSubstr("belay resume p1"))
       << events[stalled].dump();
   EXPECT_THAT(events[stalled]["params"].value("why", ""), ::testing::HasSubstr("1 items wait"))
       << events[stalled].dump();
@@ -389,6 +388,77 @@ TEST_F(LadderStandard, FirstStepRunsAtOnceLaterStepsWaitAnnounced) {
   const auto tries = named(events, "try");
   ASSERT_EQ(tries.size(), 3u);
   EXPECT_GE(ts_of(tries[2]) - ts_of(waiting[0]), 1500 - 20);
+}
+
+// A host name that does not resolve is wrong in the address itself: no
+// step can fix it, so `standard` skips its steps (a `recover` event, outcome
+// `skip`, that says why) and the item fails at once, not after 4 waits of
+// 30 s (the guide's first campaign with a typo'd host took 5 minutes).
+// `.invalid` never resolves (RFC 2606).
+TEST_F(LadderStandard, AnAddressThatDoesNotResolveFailsAtOnceWithoutSteps) {
+  const std::string campaign = write_campaign(R"LUA(return {
+  name = "typo",
+  items = "items.jsonl",
+  profiles = { "p1" },
+  home = "http://exmaple.invalid/",
+  run = function(page, item, ctx)
+    ctx:event("try", { attempt = ctx.attempt })
+    page:navigate(ctx.campaign.home)
+  end,
+}
+)LUA",
+                                              {item("a"), item("b")});
+  const BelayRun r = run(campaign);
+  ASSERT_FALSE(r.timed_out) << r.describe;
+  EXPECT_EQ(r.exit_code, 1) << r.describe;
+  const auto events = read_events(events_path());
+  EXPECT_EQ(named(events, "try").size(), 2u) << names(events);
+  EXPECT_TRUE(named(events, "waiting").empty()) << names(events);
+  const auto recover = named(events, "recover");
+  ASSERT_EQ(recover.size(), 2u) << names(events);
+  for (const auto& e : recover) {
+    EXPECT_EQ(e.value("outcome", ""), "skip") << e.dump();
+    EXPECT_EQ(e["params"]["why"],
+              "net::ERR_NAME_NOT_RESOLVED: the host name does not resolve; no recovery step can "
+              "fix the address")
+        << e.dump();
+    EXPECT_EQ(e["params"]["error"]["kind"], "navigation_failed") << e.dump();
+  }
+  const auto failed = named(events, "item_failed");
+  ASSERT_EQ(failed.size(), 2u) << names(events);
+  EXPECT_EQ(failed[0]["params"]["kind"], "navigation_failed") << failed[0].dump();
+}
+
+// A ladder's `unfixable` that raises is a `handler_failed` event and the
+// steps run as if it had said nothing.
+TEST_F(LadderStandard, AnUnfixableThatRaisesIsLoggedAndTheStepsRun) {
+  const std::string campaign = write_campaign(R"LUA(return {
+  name = "unfixable-raises",
+  items = "items.jsonl",
+  profiles = { "p1" },
+  ladder = {
+    steps = { { name = "again", run = function(page, ctx) end } },
+    unfixable = function(err, ctx) error("judging failed") end,
+  },
+  run = function(page, item, ctx)
+    if ctx.attempt == 1 then belay.error("not_found", "not yet") end
+    return { attempt = ctx.attempt }
+  end,
+}
+)LUA",
+                                              {item("a")});
+  const BelayRun r = run(campaign);
+  ASSERT_FALSE(r.timed_out) << r.describe;
+  EXPECT_EQ(r.exit_code, 0) << r.describe;
+  const auto events = read_events(events_path());
+  const auto failed = named(events, "handler_failed");
+  ASSERT_EQ(failed.size(), 1u) << names(events);
+  EXPECT_EQ(failed[0]["params"]["handler"], "ladder.unfixable");
+  EXPECT_EQ(failed[0]["params"]["kind"], "script");
+  EXPECT_THAT(failed[0]["params"].value("message", ""), ::testing::HasSubstr("judging failed"));
+  const auto recover = named(events, "recover");
+  ASSERT_EQ(recover.size(), 1u) << names(events);
+  EXPECT_EQ(recover[0].value("outcome", ""), "ok");
 }
 
 // -------------------------------------------------------------- zero_touch
