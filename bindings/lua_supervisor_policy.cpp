@@ -84,6 +84,20 @@ bool push_own_function(lua_State* L, Place place, const std::string& what, std::
   return false;
 }
 
+// Pushes the facts and the options (lua_pcall'd: a state at its memory
+// cap raises here, and must not reach the panic handler).
+struct Arguments {
+  const json* facts;
+  const json* options;
+};
+int push_arguments(lua_State* L) {
+  const auto* args = static_cast<const Arguments*>(lua_touserdata(L, 1));
+  lua_pop(L, 1);
+  push_json(L, *args->facts);
+  push_json(L, *args->options);
+  return 2;
+}
+
 }  // namespace
 
 Result<campaign::PolicyAnswer> LuaSupervisorPolicy::decide(DecisionPoint point, const json& facts,
@@ -122,8 +136,14 @@ Result<campaign::PolicyAnswer> LuaSupervisorPolicy::decide(DecisionPoint point, 
   }
   lua_xmove(L, task, 1);
   lua_settop(L, top);
-  push_json(task, facts);
-  push_json(task, loaded ? options_for(point, loaded->config()) : json::object());
+  const json options = loaded ? options_for(point, loaded->config()) : json::object();
+  Arguments args{&facts, &options};
+  lua_pushcfunction(task, push_arguments);
+  lua_pushlightuserdata(task, &args);
+  if (lua_pcall(task, 1, 2, 0) != LUA_OK) {
+    runtime_.state().end_task(task);
+    return Error{Kind::sandbox, "no memory left to call " + name, "supervisor", {}};
+  }
   const ResumeResult res = runtime_.state().resume(task, 2);
   Result<campaign::PolicyAnswer> answer = campaign::PolicyAnswer{nullptr, name};
   if (res.status == ResumeStatus::error) {

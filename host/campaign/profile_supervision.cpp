@@ -161,7 +161,9 @@ void ProfileWorker::supervise(RestartReason reason, browser::RestartMode mode) {
       return relaunched(std::nullopt);
     }
     restart_reason_ = reason;
-    restart_decided_ = true;
+    // A restart already under way (the script's) asks no hook again, so the
+    // flag would outlive it and let a later script restart skip the policy.
+    restart_decided_ = !session_->restarting();
     session_->restart(relaunched, mode);
   });
 }

@@ -20,7 +20,7 @@ local M = {}
 M.max_delay_doublings = 4
 
 -- A browser died, hung, failed to relaunch, or a script asked to restart
--- it. facts: profile, reason ("disconnected", "hung", "launch_failed",
+-- it. facts: profile, reason ("disconnected", "hung", "launch failed",
 -- "script"), restarts (this profile's, over runs), recent_restarts (ms ago,
 -- this run, newest first), launch_failures (in a row), item (the key of
 -- the item in flight, if any). options: the campaign's `supervisor`.

@@ -86,7 +86,7 @@ TEST_F(BundledPolicy, NoRestartIsAllowedWhenMaxRestartsIsZero) {
 TEST_F(BundledPolicy, TheDelayDoublesWithEachFailedLaunchUpToSixteenTimes) {
   for (auto [failures, delay] : {std::pair{1, 200}, {2, 400}, {4, 1600}, {9, 1600}}) {
     EXPECT_EQ(call("after_death",
-                   "{reason = 'launch_failed', recent_restarts = {}, launch_failures = " +
+                   "{reason = 'launch failed', recent_restarts = {}, launch_failures = " +
                        std::to_string(failures) + "}",
                    kSupervisor),
               "{action=restart,delay_ms=" + std::to_string(delay) + "}");
