@@ -136,11 +136,19 @@ TEST_F(Supervisor, SigstoppedBrowserMissesItsHeartbeatAndIsReplaced) {
 // A browser that dies as soon as it is up, every time: after max_restarts
 // the profile is fatal and the other profile does every item.
 TEST_F(Supervisor, ABrowserThatAlwaysDiesMakesItsProfileFatalWhileTheOtherFinishes) {
-  const std::string campaign = run_.write_campaign(R"LUA(return {
+  // A ladder of steps that never fail on their own: each step's try waits
+  // for the relaunch and dies with it, so the ladder outlasts the restarts.
+  // (With standard's, a step that failed at once, like `back` without
+  // history, could exhaust it one death before the fatal one: the item
+  // then failed instead of going to the other profile.)
+  const std::string campaign = run_.write_campaign(R"LUA(
+local steps = {}
+for i = 1, 12 do steps[i] = { name = "again" .. i, run = function(page, ctx) end } end
+return {
   name = "intensity",
   items = "items.jsonl",
   profiles = { "doomed", "steady" },
-  ladder = { from = "standard", backoff_ms = 100 },
+  ladder = { backoff_ms = 100, steps = steps },
   supervisor = { max_restarts = 3, period_ms = 600000, delay_ms = 100 },
   run = function(page, item, ctx)
     page:navigate(item.url)

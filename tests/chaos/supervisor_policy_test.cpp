@@ -40,11 +40,16 @@ class PolicyFromLua : public ::testing::Test {
 };
 
 TEST_F(PolicyFromLua, RestartsAfterItsOwnDelayAndIsFatalAfterTwoDeaths) {
-  const std::string campaign = run_.write_campaign(R"LUA(return {
+  // Steps that never fail on their own, so the doomed item outlasts the
+  // restarts (see Supervisor.ABrowserThatAlwaysDies…).
+  const std::string campaign = run_.write_campaign(R"LUA(
+local steps = {}
+for i = 1, 12 do steps[i] = { name = "again" .. i, run = function(page, ctx) end } end
+return {
   name = "custom-supervisor",
   items = "items.jsonl",
   profiles = { "doomed", "steady" },
-  ladder = { from = "standard", backoff_ms = 100 },
+  ladder = { backoff_ms = 100, steps = steps },
   supervisor = function(facts, options)
     if #facts.recent_restarts >= 2 then
       return { action = "fatal", reason = "two deaths, the last " .. facts.reason }
