@@ -186,6 +186,18 @@ void ProfileWorker::soft_restart(SoftRestartDecision decision) {
   });
 }
 
+template <typename Decision, typename Read>
+std::optional<Decision> ProfileWorker::ask_policy(DecisionPoint point, const nlohmann::json& facts,
+                                                  Read read) {
+  for (bool bundled : {false, true}) {
+    auto answer = run_.policy.decide(point, facts, bundled);
+    Result<Decision> decision = answer ? read(answer.value()) : Result<Decision>(answer.error());
+    if (decision) return std::move(decision.value());
+    policy_failed(point, decision.error(), bundled);
+  }
+  return std::nullopt;
+}
+
 DeathDecision ProfileWorker::decide_after_death(RestartReason reason) {
   nlohmann::json facts = {{"profile", profile_.name},
                           {"reason", reason_text(reason)},
@@ -193,16 +205,11 @@ DeathDecision ProfileWorker::decide_after_death(RestartReason reason) {
                           {"recent_restarts", restarts_.ms_ago(uv_now(run_.loop))},
                           {"launch_failures", restarts_.launch_failures()}};
   if (!current_item_.empty()) facts["item"] = current_item_;
-  for (bool bundled : {false, true}) {
-    auto answer = run_.policy.decide(DecisionPoint::after_death, facts, bundled);
-    auto decision =
-        answer ? read_death_decision(answer.value()) : Result<DeathDecision>(answer.error());
-    if (decision) return decision.value();
-    policy_failed(DecisionPoint::after_death, decision.error(), bundled);
-  }
+  auto decision = ask_policy<DeathDecision>(DecisionPoint::after_death, facts, read_death_decision);
   // Neither answered: relaunch after the configured delay, as a browser
   // that died must not leave its profile idle for ever.
-  return DeathDecision{false, run_.config.supervisor.delay_ms, "no policy answered"};
+  return decision.value_or(
+      DeathDecision{false, run_.config.supervisor.delay_ms, "no policy answered"});
 }
 
 std::optional<PauseDecision> ProfileWorker::decide_after_item(const std::string& item,
@@ -213,14 +220,10 @@ std::optional<PauseDecision> ProfileWorker::decide_after_item(const std::string&
                           {"error_streak", record_.error_streak},
                           {"items", wear_.items_since_launch()}};
   if (error) facts["error"] = {{"kind", kind_name(error->kind)}, {"message", error->message}};
-  for (bool bundled : {false, true}) {
-    auto answer = run_.policy.decide(DecisionPoint::after_item, facts, bundled);
-    auto decision = answer ? read_pause_decision(answer.value(), "policy")
-                           : Result<std::optional<PauseDecision>>(answer.error());
-    if (decision) return decision.value();
-    policy_failed(DecisionPoint::after_item, decision.error(), bundled);
-  }
-  return std::nullopt;
+  return ask_policy<std::optional<PauseDecision>>(
+             DecisionPoint::after_item, facts,
+             [](const PolicyAnswer& a) { return read_pause_decision(a, "policy"); })
+      .value_or(std::nullopt);
 }
 
 std::optional<SoftRestartDecision> ProfileWorker::decide_between_items() {
@@ -233,31 +236,19 @@ std::optional<SoftRestartDecision> ProfileWorker::decide_between_items() {
                           {"items", wear_.items_since_launch()},
                           {"age_ms", wear_.age_ms(now)}};
   if (auto mb = wear_.memory_mb(now, memory)) facts["memory_mb"] = *mb;
-  for (bool bundled : {false, true}) {
-    auto answer = run_.policy.decide(DecisionPoint::between_items, facts, bundled);
-    auto decision = answer ? read_soft_restart_decision(answer.value())
-                           : Result<std::optional<SoftRestartDecision>>(answer.error());
-    if (decision) {
-      if (decision.value() && facts.contains("memory_mb")) {
-        decision.value()->detail["memory_mb"] = facts["memory_mb"];
-      }
-      return decision.value();
-    }
-    policy_failed(DecisionPoint::between_items, decision.error(), bundled);
-  }
-  return std::nullopt;
+  auto decision = ask_policy<std::optional<SoftRestartDecision>>(DecisionPoint::between_items,
+                                                                 facts, read_soft_restart_decision)
+                      .value_or(std::nullopt);
+  if (decision && facts.contains("memory_mb")) decision->detail["memory_mb"] = facts["memory_mb"];
+  return decision;
 }
 
 std::optional<PauseDecision> ProfileWorker::decide_pause_ended() {
   const nlohmann::json facts = {{"profile", profile_.name}, {"error_streak", record_.error_streak}};
-  for (bool bundled : {false, true}) {
-    auto answer = run_.policy.decide(DecisionPoint::pause_ended, facts, bundled);
-    auto decision = answer ? read_pause_decision(answer.value(), "policy")
-                           : Result<std::optional<PauseDecision>>(answer.error());
-    if (decision) return decision.value();
-    policy_failed(DecisionPoint::pause_ended, decision.error(), bundled);
-  }
-  return std::nullopt;
+  return ask_policy<std::optional<PauseDecision>>(
+             DecisionPoint::pause_ended, facts,
+             [](const PolicyAnswer& a) { return read_pause_decision(a, "policy"); })
+      .value_or(std::nullopt);
 }
 
 // The run goes on: a policy that fails must not stop a campaign, and it

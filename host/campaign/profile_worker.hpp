@@ -119,6 +119,11 @@ class ProfileWorker {
                                                  const std::optional<Error>& error);
   std::optional<SoftRestartDecision> decide_between_items();
   std::optional<PauseDecision> decide_pause_ended();
+  // Asks the campaign's policy, then the bundled one, for the decision at
+  // `point`, read by `read` (Result<Decision>(const PolicyAnswer&)); each
+  // failure is a `handler_failed` event. None when neither answered.
+  template <typename Decision, typename Read>
+  std::optional<Decision> ask_policy(DecisionPoint point, const nlohmann::json& facts, Read read);
   void policy_failed(DecisionPoint point, const Error& why, bool bundled);
   void soft_restart(SoftRestartDecision decision);
   void before_restart(std::function<void()> proceed, std::function<void(Error)> refuse);
