@@ -3,6 +3,7 @@
 #include "api/belay.hpp"
 #include "api/ctx.hpp"
 #include "api/handles.hpp"
+#include "api/page_events.hpp"
 #include "api/require.hpp"
 #include "config/campaign.hpp"
 #include "config/ladder.hpp"
@@ -85,6 +86,8 @@ class LuaScriptHost final : public ScriptHost {
     if (!loaded) return loaded.error();
     use_campaign_settings(loaded.value()->config());
     executor_->use(loaded.value());
+    // Handlers of the old version go with it: none is called again.
+    end_all_subscriptions(runtime_);
     return version;
   }
 

@@ -1,5 +1,6 @@
 // browser:* — the profile's browser as the script sees it.
 
+#include "api/browser_cookies.hpp"
 #include "api/handles.hpp"
 #include "api/options.hpp"
 #include "cdp/reply_fields.hpp"
@@ -139,15 +140,21 @@ int l_tostring(lua_State* L) {
   return 1;
 }
 
-const luaL_Reg kMethods[] = {
-    {"new_page", l_new_page}, {"pages", l_pages}, {"version", l_version}, {"pid", l_pid},
-    {"restart", l_restart},   {"close", l_close}, {"cdp", l_cdp},         {nullptr, nullptr},
-};
+std::vector<luaL_Reg> methods() {
+  std::vector<luaL_Reg> out = {
+      {"new_page", l_new_page}, {"pages", l_pages}, {"version", l_version}, {"pid", l_pid},
+      {"restart", l_restart},   {"close", l_close}, {"cdp", l_cdp},
+  };
+  add_cookie_methods(&out);
+  out.push_back({nullptr, nullptr});
+  return out;
+}
 
 }  // namespace
 
 void register_browser(lua_State* L) {
-  register_handle_type(L, kBrowserMetatable, kMethods, l_gc, l_tostring);
+  static const std::vector<luaL_Reg> kMethods = methods();
+  register_handle_type(L, kBrowserMetatable, kMethods.data(), l_gc, l_tostring);
 }
 
 void push_browser(lua_State* L, const std::shared_ptr<browser::BrowserSession>& session) {

@@ -5,6 +5,8 @@
 #include "api/element_calls.hpp"
 #include "api/handles.hpp"
 #include "api/options.hpp"
+#include "api/page_events.hpp"
+#include "api/page_settings.hpp"
 #include "api/page_waits.hpp"
 #include "api/script_files.hpp"
 #include "browser/page_actions.hpp"
@@ -322,6 +324,8 @@ std::vector<luaL_Reg> methods() {
   };
   add_element_methods(&out);
   add_wait_methods(&out);
+  add_event_methods(&out);
+  add_settings_methods(&out);
   out.push_back({nullptr, nullptr});
   return out;
 }
@@ -331,6 +335,7 @@ std::vector<luaL_Reg> methods() {
 void register_page(lua_State* L) {
   static const std::vector<luaL_Reg> kMethods = methods();
   register_handle_type(L, kPageMetatable, kMethods.data(), l_gc, l_tostring);
+  register_event_types(L);
   register_frame(L);
 }
 

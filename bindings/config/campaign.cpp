@@ -117,7 +117,7 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
   c.file = file;
   r.check_known(t, "",
                 {"name", "items", "profiles", "home", "ladder", "retry", "supervisor",
-                 "soft_restart", "health", "pause", "timeouts", "files", "run"});
+                 "soft_restart", "health", "pause", "timeouts", "files", "dialogs", "run"});
   c.name = r.string(t, "name", "name").value_or(fs::path(file).stem().string());
   c.home = r.string(t, "home", "home").value_or("");
   read_profiles(r, L, t, c);
@@ -126,6 +126,13 @@ Result<CampaignConfig> read_config(Runtime& runtime, lua_State* task, const std:
   const int ladder = lua_gettop(L);
   read_policy_fields(r, L, t, "", c);
   read_timeouts(r, L, t, c.timeouts);
+  if (auto dialogs = r.string(t, "dialogs", "dialogs")) {
+    if (auto policy = browser::dialog_policy_from_name(*dialogs)) {
+      c.dialogs = *policy;
+    } else {
+      r.fail("dialogs", "must be \"dismiss\" or \"accept\", not \"" + *dialogs + "\"");
+    }
+  }
   if (!r.failed() && r.table(t, "files", "files")) {
     c.files = r.string_list(lua_gettop(L), "files");
     lua_pop(L, 1);

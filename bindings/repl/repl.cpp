@@ -206,10 +206,13 @@ void ReplImpl::evaluate(const std::string& text, Done done) {
   push_env(task);
   lua_setupvalue(task, -2, 1);  // a main chunk's only upvalue is _ENV
   task_ = task;
-  runtime_.start(task, 0, [this, done](lua_State* t, const ResumeResult& r) {
-    task_ = nullptr;
-    finish(t, r, done);
-  });
+  runtime_.start(
+      task, 0,
+      [this, done](lua_State* t, const ResumeResult& r) {
+        task_ = nullptr;
+        finish(t, r, done);
+      },
+      console_scope_);
 }
 
 void ReplImpl::finish(lua_State* task, const ResumeResult& result, const Done& done) {

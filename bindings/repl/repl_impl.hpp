@@ -47,6 +47,9 @@ class ReplImpl final : public Repl {
 
   ReplOptions options_;
   Runtime runtime_;
+  // The console's lines share one scope: a page:on typed at the prompt
+  // stays on until page:off, its page's end or the console's.
+  std::shared_ptr<TaskScope> console_scope_ = std::make_shared<TaskScope>();
   int env_ref_ = LUA_NOREF;
   SessionLookup lookup_;
   std::string profile_;

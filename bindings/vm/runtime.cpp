@@ -105,9 +105,37 @@ Runtime& Runtime::from(lua_State* L) {
   return *runtime;
 }
 
-void Runtime::start(lua_State* task, int nargs, TaskDone done) {
-  tasks_[task].done = std::move(done);
+void Runtime::start(lua_State* task, int nargs, TaskDone done, std::shared_ptr<TaskScope> scope) {
+  TaskInfo& info = tasks_[task];
+  info.done = std::move(done);
+  info.owns_scope = !scope;
+  info.scope = scope ? std::move(scope) : std::make_shared<TaskScope>();
   enqueue(Ready{task, 0, nargs, true, nullptr, {}});
+}
+
+void Runtime::start_child(const std::shared_ptr<TaskScope>& scope, lua_State* task, int nargs,
+                          TaskDone done) {
+  if (!scope || scope->ended()) {
+    state_.end_task(task);
+    return;
+  }
+  TaskInfo& info = tasks_[task];
+  info.done = std::move(done);
+  info.scope = scope;
+  std::weak_ptr<Runtime*> alive = self_;
+  info.scope_undo = scope->on_end([this, alive, task] {
+    if (alive.expired()) return;
+    auto it = tasks_.find(task);
+    if (it == tasks_.end()) return;
+    it->second.scope_undo = 0;
+    cancel_call(task, Error{Kind::cancelled, "the task that started this one has ended", "", {}});
+  });
+  enqueue(Ready{task, 0, nargs, true, nullptr, {}});
+}
+
+std::shared_ptr<TaskScope> Runtime::scope_of(lua_State* L) const {
+  auto it = tasks_.find(L);
+  return it == tasks_.end() ? nullptr : it->second.scope;
 }
 
 std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
@@ -125,17 +153,25 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
     return std::nullopt;
   }
   if (lua_isyieldable(L) == 0) {
-    push_error(L, Error{Kind::script,
-                        std::string(op) +
-                            " cannot be called here: a function that a C function calls (a "
-                            "table.sort comparator, a string.gsub replacement, __tostring, "
-                            "__gc) cannot wait; __index, __call, arithmetic metamethods and "
-                            "for-loop iterators can",
+    push_error(
+        L, Error{Kind::script,
+                 std::string(op) + " cannot be called here: a function that a C function calls (a "
+                                   "table.sort comparator, a string.gsub replacement, __tostring, "
+                                   "__gc) cannot wait; __index, __call, arithmetic metamethods and "
+                                   "for-loop iterators can",
+                 op,
+                 {}});
+    return std::nullopt;
+  }
+  TaskInfo& info = it->second;
+  if (info.scope && info.scope->ended() && !info.owns_scope) {
+    push_error(L, Error{Kind::cancelled,
+                        std::string(op) + " cannot start: the task that started this handler "
+                                          "has ended",
                         op,
                         {}});
     return std::nullopt;
   }
-  TaskInfo& info = it->second;
   info.call_id = next_call_id_++;
   info.waiting = true;
   info.op = op;
@@ -264,8 +300,15 @@ void Runtime::after_resume(lua_State* task, const ResumeResult& result) {
     return;
   }
   TaskDone done = std::move(it->second.done);
+  std::shared_ptr<TaskScope> scope = std::move(it->second.scope);
+  const bool owns_scope = it->second.owns_scope;
+  if (scope && !owns_scope && it->second.scope_undo != 0) scope->drop(it->second.scope_undo);
   tasks_.erase(it);
   std::weak_ptr<Runtime*> alive = self_;
+  // A host task's end undoes what its script registered (subscriptions)
+  // and cancels its handlers before its owner hears of the end.
+  if (scope && owns_scope) scope->end();
+  if (alive.expired()) return;
   if (done) done(task, result);
   if (alive.expired()) return;
   state_.end_task(task);

@@ -12,6 +12,7 @@
 #include "core/uv_handle.hpp"
 #include "vm/error_value.hpp"
 #include "vm/lua_state.hpp"
+#include "vm/task_scope.hpp"
 
 #include <uv.h>
 
@@ -95,7 +96,18 @@ class Runtime {
   // `done` sees the results (or the error table) on the task's stack before
   // the task is released.
   lua_State* new_task() { return state_.new_task(); }
-  void start(lua_State* task, int nargs, TaskDone done);
+  // A task of the host's (an item, a snippet): it opens a scope of its own,
+  // which ends when the task does — or it joins `scope`, which its owner
+  // ends (the console's lines share one).
+  void start(lua_State* task, int nargs, TaskDone done, std::shared_ptr<TaskScope> scope = nullptr);
+  // A task started for the script's own work (an event handler): it shares
+  // `scope`, and when that scope ends its pending call is cancelled and it
+  // may start no other. A scope already ended: the task is not started and
+  // `done` is not called.
+  void start_child(const std::shared_ptr<TaskScope>& scope, lua_State* task, int nargs,
+                   TaskDone done);
+  // The scope of the task running in L; nullptr when L is no task.
+  std::shared_ptr<TaskScope> scope_of(lua_State* L) const;
   size_t running_tasks() const { return tasks_.size(); }
 
   // For bindings: starts a call from the task running in L. When the
@@ -123,6 +135,9 @@ class Runtime {
     std::string op;        // what it waits on, for cancel messages
     std::string where;     // script position of that call
     std::function<void()> release;
+    std::shared_ptr<TaskScope> scope;
+    bool owns_scope = false;  // a host task: its end ends the scope
+    uint64_t scope_undo = 0;  // a child: its entry in the scope
   };
   struct Ready {
     lua_State* task;

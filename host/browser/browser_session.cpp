@@ -152,6 +152,14 @@ void BrowserSession::new_page(PageReady done) {
                             {}});
         }
         std::shared_ptr<Page> shared(std::move(page.value()));
+        shared->set_dialog_policy(spec_.dialogs);
+        std::weak_ptr<Page> weak = shared;
+        shared->on_dialog_answered(
+            [this, alive, weak](const DialogInfo& info, bool accepted, const std::string& by) {
+              auto page = weak.lock();
+              if (alive.expired() || !page || !hooks_.dialog_answered) return;
+              hooks_.dialog_answered(page, info, accepted, by);
+            });
         pages_.push_back(shared);
         watch_page(shared);
         done(shared);

@@ -27,6 +27,10 @@ struct SessionHooks {
   // A page's session ended while the browser lives on: its renderer
   // crashed, or the tab was closed. Not called for pages belay closed.
   std::function<void(const std::shared_ptr<Page>& page, const Error& why)> page_gone;
+  // A page's dialog was answered: by a script's handler or by the policy.
+  std::function<void(const std::shared_ptr<Page>& page, const DialogInfo& dialog, bool accepted,
+                     const std::string& by)>
+      dialog_answered;
   // The browser sent a message that was dropped as garbage.
   std::function<void(const Error& why)> dropped_message;
 };

@@ -4,6 +4,7 @@
 // own; neither needs the other's notions to do it.
 
 #include "browser/browser.hpp"
+#include "browser/dialog.hpp"
 #include "chrome/chrome_process.hpp"
 
 #include <cstdint>
@@ -18,6 +19,8 @@ struct BrowserSpec {
   chrome::LaunchOptions launch;  // for launched browsers
   TransportOptions transport;    // for launched browsers
   uint64_t connect_timeout_ms = 30000;
+  // How its pages answer a dialog no script handler answers.
+  DialogPolicy dialogs = DialogPolicy::dismiss;
 };
 
 // How a command starts its browsers (the command line's choices).

@@ -1,5 +1,6 @@
 #include "browser/page.hpp"
 
+#include "browser/page_events.hpp"
 #include "cdp/classify.hpp"
 #include "cdp/reply_fields.hpp"
 
@@ -65,6 +66,9 @@ Page::Page(uv_loop_t* loop, cdp::Connection& connection, std::string target_id,
   lifecycle_subscription_ = connection_.subscribe(
       session_id_, "Page.lifecycleEvent",
       [this](const std::string&, const json& params) { on_lifecycle(params); });
+  dialog_subscription_ = connection_.subscribe(
+      session_id_, "Page.javascriptDialogOpening",
+      [this](const std::string&, const json& params) { on_dialog_opening(params); });
   session_end_subscription_ = connection_.on_session_end([this](const cdp::SessionEnd& end) {
     // An empty id: the connection closed, every session with it.
     if (end.session_id == session_id_ || end.session_id.empty()) on_session_end(end.why);
@@ -90,7 +94,14 @@ Page::~Page() {
     error.op = wait->op;
     wait->done(std::move(error));
   }
+  // A page belay closed (page:close, a reopened tab) is destroyed before
+  // its session's end arrives: its close listeners hear of it now.
+  if (events_ && !gone_) {
+    events_->emit("close", {{"kind", "target_closed"}, {"reason", "the page was closed"}});
+  }
+  events_.reset();
   if (connection_alive_.expired()) return;
+  connection_.unsubscribe(dialog_subscription_);
   connection_.unsubscribe(lifecycle_subscription_);
   connection_.remove_session_end_handler(session_end_subscription_);
 }
@@ -133,7 +144,9 @@ void Page::navigate(const std::string& url, NavigateOptions options, Done done) 
   std::weak_ptr<bool> alive = alive_;
   send(cdp::Command{"Page.navigate", {{"url", url}}, "", options.timeout_ms, options.op},
        [this, alive, url, options, started, done](Result<json> reply) {
-         if (!reply) return alive.expired() ? done(std::move(reply)) : stop_if_deadline(std::move(reply), done);
+         if (!reply)
+           return alive.expired() ? done(std::move(reply))
+                                  : stop_if_deadline(std::move(reply), done);
          if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
          const json& r = reply.value();
          const std::string error_text = cdp::string_field(r, "errorText");
@@ -168,7 +181,9 @@ void Page::reload(NavigateOptions options, Done done) {
   const uint64_t since = next_lifecycle_seq_;
   send(cdp::Command{"Page.reload", json::object(), "", options.timeout_ms, options.op},
        [this, alive, current, since, options, done](Result<json> reply) {
-         if (!reply) return alive.expired() ? done(std::move(reply)) : stop_if_deadline(std::move(reply), done);
+         if (!reply)
+           return alive.expired() ? done(std::move(reply))
+                                  : stop_if_deadline(std::move(reply), done);
          if (alive.expired()) return done(cdp::session_detached("page was closed", options.op));
          if (options.wait == WaitUntil::none) return done(json::object());
          start_wait("", options, done, json::object());
@@ -223,7 +238,8 @@ void Page::go_history(int delta, NavigateOptions options, Done done) {
                           options.timeout_ms,
                           options.op},
              [this, alive, current, options, entry, done](Result<json> r) {
-               if (!r) return alive.expired() ? done(std::move(r)) : stop_if_deadline(std::move(r), done);
+               if (!r)
+                 return alive.expired() ? done(std::move(r)) : stop_if_deadline(std::move(r), done);
                if (alive.expired())
                  return done(cdp::session_detached("page was closed", options.op));
                json result = {{"url", cdp::string_field(entry, "url")}};
@@ -337,8 +353,8 @@ void Page::stop_after_deadline(Error error, Done done) {
            error.message += "; the page did not answer Page.stopLoading within " +
                             std::to_string(kStopTimeoutMs) +
                             " ms either, so it is reported gone (a run replaces the tab)";
-           on_session_end(Error{Kind::timeout,
-                                "the page stopped answering after a navigation deadline", "", {}});
+           on_session_end(Error{
+               Kind::timeout, "the page stopped answering after a navigation deadline", "", {}});
          } else {
            error.message += "; stopping the navigation failed: " + stopped.error().message;
          }
@@ -351,9 +367,42 @@ void Page::stop_if_deadline(Result<json> failed, const Done& done) {
   stop_after_deadline(failed.error(), done);
 }
 
+PageEvents& Page::events() {
+  if (!events_) events_ = std::make_unique<PageEvents>(*this, connection_);
+  return *events_;
+}
+
+void Page::on_dialog_opening(const json& params) {
+  std::weak_ptr<bool> alive = alive_;
+  auto dialog = std::make_shared<OpenDialog>(
+      DialogInfo::from_cdp(params), dialog_policy_,
+      [this, alive, info = DialogInfo::from_cdp(params)](bool accept, const std::string& text,
+                                                         const std::string& by) {
+        if (alive.expired()) return;
+        json answer = {{"accept", accept}};
+        if (accept && info.type == "prompt") answer["promptText"] = text;
+        // A dialog closed meanwhile (the page navigated) has nothing to
+        // answer: the failed reply is of no interest.
+        send(cdp::Command{"Page.handleJavaScriptDialog", std::move(answer), "", 10000, ""},
+             [](Result<json>) {});
+        if (dialog_answered_) dialog_answered_(info, accept, by);
+      });
+  if (events_) {
+    events_->emit("dialog", dialog->info().to_json());
+    if (alive.expired()) return;
+  }
+  if (dialog_decider_ && dialog_decider_(dialog)) return;
+  dialog->answer_by_policy();
+}
+
 void Page::on_session_end(const Error& why) {
+  const bool first = !gone_.has_value();
   gone_ = why;
   std::weak_ptr<bool> alive = alive_;
+  if (first && events_) {
+    events_->emit("close", {{"kind", std::string(kind_name(why.kind))}, {"reason", why.message}});
+    if (alive.expired()) return;
+  }
   while (!waits_.empty()) {
     Error error = why;
     error.op = waits_.front()->op;

@@ -3,6 +3,7 @@
 // actions users call — navigate, evaluate, … — each end exactly once:
 // result, deadline, session end or disconnect.
 
+#include "browser/dialog.hpp"
 #include "browser/frame_tracker.hpp"
 #include "browser/script_target.hpp"
 #include "cdp/connection.hpp"
@@ -29,6 +30,8 @@ struct NavigateOptions {
   uint64_t timeout_ms = 30000;
   std::string op;  // what failed, in errors; empty: "Page.navigate"
 };
+
+class PageEvents;
 
 class Page final : public ScriptTarget {
  public:
@@ -76,6 +79,21 @@ class Page final : public ScriptTarget {
   }
   void close(uint64_t timeout_ms, Done done);
 
+  // Dialogs: every one this page opens is answered (see dialog.hpp). The
+  // decider (a script's dialog handlers) gets it first and returns whether
+  // it will answer; otherwise the policy answers at once. `answered` hears
+  // of every answer, for the event log.
+  using DialogDecider = std::function<bool(const std::shared_ptr<OpenDialog>&)>;
+  using DialogAnswered =
+      std::function<void(const DialogInfo& info, bool accepted, const std::string& by)>;
+  void set_dialog_policy(DialogPolicy policy) { dialog_policy_ = policy; }
+  DialogPolicy dialog_policy() const { return dialog_policy_; }
+  void set_dialog_decider(DialogDecider decider) { dialog_decider_ = std::move(decider); }
+  void on_dialog_answered(DialogAnswered answered) { dialog_answered_ = std::move(answered); }
+
+  // What scripts may listen to (page:on); made when first asked for.
+  PageEvents& events();
+
   // Subscribers to this page's end (crash, detach); returns an id.
   uint64_t on_gone(std::function<void(const Error&)> handler);
   void remove_gone_handler(uint64_t id);
@@ -102,6 +120,7 @@ class Page final : public ScriptTarget {
   // timeout goes through stop_after_deadline, the rest to done.
   void stop_if_deadline(Result<json> failed, const Done& done);
   void on_session_end(const Error& why);
+  void on_dialog_opening(const json& params);
 
   uv_loop_t* loop_;
   cdp::Connection& connection_;
@@ -117,6 +136,11 @@ class Page final : public ScriptTarget {
   std::map<uint64_t, std::function<void(const Error&)>> gone_handlers_;
   uint64_t next_gone_handler_ = 1;
   std::unique_ptr<FrameTracker> frames_;
+  uint64_t dialog_subscription_ = 0;
+  DialogPolicy dialog_policy_ = DialogPolicy::dismiss;
+  DialogDecider dialog_decider_;
+  DialogAnswered dialog_answered_;
+  std::unique_ptr<PageEvents> events_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

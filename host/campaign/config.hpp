@@ -2,6 +2,8 @@
 // A campaign's settings as the host uses them, read from the campaign table
 // by bindings/campaign.cpp. Defaults are DESIGN.md's.
 
+#include "browser/dialog.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -74,6 +76,8 @@ struct CampaignConfig {
   PauseConfig pause;
   TimeoutsConfig timeouts;
   std::vector<std::string> files;  // extra folders page:upload may read, as written
+  // How a dialog no page:on("dialog") handler answers is answered.
+  browser::DialogPolicy dialogs = browser::DialogPolicy::dismiss;
 };
 
 }  // namespace belay::campaign

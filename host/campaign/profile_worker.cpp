@@ -41,10 +41,10 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
       timer_(run.loop),
       script_restart_delay_(run.loop),
       wear_(run.config.health.interval_ms) {
-  session_ = std::make_shared<browser::BrowserSession>(
-      run_.loop,
-      browser::profile_browser_spec(
-          {profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags}, run_.options));
+  browser::BrowserSpec spec = browser::profile_browser_spec(
+      {profile_.name, profile_.connect, profile_.user_data_dir, profile_.flags}, run_.options);
+  spec.dialogs = run_.config.dialogs;
+  session_ = std::make_shared<browser::BrowserSession>(run_.loop, std::move(spec));
   std::weak_ptr<bool> alive = alive_;
   browser::SessionHooks hooks;
   hooks.before_restart = [this, alive](std::function<void()> proceed,
@@ -60,6 +60,21 @@ ProfileWorker::ProfileWorker(RunContext& run, ProfileConfig profile, std::functi
   };
   hooks.page_gone = [this, alive](const std::shared_ptr<browser::Page>& page, const Error& why) {
     if (!alive.expired()) replace_page(page, why);
+  };
+  hooks.dialog_answered = [this, alive](const std::shared_ptr<browser::Page>&,
+                                        const browser::DialogInfo& dialog, bool accepted,
+                                        const std::string& by) {
+    if (alive.expired()) return;
+    // A page may alert megabytes; the log keeps what a reader needs.
+    constexpr size_t kMessageKept = 1000;
+    std::string message = dialog.message.size() <= kMessageKept
+                              ? dialog.message
+                              : dialog.message.substr(0, kMessageKept) + "…";
+    event("dialog", {{"type", dialog.type},
+                     {"message", std::move(message)},
+                     {"url", dialog.url},
+                     {"answer", accepted ? "accept" : "dismiss"},
+                     {"by", by}});
   };
   hooks.dropped_message = [this, alive](const Error& why) {
     if (!alive.expired()) report_dropped_message(why);

@@ -308,6 +308,64 @@ TEST_F(CliRun, ConfigErrorIsExitTwoAndLaunchesNoBrowser) {
   EXPECT_EQ(server_.hits("a"), 0);
 }
 
+// The campaign's dialogs policy answers what no handler does, and every
+// answer is a `dialog` event with who gave it: here the policy accepts the
+// confirm, and a handler dismisses the second one.
+TEST_F(CliRun, DialogsAreAnsweredByThePolicyAndLogged) {
+  const std::string campaign = write_campaign(R"LUA(return {
+  name = "dialogs",
+  items = "items.jsonl",
+  dialogs = "accept",
+  run = function(page, item, ctx)
+    page:navigate(item.url)
+    local by_policy = page:evaluate("confirm('proceed?')")
+    page:on("dialog", function(d) d:dismiss() end)
+    local by_handler = page:evaluate("confirm('really?')")
+    return { by_policy = by_policy, by_handler = by_handler }
+  end,
+}
+)LUA",
+                                              {"a"});
+  const BelayRun r = run_belay(run_args(campaign), dir_.path(), seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  const auto events = read_events(events_path());
+  std::vector<json> dialogs;
+  size_t done = 0;
+  for (const auto& e : events) {
+    if (e.value("event", "") == "dialog") dialogs.push_back(e);
+    if (e.value("event", "") == "item_ok") ++done;
+  }
+  ASSERT_EQ(dialogs.size(), 2u) << join(event_names(events));
+  EXPECT_EQ(dialogs[0]["item"], "a");
+  EXPECT_EQ(dialogs[0]["params"]["type"], "confirm");
+  EXPECT_EQ(dialogs[0]["params"]["message"], "proceed?");
+  EXPECT_EQ(dialogs[0]["params"]["answer"], "accept");
+  EXPECT_EQ(dialogs[0]["params"]["by"], "policy");
+  EXPECT_EQ(dialogs[1]["params"]["answer"], "dismiss");
+  EXPECT_EQ(dialogs[1]["params"]["by"], "handler");
+  EXPECT_EQ(done, 1u);
+  const BelayRun results =
+      run_belay({"results", "--state", state_, "--json"}, dir_.path(), seconds(30));
+  EXPECT_THAT(results.out, ::testing::HasSubstr("\"by_policy\":true")) << results.describe;
+  EXPECT_THAT(results.out, ::testing::HasSubstr("\"by_handler\":false")) << results.describe;
+}
+
+TEST_F(CliRun, ADialogsPolicyThatIsNoneOfTheTwoIsAConfigError) {
+  const std::string campaign = write_campaign(R"(return {
+  name = "bad",
+  items = "items.jsonl",
+  dialogs = "ignore",
+  run = function(page, item, ctx) page:navigate(item.url) end,
+}
+)",
+                                              {"a"});
+  const BelayRun r = run_belay(run_args(campaign), dir_.path(), seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("dialogs")) << r.describe;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("\"dismiss\" or \"accept\"")) << r.describe;
+  EXPECT_EQ(server_.hits("a"), 0);
+}
+
 TEST_F(CliRun, WebSocketTransportRunsTheCampaign) {
   const std::vector<std::string> keys = {"a", "b"};
   const std::string campaign = write_campaign(kVisitCampaign, keys);

@@ -335,6 +335,47 @@ TEST_F(HotReload, NoReloadIgnoresEdits) {
   }
 }
 
+// A reload ends the old version's page:on handlers, even those of an item
+// still in flight: after the reload the page's console messages reach no
+// handler (one already running may finish).
+TEST_F(HotReload, AReloadEndsTheOldVersionsHandlers) {
+  const auto source = [](const std::string& version) {
+    return "-- " + version + R"LUA(
+return {
+  name = "handlers",
+  items = { { id = "long" } },
+  run = function(page, item, ctx)
+    page:on("console", function(m) ctx:event("heard", { text = m.text }) end)
+    for i = 1, 40 do
+      page:evaluate("console.log('tick " .. i .. "')")
+      belay.sleep(100)
+    end
+    return { ok = true }
+  end,
+}
+)LUA";
+  };
+  dir_.write("campaign/campaign.lua", source("v1"));
+  BelayProcess belay(run_args(), dir_.path());
+  ASSERT_TRUE(wait_for_event(
+      events_path(), [](const json& e) { return name_of(e) == "heard"; }, seconds(60), &belay))
+      << belay.describe();
+  write_by_rename(campaign_, source("v2"));
+  ASSERT_TRUE(wait_reload(1, belay)) << belay.describe();
+  belay.wait(seconds(60));
+  ASSERT_FALSE(belay.timed_out()) << belay.describe();
+  EXPECT_EQ(belay.exit_code(), 0) << belay.describe();
+  size_t before = 0;
+  size_t after = 0;
+  bool reloaded = false;
+  for (const auto& e : read_events(events_path())) {
+    if (is_reload(e)) reloaded = true;
+    if (name_of(e) == "heard") ++(reloaded ? after : before);
+  }
+  EXPECT_GE(before, 1u);
+  EXPECT_LE(after, 1u) << "handlers of the old version still ran after the reload";
+}
+
 // Not a performance assertion: prints how long a save takes to go live
 // (from the write to the reload event's ts) for the closing note.
 // BELAY_RELOAD_EDITS=50 gives the closing note's figure; CI runs 10.

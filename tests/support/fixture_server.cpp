@@ -39,6 +39,7 @@ struct Request {
   std::string method;
   std::string path;  // percent-decoded
   std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names lowercased
 };
 
 int hex_digit(char c) {
@@ -103,7 +104,7 @@ std::optional<Request> parse_request_line(std::string_view line) {
   if (!is_method(method) || !is_target(target)) return std::nullopt;
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return std::nullopt;
   const size_t qmark = target.find('?');
-  Request request{std::string(method), url_decode(target.substr(0, qmark), false), {}};
+  Request request{std::string(method), url_decode(target.substr(0, qmark), false), {}, {}};
   if (qmark != std::string_view::npos) request.query = parse_query(target.substr(qmark + 1));
   return request;
 }
@@ -154,6 +155,17 @@ class RequestReader {
       return true;
     }
     state_ = is_header_line(line) ? State::kNeedMore : State::kBad;
+    if (state_ == State::kNeedMore) {
+      const size_t colon = line.find(':');
+      std::string name(line.substr(0, colon));
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+        value.remove_prefix(1);
+      }
+      request_->headers[name] = std::string(value);
+    }
     return state_ == State::kBad;
   }
 
@@ -611,7 +623,8 @@ Reply long_page(const Request& request) {
 // transform, so a click inside it must follow the frame's real box.
 Reply frames_page(const Request& request) {
   const std::string cross = param(request, "cross", "/inputs");
-  return html_reply(200, "Frames", R"(<style>
+  return html_reply(200, "Frames",
+                    R"(<style>
   iframe { position: absolute; left: 40px; width: 560px; height: 380px; border: 5px solid #333; }
   #same-frame { top: 70px; }
   #cross-frame { top: 470px; transform: translateX(30px); }
@@ -619,7 +632,7 @@ Reply frames_page(const Request& request) {
 <p id="top">top document</p>
 <iframe id="same-frame" name="same" src="/inputs"></iframe>
 <iframe id="cross-frame" name="cross" src=")" +
-                                      html_escape(cross) + R"("></iframe>)");
+                        html_escape(cross) + R"("></iframe>)");
 }
 
 Reply texts_page() {
@@ -687,6 +700,7 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/navigate-away") return navigate_away_page(request);
   if (path == "/item") return item_page(request, context.hits);
   if (path == "/hits") return hits_json(request, context.hits);
+  if (path == "/echo-headers") return Reply{200, kJson, json_text(nlohmann::json(request.headers))};
   if (path == "/form") return form_page();
   if (path == "/late") return late_page(request);
   if (path == "/big") return big_page(request);

@@ -12,6 +12,7 @@
 //                                (ms=0: at once, while the page is still parsing)
 //   /item?key=K                  counts an execution of K; shows the new count
 //   /hits[?key=K]                counters as JSON, without counting
+//   /echo-headers                the request's headers as JSON (names lowercased)
 //   /form                        an input, a button, and a delayed #sent echo
 //   /late?ms=N                   #late appears after N ms; #hidden is display:none
 //   /big?kb=N                    about N KiB of HTML (default 1024)

@@ -1,0 +1,26 @@
+#pragma once
+// page:on, page:off and page:expect (DESIGN.md "Lua API", Events): a
+// script's handlers for what a page tells it. Each handler call is a task of
+// its own, started from the loop (never inside the connection's callback),
+// one at a time per page in the order the page told; a handler that raises
+// is a `handler_failed` event, never the item's failure. Subscriptions end
+// with page:off, the page, the task that made them (the item, the console
+// line) or a reload, whichever comes first.
+
+#include <lua.hpp>
+
+#include <vector>
+
+namespace belay::lua {
+
+class Runtime;
+
+// The page methods on, off and expect.
+void add_event_methods(std::vector<luaL_Reg>* methods);
+// The metatables of what they hand out: dialogs, subscriptions.
+void register_event_types(lua_State* L);
+// Ends every subscription of the runtime (a reload: the handlers belong to
+// the old version of the script).
+void end_all_subscriptions(Runtime& runtime);
+
+}  // namespace belay::lua
