@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace belay::lua {
 namespace {
@@ -698,30 +699,24 @@ void add_event_methods(std::vector<luaL_Reg>* methods) {
 }
 
 void register_event_types(lua_State* L) {
-  luaL_newmetatable(L, kDialogMetatable);
-  lua_pushcfunction(L, l_dialog_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_dialog_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_dialog_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-
-  luaL_newmetatable(L, kSubscriptionMetatable);
-  lua_pushcfunction(L, l_subscription_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-
-  luaL_newmetatable(L, kWatchMetatable);
-  lua_pushcfunction(L, l_watch_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
+  // A locked metatable with the given metamethods (nullptr: none).
+  const auto metatable = [L](const char* name, lua_CFunction index, lua_CFunction gc,
+                             lua_CFunction tostring) {
+    luaL_newmetatable(L, name);
+    const std::pair<const char*, lua_CFunction> methods[] = {
+        {"__index", index}, {"__gc", gc}, {"__tostring", tostring}};
+    for (const auto& [field, fn] : methods) {
+      if (fn == nullptr) continue;
+      lua_pushcfunction(L, fn);
+      lua_setfield(L, -2, field);
+    }
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+  };
+  metatable(kDialogMetatable, l_dialog_index, l_dialog_gc, l_dialog_tostring);
+  metatable(kSubscriptionMetatable, nullptr, nullptr, l_subscription_tostring);
+  metatable(kWatchMetatable, nullptr, l_watch_gc, nullptr);
 }
 
 void end_all_subscriptions(Runtime& runtime) {
