@@ -190,16 +190,21 @@ class EventHandlers {
     bool running = false;
   };
 
+  // A page's handler calls run one at a time, its dialog handlers in a
+  // line of their own: a dialog stops the page's scripts, so a handler
+  // waiting on the page must not hold the dialog's handlers back.
+  using QueueKey = std::pair<const browser::Page*, bool /*dialogs*/>;
+
   bool decide_dialog(const browser::Page* key, const std::shared_ptr<browser::OpenDialog>& dialog);
   void deliver(const browser::Page* key, Delivery delivery);
-  void pump(const browser::Page* key);
-  void handler_done(const browser::Page* key, const Delivery& delivery, lua_State* task,
+  void pump(const QueueKey& key);
+  void handler_done(const QueueKey& key, const Delivery& delivery, lua_State* task,
                     const ResumeResult& result, bool scope_ended);
 
   Runtime& runtime_;
   std::weak_ptr<Runtime*> runtime_alive_;
   std::map<uint64_t, Sub> subs_;
-  std::map<const browser::Page*, PageQueue> queues_;
+  std::map<QueueKey, PageQueue> queues_;
   uint64_t next_id_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -330,13 +335,14 @@ bool EventHandlers::decide_dialog(const browser::Page* key,
   return true;
 }
 
-void EventHandlers::deliver(const browser::Page* key, Delivery delivery) {
+void EventHandlers::deliver(const browser::Page* page, Delivery delivery) {
+  const QueueKey key{page, delivery.dialog != nullptr};
   queues_[key].pending.push_back(std::move(delivery));
   pump(key);
 }
 
 // Starts the page's next handler call unless one is running.
-void EventHandlers::pump(const browser::Page* key) {
+void EventHandlers::pump(const QueueKey& key) {
   auto q = queues_.find(key);
   if (q == queues_.end()) return;
   while (!q->second.running && !q->second.pending.empty()) {
@@ -372,8 +378,8 @@ void EventHandlers::pump(const browser::Page* key) {
   if (q->second.pending.empty() && !q->second.running) queues_.erase(q);
 }
 
-void EventHandlers::handler_done(const browser::Page* key, const Delivery& delivery,
-                                 lua_State* task, const ResumeResult& result, bool scope_ended) {
+void EventHandlers::handler_done(const QueueKey& key, const Delivery& delivery, lua_State* task,
+                                 const ResumeResult& result, bool scope_ended) {
   auto sub = subs_.find(delivery.sub);
   const std::string name = sub != subs_.end() ? sub->second.name : "event";
   // Cancelled because the item ended is no failure of the handler's.

@@ -103,6 +103,28 @@ TEST_P(LuaEvents, ADialogHandlerThatRaisesIsLoggedAndThePolicyAnswers) {
   EXPECT_THAT(last["message"].get<std::string>(), ::testing::HasSubstr("handler broke"));
 }
 
+// A dialog stops the page's scripts, so a handler waiting on the page (a
+// console handler's evaluate) would hold back a dialog handler queued
+// behind it until its timeout. Dialog handlers have a line of their own:
+// the dialog is answered and the waiting evaluate returns.
+TEST_P(LuaEvents, ADialogHandlerIsNotHeldBackByAHandlerWaitingOnThePage) {
+  auto r = h().run(with_until(R"LUA(
+    page:navigate(fixture .. "page1")
+    local evaluated, dialog
+    page:on("console", function()
+      local ok, v = pcall(page.evaluate, page, "'page answered'", { timeout = 5000 })
+      evaluated = ok and v or v.kind
+    end)
+    page:on("dialog", function(d) dialog = d.message; d:accept() end)
+    page:evaluate("setTimeout(() => { console.log('x'); alert('stop') }, 0), 1")
+    until_(function() return evaluated ~= nil end, "the console handler's evaluate")
+    return { evaluated = evaluated, dialog = dialog }
+  )LUA"));
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["evaluated"], "page answered");
+  EXPECT_EQ(r.value()["dialog"], "stop");
+}
+
 // A dialog is answered once: a second decision raises in the handler.
 TEST_P(LuaEvents, AnsweringADialogTwiceRaises) {
   auto r = h().run(with_catch(R"LUA(
