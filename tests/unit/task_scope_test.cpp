@@ -34,10 +34,15 @@ TEST(TaskScope, UndoesRunOnceNewestFirstAndDroppedOnesNever) {
   EXPECT_EQ(ran.back(), "late") << "an undo registered after the end runs at once";
 }
 
-// A call that never completes by itself: only a cancel ends it.
+// A call that never completes by itself: only a cancel ends it. The slot
+// lives in a frame of its own: the yield longjmps (Debian's Lua is C) past
+// wait_forever's frame, whose C++ objects would never be destroyed.
+bool start_wait_forever(lua_State* L) {
+  return Runtime::from(L).begin_call(L, "wait_forever").has_value();
+}
+
 int wait_forever(lua_State* L) {
-  auto slot = Runtime::from(L).begin_call(L, "wait_forever");
-  if (!slot) return lua_error(L);
+  if (!start_wait_forever(L)) return lua_error(L);
   return Runtime::yield_call(L);
 }
 
