@@ -583,10 +583,16 @@ int expect_next(lua_State* L) {
   uv_update_time(runtime.loop());
   const uint64_t now = uv_now(runtime.loop());
   if (now >= watch.deadline_ms) {
-    const std::string message =
-        "no matching '" + watch.name + "' event within " + std::to_string(watch.timeout_ms) + " ms";
-    watch.close();
-    push_error(L, Error{Kind::timeout, message, "page:expect", {}});
+    {
+      // In a block of its own: lua_error longjmps past this frame.
+      Error error{Kind::timeout,
+                  "no matching '" + watch.name + "' event within " +
+                      std::to_string(watch.timeout_ms) + " ms",
+                  "page:expect",
+                  {}};
+      watch.close();
+      push_error(L, error);
+    }
     add_call_site(L);
     return lua_error(L);
   }
@@ -621,7 +627,10 @@ int expect_step(lua_State* L, int status, lua_KContext step) {
 }
 
 // page:expect(name, {predicate, timeout}, action) -> the first matching event
-int l_expect(lua_State* L) {
+// Checks page:expect's arguments and starts watching; false with the
+// error pushed. Its C++ objects end with it, before the action runs (the
+// action may yield, and a yield longjmps past l_expect's frame).
+bool start_expect(lua_State* L) {
   const char* op = "page:expect";
   std::string name;
   bool ok = check_event_name(L, 2, op, &name);
@@ -658,10 +667,7 @@ int l_expect(lua_State* L) {
                         op,
                         {}});
   }
-  if (!ok) {
-    add_call_site(L);
-    return lua_error(L);
-  }
+  if (!ok) return false;
   lua_settop(L, 4);
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "predicate");
@@ -691,6 +697,14 @@ int l_expect(lua_State* L) {
         slot.succeed_none();
       }
     });
+  }
+  return true;
+}
+
+int l_expect(lua_State* L) {
+  if (!start_expect(L)) {
+    add_call_site(L);
+    return lua_error(L);
   }
   lua_pushvalue(L, 4);
   return expect_step(L, lua_pcallk(L, 0, 0, 0, after_action, expect_step), after_action);
