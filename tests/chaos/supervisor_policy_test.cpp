@@ -41,8 +41,12 @@ class PolicyFromLua : public ::testing::Test {
 
 TEST_F(PolicyFromLua, RestartsAfterItsOwnDelayAndIsFatalAfterTwoDeaths) {
   // Steps that never fail on their own, so the doomed item outlasts the
-  // restarts (see Supervisor.ABrowserThatAlwaysDies…).
+  // restarts (see Supervisor.ABrowserThatAlwaysDies…). Under ASan on a
+  // loaded machine "steady" once finished every item before "doomed"'s
+  // browser was up, so the run ended green: "steady" now waits (up to
+  // 20 s, a count both profiles' runs share) until "doomed" has an item.
   const std::string campaign = run_.write_campaign(R"LUA(
+local doomed_started = false
 local steps = {}
 for i = 1, 12 do steps[i] = { name = "again" .. i, run = function(page, ctx) end } end
 return {
@@ -57,6 +61,12 @@ return {
     return { action = "restart", delay_ms = 1500 }
   end,
   run = function(page, item, ctx)
+    if ctx.profile == "doomed" then doomed_started = true end
+    local waited = 0
+    while not doomed_started and waited < 20000 do
+      belay.sleep(50)
+      waited = waited + 50
+    end
     page:navigate(item.url)
     if ctx.profile == "doomed" then page:wait_for("#never", { timeout = 60000 }) end
     return { profile = ctx.profile }
