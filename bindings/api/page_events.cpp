@@ -1,5 +1,7 @@
 #include "api/page_events.hpp"
 
+#include "api/dialog_object.hpp"
+
 #include "api/handles.hpp"
 #include "api/options.hpp"
 #include "browser/page_events.hpp"
@@ -21,14 +23,13 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kSubscriptionMetatable = "belay.subscription";
-constexpr const char* kDialogMetatable = "belay.dialog";
-constexpr const char* kWatchMetatable = "belay.expect";
 const char kHandlersKey = 0;  // registry: the runtime's EventHandlers
 
 // Names page:on knows but this version does not deliver yet.
 bool undelivered(const std::string& name) { return name == "download" || name == "popup"; }
 
-// Checks an event name argument; false with the error table pushed.
+}  // namespace
+
 bool check_event_name(lua_State* L, int idx, const char* op, std::string* out) {
   if (lua_type(L, idx) != LUA_TSTRING) {
     push_error(L,
@@ -61,86 +62,7 @@ bool check_event_name(lua_State* L, int idx, const char* op, std::string* out) {
   return true;
 }
 
-// ------------------------------------------------------------------ dialogs
-
-struct DialogBox {
-  std::shared_ptr<browser::OpenDialog> dialog;
-};
-
-void push_dialog(lua_State* L, const std::shared_ptr<browser::OpenDialog>& dialog) {
-  void* memory = lua_newuserdatauv(L, sizeof(DialogBox), 0);
-  new (memory) DialogBox{dialog};
-  luaL_setmetatable(L, kDialogMetatable);
-}
-
-// Raises a `script` error of `op` that says where the script called it.
-int raise_script_error(lua_State* L, const char* op, const char* message) {
-  push_plain_error(L, Kind::script, message, op);
-  add_call_site(L);
-  return lua_error(L);
-}
-
-int l_dialog_answer(lua_State* L, bool accept) {
-  const char* op = accept ? "dialog:accept" : "dialog:dismiss";
-  auto* box = static_cast<DialogBox*>(luaL_testudata(L, 1, kDialogMetatable));
-  if (box == nullptr) {
-    return raise_script_error(L, op,
-                              accept ? "dialog:accept: expected a dialog (use d:accept())"
-                                     : "dialog:dismiss: expected a dialog (use d:dismiss())");
-  }
-  if (accept && !lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TSTRING) {
-    return raise_script_error(L, op, "dialog:accept: the prompt text must be a string");
-  }
-  bool answered = false;
-  {
-    const std::string text = accept && lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
-    answered = accept ? box->dialog->accept(text) : box->dialog->dismiss();
-  }
-  if (!answered) {
-    return raise_script_error(L, op,
-                              accept ? "dialog:accept: the dialog was answered already"
-                                     : "dialog:dismiss: the dialog was answered already");
-  }
-  return 0;
-}
-
-int l_dialog_accept(lua_State* L) { return l_dialog_answer(L, true); }
-int l_dialog_dismiss(lua_State* L) { return l_dialog_answer(L, false); }
-
-int l_dialog_index(lua_State* L) {
-  auto* box = static_cast<DialogBox*>(luaL_checkudata(L, 1, kDialogMetatable));
-  const std::string key = luaL_checkstring(L, 2);
-  const browser::DialogInfo& info = box->dialog->info();
-  if (key == "type") {
-    lua_pushlstring(L, info.type.data(), info.type.size());
-  } else if (key == "message") {
-    lua_pushlstring(L, info.message.data(), info.message.size());
-  } else if (key == "default") {
-    lua_pushlstring(L, info.default_prompt.data(), info.default_prompt.size());
-  } else if (key == "url") {
-    lua_pushlstring(L, info.url.data(), info.url.size());
-  } else if (key == "answered") {
-    lua_pushboolean(L, box->dialog->answered() ? 1 : 0);
-  } else if (key == "accept") {
-    lua_pushcfunction(L, l_dialog_accept);
-  } else if (key == "dismiss") {
-    lua_pushcfunction(L, l_dialog_dismiss);
-  } else {
-    lua_pushnil(L);
-  }
-  return 1;
-}
-
-int l_dialog_tostring(lua_State* L) {
-  auto* box = static_cast<DialogBox*>(luaL_checkudata(L, 1, kDialogMetatable));
-  lua_pushfstring(L, "dialog(%s)", box->dialog->info().type.c_str());
-  return 1;
-}
-
-int l_dialog_gc(lua_State* L) {
-  static_cast<DialogBox*>(luaL_checkudata(L, 1, kDialogMetatable))->~DialogBox();
-  return 0;
-}
+namespace {
 
 // ------------------------------------------------------------ subscriptions
 
@@ -480,242 +402,12 @@ int l_off(lua_State* L) {
   return 1;
 }
 
-// ------------------------------------------------------------------- expect
-
-// What page:expect collects while its action runs and after: the page's
-// events of one name, in order, until it closes.
-struct Watch {
-  std::weak_ptr<browser::Page> page;
-  uint64_t listener = 0;
-  std::deque<json> events;
-  CallSlot waiting;  // the task's wait, while it waits
-  uint64_t deadline_ms = 0;
-  uint64_t timeout_ms = 0;
-  std::string name;
-  bool closed = false;
-
-  void close() {
-    if (closed) return;
-    closed = true;
-    if (auto p = page.lock()) p->events().unlisten(listener);
-    events.clear();
-  }
-};
-
-struct WatchBox {
-  std::shared_ptr<Watch> watch;
-};
-
-int l_watch_gc(lua_State* L) {
-  auto* box = static_cast<WatchBox*>(luaL_checkudata(L, 1, kWatchMetatable));
-  if (box->watch) box->watch->close();
-  box->~WatchBox();
-  return 0;
-}
-
-// Stack of page:expect while it runs: 1 page, 2 name, 3 opts, 4 action,
-// 5 predicate or nil, 6 the watch; 7 a candidate event.
-constexpr int kPredicate = 5;
-constexpr int kWatch = 6;
-constexpr int kCandidate = 7;
-
-enum ExpectStep : lua_KContext { after_action = 0, after_predicate = 1, after_wait = 2 };
-
-Watch& watch_at(lua_State* L) { return *static_cast<WatchBox*>(lua_touserdata(L, kWatch))->watch; }
-
-// Begins waiting for the next event, with a timer for what is left of the
-// deadline. False with an error pushed when the call cannot begin.
-bool start_expect_wait(lua_State* L, uint64_t left_ms) {
-  Runtime& runtime = Runtime::from(L);
-  auto slot = runtime.begin_call(L, "page:expect");
-  if (!slot) return false;
-  Watch& watch = watch_at(L);
-  watch.waiting = *slot;
-  struct Timer {
-    UvHandle<uv_timer_t> timer;
-    CallSlot slot;
-    std::string name;
-    uint64_t timeout_ms;
-  };
-  auto timer = std::make_shared<Timer>();
-  timer->slot = *slot;
-  timer->name = watch.name;
-  timer->timeout_ms = watch.timeout_ms;
-  uv_timer_init(runtime.loop(), timer->timer.get());
-  timer->timer->data = timer.get();
-  runtime.on_call_abandoned(*slot, [timer]() mutable { timer->timer.reset(); });
-  uv_timer_start(
-      timer->timer.get(),
-      [](uv_timer_t* t) {
-        auto* s = static_cast<Timer*>(t->data);
-        if (s == nullptr) return;
-        CallSlot done = s->slot;
-        const std::string message =
-            "no matching '" + s->name + "' event within " + std::to_string(s->timeout_ms) + " ms";
-        s->timer.reset();
-        done.fail(Error{Kind::timeout, message, "page:expect", {}});
-      },
-      left_ms, 0);
-  return true;
-}
-
-int expect_step(lua_State* L, int status, lua_KContext step);
-
-// The next event to look at, or a wait for one.
-int expect_next(lua_State* L) {
-  Watch& watch = watch_at(L);
-  lua_settop(L, kWatch);
-  if (!watch.events.empty()) {
-    {
-      json event = std::move(watch.events.front());
-      watch.events.pop_front();
-      push_json(L, event);
-    }
-    if (lua_isnil(L, kPredicate)) {
-      watch.close();
-      return 1;
-    }
-    lua_pushvalue(L, kPredicate);
-    lua_pushvalue(L, kCandidate);
-    return expect_step(L, lua_pcallk(L, 1, 1, 0, after_predicate, expect_step), after_predicate);
-  }
-  Runtime& runtime = Runtime::from(L);
-  uv_update_time(runtime.loop());
-  const uint64_t now = uv_now(runtime.loop());
-  if (now >= watch.deadline_ms) {
-    {
-      // In a block of its own: lua_error longjmps past this frame.
-      Error error{Kind::timeout,
-                  "no matching '" + watch.name + "' event within " +
-                      std::to_string(watch.timeout_ms) + " ms",
-                  "page:expect",
-                  {}};
-      watch.close();
-      push_error(L, error);
-    }
-    add_call_site(L);
-    return lua_error(L);
-  }
-  if (!start_expect_wait(L, watch.deadline_ms - now)) {
-    watch.close();
-    add_call_site(L);
-    return lua_error(L);
-  }
-  return lua_yieldk(L, 0, after_wait, expect_step);
-}
-
-int expect_step(lua_State* L, int status, lua_KContext step) {
-  Watch& watch = watch_at(L);
-  if (step == after_action || step == after_predicate) {
-    if (status != LUA_OK && status != LUA_YIELD) {
-      watch.close();
-      return lua_error(L);  // the action's or the predicate's error, as raised
-    }
-    if (step == after_predicate && lua_toboolean(L, -1)) {
-      watch.close();
-      lua_settop(L, kCandidate);
-      return 1;
-    }
-    return expect_next(L);
-  }
-  // after_wait: resumed with (true) or (false, error).
-  if (!lua_toboolean(L, kWatch + 1)) {
-    watch.close();
-    return lua_error(L);
-  }
-  return expect_next(L);
-}
-
-// page:expect(name, {predicate, timeout}, action) -> the first matching event
-// Checks page:expect's arguments and starts watching; false with the
-// error pushed. Its C++ objects end with it, before the action runs (the
-// action may yield, and a yield longjmps past l_expect's frame).
-bool start_expect(lua_State* L) {
-  const char* op = "page:expect";
-  std::string name;
-  bool ok = check_event_name(L, 2, op, &name);
-  uint64_t timeout_ms = 0;
-  if (ok) {
-    Options o(L, 3, op, {"predicate", "timeout"});
-    timeout_ms = o.timeout(Runtime::from(L).hooks().call_timeout_ms);
-    if (!o.ok()) ok = o.push_error();
-  }
-  if (ok && lua_istable(L, 3)) {
-    lua_getfield(L, 3, "predicate");
-    const int type = lua_type(L, -1);
-    lua_pop(L, 1);
-    if (type != LUA_TNIL && type != LUA_TFUNCTION) {
-      ok = false;
-      push_error(L, Error{Kind::config, "page:expect: predicate must be a function", op, {}});
-    }
-  }
-  if (ok && lua_type(L, 4) != LUA_TFUNCTION) {
-    ok = false;
-    push_error(
-        L, Error{Kind::script,
-                 std::string(op) + ": the action must be a function, not " + luaL_typename(L, 4),
-                 op,
-                 {}});
-  }
-  browser::Page* page = ok ? live_page(L, 1, op) : nullptr;
-  if (ok && page == nullptr) ok = false;
-  if (ok && !Runtime::from(L).scope_of(L)) {
-    ok = false;
-    push_error(L, Error{Kind::script,
-                        std::string(op) + " cannot be called here: it waits, and only run, a "
-                                          "ladder step or the console can",
-                        op,
-                        {}});
-  }
-  if (!ok) return false;
-  lua_settop(L, 4);
-  if (lua_istable(L, 3)) {
-    lua_getfield(L, 3, "predicate");
-  } else {
-    lua_pushnil(L);
-  }
-  auto* box = static_cast<WatchBox*>(lua_newuserdatauv(L, sizeof(WatchBox), 0));
-  new (box) WatchBox{std::make_shared<Watch>()};
-  luaL_setmetatable(L, kWatchMetatable);
-  {
-    Runtime& runtime = Runtime::from(L);
-    auto* handle = static_cast<PageHandle*>(lua_touserdata(L, 1));
-    std::shared_ptr<Watch> watch = box->watch;
-    std::weak_ptr<Watch> weak = watch;
-    watch->page = handle->page;
-    watch->name = name;
-    watch->timeout_ms = timeout_ms;
-    uv_update_time(runtime.loop());
-    watch->deadline_ms = uv_now(runtime.loop()) + timeout_ms;
-    watch->listener = page->events().listen(name, [weak](const json& payload) {
-      auto w = weak.lock();
-      if (!w || w->closed) return;
-      w->events.push_back(payload);
-      if (w->waiting.active()) {
-        CallSlot slot = w->waiting;
-        w->waiting = CallSlot();
-        slot.succeed_none();
-      }
-    });
-  }
-  return true;
-}
-
-int l_expect(lua_State* L) {
-  if (!start_expect(L)) {
-    add_call_site(L);
-    return lua_error(L);
-  }
-  lua_pushvalue(L, 4);
-  return expect_step(L, lua_pcallk(L, 0, 0, 0, after_action, expect_step), after_action);
-}
-
 }  // namespace
 
 void add_event_methods(std::vector<luaL_Reg>* methods) {
   methods->push_back({"on", l_on});
   methods->push_back({"off", l_off});
-  methods->push_back({"expect", l_expect});
+  methods->push_back({"expect", l_page_expect});
 }
 
 void register_event_types(lua_State* L) {
@@ -734,9 +426,9 @@ void register_event_types(lua_State* L) {
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
   };
-  metatable(kDialogMetatable, l_dialog_index, l_dialog_gc, l_dialog_tostring);
+  register_dialog_type(L);
   metatable(kSubscriptionMetatable, nullptr, nullptr, l_subscription_tostring);
-  metatable(kWatchMetatable, nullptr, l_watch_gc, nullptr);
+  register_expect_type(L);
 }
 
 void end_all_subscriptions(Runtime& runtime) {

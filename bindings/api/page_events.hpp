@@ -9,6 +9,7 @@
 
 #include <lua.hpp>
 
+#include <string>
 #include <vector>
 
 namespace belay::lua {
@@ -19,6 +20,13 @@ class Runtime;
 void add_event_methods(std::vector<luaL_Reg>* methods);
 // The metatables of what they hand out: dialogs, subscriptions.
 void register_event_types(lua_State* L);
+// For page:on and page:expect: checks the event name at `idx` (a name
+// page:on knows and this version delivers); false with the error pushed.
+bool check_event_name(lua_State* L, int idx, const char* op, std::string* out);
+// page:expect (page_expect.cpp) and the metatable of what it watches with.
+int l_page_expect(lua_State* L);
+void register_expect_type(lua_State* L);
+
 // Ends every subscription of the runtime (a reload: the handlers belong to
 // the old version of the script).
 void end_all_subscriptions(Runtime& runtime);
