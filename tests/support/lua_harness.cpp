@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 
 namespace belay::test {
 
@@ -109,12 +110,36 @@ std::vector<Result<nlohmann::json>> LuaHarness::run_all(const std::vector<std::s
       },
       timeout_ms);
   std::vector<Result<nlohmann::json>> results;
+  bool disconnected = false;
   for (auto& o : outs) {
     results.push_back(o ? std::move(*o)
                         : Result<nlohmann::json>(Error{Kind::timeout, "test gave up", "test", {}}));
+    if (!results.back().ok() && results.back().error().kind == Kind::browser_disconnected) {
+      disconnected = true;
+    }
   }
   EXPECT_TRUE(finished);
+  if (disconnected) say_how_the_browser_ended();
   return results;
+}
+
+// A test that did not end the browser itself and sees browser_disconnected
+// has met a Chromium crash or a transport bug: which one is in how the
+// process ended and what it wrote last. Printed, not asserted: the crash
+// tests end it on purpose.
+void LuaHarness::say_how_the_browser_ended() {
+  browser::Browser* browser = session_->browser();
+  chrome::ChromeProcess* process = browser != nullptr ? browser->process() : nullptr;
+  if (process == nullptr) return;
+  run_until(
+      &loop_, [&] { return process->exit_info().has_value(); }, 3000);
+  std::string how = "still running";
+  if (const auto& exit = process->exit_info()) {
+    how = chrome::browser_exited(static_cast<int>(exit->exit_status), exit->term_signal).message;
+  }
+  std::cerr << "[harness] the browser (pid " << pid_ << ") disconnected; its process: " << how
+            << "; the last of its stderr:\n"
+            << process->stderr_tail() << "\n[harness] end of the browser's stderr\n";
 }
 
 namespace {

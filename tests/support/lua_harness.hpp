@@ -63,6 +63,7 @@ class LuaHarness {
 
  private:
   void start_snippet(const std::string& body, std::optional<Result<nlohmann::json>>* out);
+  void say_how_the_browser_ended();
 
   uv_loop_t loop_{};
   BackgroundFixtureServer fixture_;
