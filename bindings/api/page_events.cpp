@@ -20,7 +20,7 @@ namespace {
 constexpr const char* kSubscriptionMetatable = "belay.subscription";
 
 // Names page:on knows but this version does not deliver yet.
-bool undelivered(const std::string& name) { return name == "download" || name == "popup"; }
+bool undelivered(const std::string& name) { return name == "popup"; }
 
 }  // namespace
 

@@ -104,6 +104,36 @@ bool start_expect_wait(lua_State* L, uint64_t left_ms) {
 
 int expect_step(lua_State* L, int status, lua_KContext step);
 
+// Pushes the navigation_failed error of the failed download at kCandidate
+// (a `download` event with `error`); false when it is no failure.
+bool push_download_failure(lua_State* L, const Watch& watch) {
+  if (watch.name != "download") return false;
+  const bool failed = lua_getfield(L, kCandidate, "error") == LUA_TSTRING;
+  const std::string why = failed ? lua_tostring(L, -1) : "";
+  lua_pop(L, 1);
+  if (!failed) return false;
+  lua_getfield(L, kCandidate, "url");
+  const std::string url = lua_isstring(L, -1) ? lua_tostring(L, -1) : "?";
+  lua_pop(L, 1);
+  push_error(L, Error{Kind::navigation_failed,
+                      "the download of " + url + " failed: " + why,
+                      "page:expect",
+                      {}});
+  return true;
+}
+
+// The matching event at kCandidate is the answer, unless it is a download
+// that failed: that is the expect's error.
+int return_match(lua_State* L, Watch& watch) {
+  watch.close();
+  lua_settop(L, kCandidate);
+  if (push_download_failure(L, watch)) {
+    add_call_site(L);
+    return lua_error(L);
+  }
+  return 1;
+}
+
 // The next event to look at, or a wait for one.
 int expect_next(lua_State* L) {
   Watch& watch = watch_at(L);
@@ -114,10 +144,7 @@ int expect_next(lua_State* L) {
       watch.events.pop_front();
       push_json(L, event);
     }
-    if (lua_isnil(L, kPredicate)) {
-      watch.close();
-      return 1;
-    }
+    if (lua_isnil(L, kPredicate)) return return_match(L, watch);
     lua_pushvalue(L, kPredicate);
     lua_pushvalue(L, kCandidate);
     return expect_step(L, lua_pcallk(L, 1, 1, 0, after_predicate, expect_step), after_predicate);
@@ -154,11 +181,7 @@ int expect_step(lua_State* L, int status, lua_KContext step) {
       watch.close();
       return lua_error(L);  // the action's or the predicate's error, as raised
     }
-    if (step == after_predicate && lua_toboolean(L, -1)) {
-      watch.close();
-      lua_settop(L, kCandidate);
-      return 1;
-    }
+    if (step == after_predicate && lua_toboolean(L, -1)) return return_match(L, watch);
     return expect_next(L);
   }
   // after_wait: resumed with (true) or (false, error).

@@ -13,7 +13,22 @@ BrowserSession::~BrowserSession() {
   alive_.reset();
   current_.reset();
   pages_.clear();
+  downloads_.reset();
   browser_.reset();
+}
+
+void BrowserSession::set_download_folder(std::string folder) {
+  download_folder_ = std::move(folder);
+  if (downloads_) downloads_->set_folder(download_folder_);
+}
+
+// A download is told to the page whose main frame began it; one begun in a
+// frame inside a page, to the page items run on.
+std::shared_ptr<Page> BrowserSession::page_of_frame(const std::string& frame_id) const {
+  for (const auto& page : pages_) {
+    if (page->target_id() == frame_id) return page;
+  }
+  return current_;
 }
 
 void BrowserSession::start(Ready ready) {
@@ -21,6 +36,7 @@ void BrowserSession::start(Ready ready) {
   closed_ = false;
   current_.reset();
   pages_.clear();
+  downloads_.reset();
   std::weak_ptr<bool> alive = alive_;
   const uint64_t started = uv_now(loop_);
   auto report = [this, alive, started, ready = std::move(ready)](std::optional<Error> error) {
@@ -44,7 +60,21 @@ void BrowserSession::start(Ready ready) {
     browser_->connection().on_protocol_error([this, alive](const Error& why) {
       if (!alive.expired() && hooks_.dropped_message) hooks_.dropped_message(why);
     });
-    open_first_page(report);
+    if (spec_.downloads_dir.empty()) return open_first_page(report);
+    downloads_ = std::make_unique<Downloads>(
+        browser_->connection(), spec_.downloads_dir,
+        [this](const std::string& frame_id) { return page_of_frame(frame_id); });
+    downloads_->set_folder(download_folder_);
+    downloads_->enable(spec_.connect_timeout_ms, [this, alive, report](std::optional<Error> error) {
+      if (alive.expired()) return;
+      // A browser that will not save downloads fails its start: a
+      // campaign that downloads would otherwise wait for nothing.
+      if (error) {
+        error->message = "downloads cannot be set up: " + error->message;
+        return report(std::move(error));
+      }
+      open_first_page(report);
+    });
   };
   if (spec_.connect_url.empty()) {
     browser_ = Browser::launch(loop_, spec_.launch, std::move(on_ready), spec_.transport);
@@ -85,6 +115,7 @@ void BrowserSession::restart(Ready ready, RestartMode mode) {
       browser_->kill([this, alive, relaunch]() {
         if (alive.expired()) return;
         closing_ = false;
+        downloads_.reset();
         auto parting = std::make_shared<std::unique_ptr<Browser>>(std::move(browser_));
         defer(loop_, [parting, relaunch]() {
           parting->reset();
@@ -127,6 +158,7 @@ void BrowserSession::close_browser(std::function<void()> done) {
     closing_ = false;
     // Destroying the browser here would free the object whose callback is
     // running; hand it to the loop first.
+    downloads_.reset();
     auto parting = std::make_shared<std::unique_ptr<Browser>>(std::move(browser_));
     defer(loop_, [parting, done]() {
       parting->reset();

@@ -5,6 +5,7 @@
 
 #include "browser/browser.hpp"
 #include "browser/browser_spec.hpp"
+#include "browser/downloads.hpp"
 #include "browser/page.hpp"
 
 #include <functional>
@@ -78,6 +79,10 @@ class BrowserSession {
   void replace_page(const std::shared_ptr<Page>& page, PageReady done);
   const std::vector<std::shared_ptr<Page>>& pages() const { return pages_; }
   void forget_page(const Page* page);
+  // The sub-folder of the downloads folder for downloads that begin from
+  // now on: the item's (download_folder_name of its key); "" for the
+  // folder itself. Kept across restarts.
+  void set_download_folder(std::string folder);
   // Called when the browser disconnects or its process exits.
   void on_disconnect(std::function<void(const Error&)> handler) {
     disconnect_handler_ = std::move(handler);
@@ -88,10 +93,13 @@ class BrowserSession {
   void finish_restart(std::optional<Error> error);
   void close_browser(std::function<void()> done);
   void watch_page(const std::shared_ptr<Page>& page);
+  std::shared_ptr<Page> page_of_frame(const std::string& frame_id) const;
 
   uv_loop_t* loop_;
   BrowserSpec spec_;
   std::unique_ptr<Browser> browser_;
+  std::unique_ptr<Downloads> downloads_;  // before browser_ goes: it listens on its connection
+  std::string download_folder_;
   std::vector<std::shared_ptr<Page>> pages_;
   std::shared_ptr<Page> current_;
   uint64_t generation_ = 0;

@@ -16,6 +16,7 @@ BrowserSpec profile_browser_spec(const ProfileBrowser& profile, const BrowserDef
                                   : defaults.state_dir + "/profiles/" + profile.name;
   spec.launch.extra_flags = profile.flags;
   spec.launch.extra_env = chrome::marker_env(defaults.state_dir, profile.name);
+  spec.downloads_dir = defaults.state_dir + "/downloads";
   return spec;
 }
 

@@ -21,6 +21,9 @@ struct BrowserSpec {
   uint64_t connect_timeout_ms = 30000;
   // How its pages answer a dialog no script handler answers.
   DialogPolicy dialogs = DialogPolicy::dismiss;
+  // Where its pages' downloads are saved (see downloads.hpp); empty: the
+  // browser's own behaviour, and no `download` events.
+  std::string downloads_dir;
 };
 
 // How a command starts its browsers (the command line's choices).

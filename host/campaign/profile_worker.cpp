@@ -222,6 +222,7 @@ void ProfileWorker::fire_ready_waiters(const std::optional<Error>& error) {
 
 void ProfileWorker::begin_item(const std::string& key) {
   current_item_ = key;
+  session_->set_download_folder(browser::download_folder_name(key));
   set_state(State::busy);
 }
 

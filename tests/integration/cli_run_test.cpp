@@ -350,6 +350,27 @@ TEST_F(CliRun, DialogsAreAnsweredByThePolicyAndLogged) {
   EXPECT_THAT(results.out, ::testing::HasSubstr("\"by_handler\":false")) << results.describe;
 }
 
+// Each item's downloads land in a folder of its own, named by its key made
+// a plain folder name ("b/../c" would otherwise climb out).
+TEST_F(CliRun, DownloadsLandInTheItemsOwnFolder) {
+  const std::string campaign = write_campaign(R"LUA(return {
+  name = "downloads",
+  items = "items.jsonl",
+  run = function(page, item, ctx)
+    page:navigate(item.url:match("^(http://[^/]+)/") .. "/downloads")
+    local d = page:expect("download", { timeout = 20000 }, function() page:click("#file") end)
+    return { path = d.path }
+  end,
+}
+)LUA",
+                                              {"a", "b/../c"});
+  const BelayRun r = run_belay(run_args(campaign), dir_.path(), seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.describe;
+  EXPECT_TRUE(std::filesystem::exists(state_ + "/downloads/a/report.json"));
+  EXPECT_TRUE(std::filesystem::exists(state_ + "/downloads/b_.._c/report.json"));
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/downloads/c"));
+}
+
 TEST_F(CliRun, ADialogsPolicyThatIsNoneOfTheTwoIsAConfigError) {
   const std::string campaign = write_campaign(R"(return {
   name = "bad",

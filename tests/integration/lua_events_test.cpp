@@ -353,7 +353,7 @@ TEST_P(LuaEvents, BadArgumentsAreClearErrors) {
     page:navigate(fixture .. "page1")
     return {
       unknown = catch(function() page:on("consol", function() end) end),
-      not_yet = catch(function() page:on("download", function() end) end),
+      not_yet = catch(function() page:on("popup", function() end) end),
       not_fn = catch(function() page:on("console", 42) end),
       off = catch(function() page:off("console") end),
       action = catch(function() page:expect("load", {}, "click") end),
@@ -363,7 +363,7 @@ TEST_P(LuaEvents, BadArgumentsAreClearErrors) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_TRUE(LuaError(r.value()["unknown"], {Kind::config}, "page:on", "did you mean 'console'"));
   EXPECT_TRUE(LuaError(r.value()["unknown"], {Kind::config}, "page:on", "framenavigated"));
-  EXPECT_TRUE(LuaError(r.value()["not_yet"], {Kind::config}, "page:on", "download"));
+  EXPECT_TRUE(LuaError(r.value()["not_yet"], {Kind::config}, "page:on", "popup"));
   EXPECT_TRUE(LuaError(r.value()["not_fn"], {Kind::script}, "page:on", "function"));
   EXPECT_TRUE(LuaError(r.value()["off"], {Kind::script}, "page:off", "subscription"));
   EXPECT_TRUE(LuaError(r.value()["action"], {Kind::script}, "page:expect", "function"));

@@ -635,6 +635,22 @@ Reply frames_page(const Request& request) {
                         html_escape(cross) + R"("></iframe>)");
 }
 
+// Links the browser downloads instead of opening (the `download`
+// attribute): a file the server has, one it answers 404 for, and a page
+// that downloads twice under one name.
+Reply downloads_page() {
+  return html_reply(200, "Downloads",
+                    R"(<a id="file" href="/echo-headers" download="report.json">report</a>
+<a id="missing" href="/no-such-file" download="gone.txt">gone</a>
+<button id="twice">twice</button>
+<script>
+document.getElementById('twice').addEventListener('click', function () {
+  document.getElementById('file').click();
+  setTimeout(function () { document.getElementById('file').click(); }, 300);
+});
+</script>)");
+}
+
 Reply texts_page() {
   return html_reply(200, "Texts", R"(<p><button id="b1">Sign in</button>
 <button id="b2">Sign in with SSO</button></p>
@@ -710,6 +726,7 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/keys") return keys_page();
   if (path == "/long") return long_page(request);
   if (path == "/texts") return texts_page();
+  if (path == "/downloads") return downloads_page();
   if (path == "/frames") return frames_page(request);
   if (path.compare(0, kStatic.size(), kStatic) == 0) {
     return static_file(std::string_view(path).substr(kStatic.size()), context.static_dir);

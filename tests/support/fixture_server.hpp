@@ -22,6 +22,7 @@
 //   /keys                        #field and #area; key and focus events logged
 //   /long?px=N                   page N px tall (default 5000, at most 20000); #top, #box, #bottom
 //   /texts                       buttons, links and text for text= and xpath= selectors
+//   /downloads                   links with a `download` attribute: a file, a 404, twice
 //   /frames?cross=URL            iframes "same" (/inputs) and "cross" (URL, default /inputs)
 //   /static/NAME                 files from set_static_dir()
 

@@ -35,6 +35,7 @@ LuaHarness::LuaHarness(chrome::TransportKind transport, lua::Limits limits) {
   browser::BrowserSpec spec;
   spec.profile = "test";
   spec.launch = launch_options(transport);
+  spec.downloads_dir = state_dir_ + "/downloads";
   session_ = std::make_shared<browser::BrowserSession>(&loop_, spec);
   std::optional<std::optional<Error>> ready;
   session_->start([&](std::optional<Error> e) { ready = std::move(e); });
