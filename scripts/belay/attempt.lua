@@ -80,10 +80,18 @@ return function(run, ladder, policy, item, ctx, host)
   ctx.ladder = ladder
   local function try()
     ctx.attempt = host.try()
-    if ladder.around then
-      return ladder.around(run, ctx.page, item, ctx)
+    -- No page: the script closed it, or the browser died after host.ready()
+    -- said it was up. That is the page's failure, for retries and the
+    -- ladder to handle, not a nil for run to index.
+    local page = ctx.page
+    if page == nil then
+      belay.error("target_closed",
+        "the profile has no page to run on (it was closed, or its browser went away)")
     end
-    return run(ctx.page, item, ctx)
+    if ladder.around then
+      return ladder.around(run, page, item, ctx)
+    end
+    return run(page, item, ctx)
   end
 
   local function try_when_ready()

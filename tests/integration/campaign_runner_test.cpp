@@ -374,6 +374,47 @@ TEST_F(CampaignRunner, ARecoveredItemLogsRetryThenRecoverThenOk) {
 
 // Items are shared out: with three profiles, every profile does some, and
 // each item is done exactly once.
+// A try that begins with no page (the script closed it; or the browser died
+// between host.ready() and the try, as a chaos test once caught) fails as
+// target_closed, so retries and the ladder handle it. It was a nil `page`
+// and a `script` error that failed the item outright.
+TEST_F(CampaignRunner, ATryWithNoPageIsTargetClosedAndTheLadderRecoversIt) {
+  const std::string campaign = write_campaign(R"(return {
+  name = "no-page",
+  items = "items.jsonl",
+  retry = { attempts = 2, base_ms = 10, kinds = { "target_closed" } },
+  ladder = { backoff_ms = 10, steps = {
+    { name = "reopen", run = function(page, ctx) ctx:reopen_page() end },
+  } },
+  run = function(page, item, ctx)
+    if ctx.attempt == 1 then
+      page:close()
+      belay.error("target_closed", "closed it myself")
+    end
+    page:navigate(item.url)
+    return { attempt = ctx.attempt }
+  end,
+}
+)",
+                                              {"a"});
+  const BelayRun run = run_belay(run_args(campaign), dir_.path(), seconds(90));
+  auto events = read_events(events_path());
+  const std::string log = names(events);
+  EXPECT_EQ(run.exit_code, 0) << log << "\n" << run.describe;
+  const auto retries = of_event(events, "retry");
+  ASSERT_EQ(retries.size(), 1u) << log;
+  // Try 2 found no page: target_closed, which the ladder's step answers,
+  // and try 3 runs on the reopened page. Without the fix try 2 was a
+  // `script` error (a nil page) and the item failed.
+  const auto recovered = of_event(events, "recover");
+  ASSERT_EQ(recovered.size(), 1u) << log;
+  EXPECT_EQ(recovered[0]["outcome"], "ok") << log;
+  EXPECT_TRUE(of_event(events, "item_failed").empty()) << log;
+  const auto ok = of_event(events, "item_ok");
+  ASSERT_EQ(ok.size(), 1u) << log;
+  EXPECT_EQ(ok[0]["params"]["result"]["attempt"], 3) << log;
+}
+
 TEST_F(CampaignRunner, ProfilesShareTheItemsInParallel) {
   const char* source = R"(return {
   name = "parallel",
