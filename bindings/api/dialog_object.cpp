@@ -3,6 +3,7 @@
 // "Lua API", Events). It holds the OpenDialog, which answers once.
 
 #include "api/dialog_object.hpp"
+#include "api/handles.hpp"
 
 #include "vm/error_value.hpp"
 
@@ -99,16 +100,7 @@ void push_dialog(lua_State* L, const std::shared_ptr<browser::OpenDialog>& dialo
 }
 
 void register_dialog_type(lua_State* L) {
-  luaL_newmetatable(L, kDialogMetatable);
-  lua_pushcfunction(L, l_dialog_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_dialog_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_dialog_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
+  register_locked_metatable(L, kDialogMetatable, l_dialog_index, l_dialog_gc, l_dialog_tostring);
 }
 
 }  // namespace belay::lua

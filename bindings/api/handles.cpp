@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <regex>
 #include <string>
+#include <utility>
 
 namespace belay::lua {
 
@@ -22,6 +23,21 @@ void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* m
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, tostring);
   lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+}
+
+void register_locked_metatable(lua_State* L, const char* metatable, lua_CFunction index,
+                               lua_CFunction gc, lua_CFunction tostring) {
+  luaL_newmetatable(L, metatable);
+  const std::pair<const char*, lua_CFunction> methods[] = {
+      {"__index", index}, {"__gc", gc}, {"__tostring", tostring}};
+  for (const auto& [field, fn] : methods) {
+    if (fn == nullptr) continue;
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, field);
+  }
   lua_pushliteral(L, "locked");
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);

@@ -36,6 +36,10 @@ struct BrowserHandle {
   std::weak_ptr<browser::BrowserSession> session;
 };
 
+// Creates a locked metatable with the given metamethods (nullptr: none),
+// for a userdata type whose __index is a function of its own.
+void register_locked_metatable(lua_State* L, const char* metatable, lua_CFunction index,
+                               lua_CFunction gc, lua_CFunction tostring);
 // Creates a userdata type's locked metatable with its methods.
 void register_handle_type(lua_State* L, const char* metatable, const luaL_Reg* methods,
                           lua_CFunction gc, lua_CFunction tostring);

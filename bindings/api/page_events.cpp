@@ -148,23 +148,8 @@ void add_event_methods(std::vector<luaL_Reg>* methods) {
 }
 
 void register_event_types(lua_State* L) {
-  // A locked metatable with the given metamethods (nullptr: none).
-  const auto metatable = [L](const char* name, lua_CFunction index, lua_CFunction gc,
-                             lua_CFunction tostring) {
-    luaL_newmetatable(L, name);
-    const std::pair<const char*, lua_CFunction> methods[] = {
-        {"__index", index}, {"__gc", gc}, {"__tostring", tostring}};
-    for (const auto& [field, fn] : methods) {
-      if (fn == nullptr) continue;
-      lua_pushcfunction(L, fn);
-      lua_setfield(L, -2, field);
-    }
-    lua_pushliteral(L, "locked");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-  };
   register_dialog_type(L);
-  metatable(kSubscriptionMetatable, nullptr, nullptr, l_subscription_tostring);
+  register_locked_metatable(L, kSubscriptionMetatable, nullptr, nullptr, l_subscription_tostring);
   register_expect_type(L);
 }
 

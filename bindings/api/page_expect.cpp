@@ -281,12 +281,7 @@ int l_expect_impl(lua_State* L) {
 int l_page_expect(lua_State* L) { return l_expect_impl(L); }
 
 void register_expect_type(lua_State* L) {
-  luaL_newmetatable(L, kWatchMetatable);
-  lua_pushcfunction(L, l_watch_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
+  register_locked_metatable(L, kWatchMetatable, nullptr, l_watch_gc, nullptr);
 }
 
 }  // namespace belay::lua
