@@ -1,5 +1,6 @@
 #include "campaign/health_monitor.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace belay::campaign {
@@ -53,14 +54,12 @@ void HealthMonitor::beat() {
   round->started = uv_now(loop_);
   round->outstanding = 1 + session->pages().size();
   std::weak_ptr<bool> alive = alive_;
-  session->browser()->send(
-      cdp::Command{"Browser.getVersion", cdp::json::object(), "", config_.timeout_ms, "health"},
-      [this, alive, round](Result<cdp::json> reply) {
-        if (alive.expired()) return;
-        if (!reply) round->browser_error = reply.error();
-        round->browser_ms = uv_now(loop_) - round->started;
-        finish(round);
-      });
+  probe_browser(*session, [this, alive, round](Result<cdp::json> reply) {
+    if (alive.expired()) return;
+    if (!reply) round->browser_error = reply.error();
+    round->browser_ms = uv_now(loop_) - round->started;
+    finish(round);
+  });
   for (const auto& page : std::vector<std::shared_ptr<browser::Page>>(session->pages())) {
     page->evaluate("1", config_.timeout_ms, "health",
                    [this, alive, round, page](Result<cdp::json> reply) {
@@ -71,17 +70,29 @@ void HealthMonitor::beat() {
   }
 }
 
+void HealthMonitor::probe_browser(browser::BrowserSession& session,
+                                  std::function<void(Result<cdp::json>)> done) {
+  session.browser()->send(
+      cdp::Command{"Browser.getVersion", cdp::json::object(), "", config_.timeout_ms, "health"},
+      std::move(done));
+}
+
+// The round's session, or null when the browser was restarted while the
+// probes ran (they were about the old one).
+std::shared_ptr<browser::BrowserSession> HealthMonitor::current(const Round& round) const {
+  auto session = session_.lock();
+  if (!session || session != round.session.lock() || session->generation() != round.generation) {
+    return nullptr;
+  }
+  return session;
+}
+
 void HealthMonitor::finish(const std::shared_ptr<Round>& round) {
   if (--round->outstanding != 0) return;
-  probing_ = false;
-  auto session = session_.lock();
-  // The browser was restarted while the probes ran: they were about the
-  // old one.
-  if (!session || session != round->session.lock() || session->generation() != round->generation) {
-    return schedule();
-  }
-  schedule();
+  auto session = current(*round);
+  if (!session) return end_round();
   if (round->browser_error) {
+    end_round();
     // A browser that disconnected is the disconnect handler's news.
     if (is_missed_beat(*round->browser_error) && handlers_.browser_missed) {
       handlers_.browser_missed(*round->browser_error);
@@ -89,14 +100,43 @@ void HealthMonitor::finish(const std::shared_ptr<Round>& round) {
     return;
   }
   if (handlers_.beat) handlers_.beat(round->browser_ms);
-  for (const auto& [page, error] : round->page_errors) {
-    // A page whose session ended (a crashed renderer, a closed tab) is the
-    // session's page_gone news, and is replaced from there: told once. A
-    // crash fails the beat just before the session ends (the connection
-    // fails the session's commands first), so gone() is not yet set then.
-    if (page->gone() || error.kind == Kind::target_crashed) continue;
-    if (is_missed_beat(error) && handlers_.page_missed) handlers_.page_missed(page, error);
-  }
+  auto& misses = round->page_errors;
+  misses.erase(std::remove_if(misses.begin(), misses.end(),
+                              [](const auto& miss) {
+                                const auto& [page, error] = miss;
+                                // A page whose session ended (a crashed renderer, a closed tab) is
+                                // the session's page_gone news, and is replaced from there: told
+                                // once. A crash fails the beat just before the session ends (the
+                                // connection fails the session's commands first), so gone() is not
+                                // yet set then.
+                                return page->gone() || error.kind == Kind::target_crashed ||
+                                       !is_missed_beat(error);
+                              }),
+               misses.end());
+  if (round->page_errors.empty()) return end_round();
+  // A page's probe goes through the browser process: one that stopped
+  // after answering its own probe leaves every page unanswered too. Only
+  // a browser that still answers makes the silence the page's.
+  std::weak_ptr<bool> alive = alive_;
+  probe_browser(*session, [this, alive, round](Result<cdp::json> reply) {
+    if (alive.expired()) return;
+    end_round();
+    if (!current(*round)) return;
+    if (!reply) {
+      if (is_missed_beat(reply.error()) && handlers_.browser_missed) {
+        handlers_.browser_missed(reply.error());
+      }
+      return;
+    }
+    for (const auto& [page, why] : round->page_errors) {
+      if (!page->gone() && handlers_.page_missed) handlers_.page_missed(page, why);
+    }
+  });
+}
+
+void HealthMonitor::end_round() {
+  probing_ = false;
+  schedule();
 }
 
 }  // namespace belay::campaign

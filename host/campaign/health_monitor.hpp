@@ -5,6 +5,11 @@
 // not always say so on Linux and a stopped or wedged browser says nothing
 // at all; only an unanswered probe shows them.
 //
+// A page that misses while the browser answered is confirmed by one more
+// browser probe before it is told: a browser stopped between its own
+// answer and the page's leaves the page silent too, and that is the
+// browser's miss.
+//
 // The monitor only observes: what a miss leads to (a restart, a new page)
 // is the worker's decision.
 
@@ -14,6 +19,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace belay::campaign {
 
@@ -41,6 +47,9 @@ class HealthMonitor {
   void schedule();
   void beat();
   void finish(const std::shared_ptr<Round>& round);
+  void end_round();
+  void probe_browser(browser::BrowserSession& session, std::function<void(Result<cdp::json>)> done);
+  std::shared_ptr<browser::BrowserSession> current(const Round& round) const;
 
   uv_loop_t* loop_;
   HealthConfig config_;

@@ -52,6 +52,7 @@ class LuaHarness {
   uv_loop_t* loop() { return &loop_; }
   lua::Runtime& runtime() { return *runtime_; }
   browser::BrowserSession& session() { return *session_; }
+  std::shared_ptr<browser::BrowserSession> shared_session() { return session_; }
   BackgroundFixtureServer& fixture() { return fixture_; }
   const std::vector<std::pair<std::string, std::string>>& logs() const { return logs_; }
   const std::vector<std::pair<std::string, nlohmann::json>>& events() const { return events_; }
