@@ -6,9 +6,8 @@
 -- belay.now() counts whole milliseconds, so evaluates are timed in batches
 -- of P.batch calls (the runner reports the per-call mean of each batch);
 -- navigations and screenshots take long enough to time one by one.
--- Pipelining cannot be measured here: browser calls run only in the item's
--- own coroutine, one at a time (docs/lua-api.md), so bench-cdp-pipeline does
--- it in C++.
+-- Pipelined evaluates run as P.window sibling tasks (belay.all), each taking
+-- the next of P.pipe_n calls, as peer.mjs's workers do with Promise.all.
 
 local P = require("bench_params")
 
@@ -37,6 +36,18 @@ return {
       end
     end)
     ctx:event("bench_eval", { batch = P.batch, batch_ms = batches })
+    local sent = 0
+    local function worker()
+      while sent < P.pipe_n do
+        sent = sent + 1
+        if page:evaluate("1+1") ~= 2 then error("1+1 ~= 2") end
+      end
+    end
+    local workers = {}
+    for i = 1, P.window do workers[i] = worker end
+    local pipe_start = belay.now()
+    belay.all(table.unpack(workers))
+    ctx:event("bench_pipe", { n = P.pipe_n, window = P.window, ms = belay.now() - pipe_start })
     timed(4, function(i) page:navigate(P.base .. "/page" .. (1 + i % 2)) end)
     ctx:event("bench_nav", { ms = timed(P.navs, function(i)
       page:navigate(P.base .. "/page" .. (1 + i % 2))

@@ -40,6 +40,7 @@ export async function micro(ctx) {
   const navMs = { belay: [], puppeteer: [], playwright: [] };
   const shotMs = { belay: [], puppeteer: [], playwright: [] };
   const pipePerS = { puppeteer: [], playwright: [] };
+  const pipeLua = [];
   const raw = { pipe: [], ws: [], pipePipe: [], pipeWs: [] };
   for (let r = 0; r < R; r++) {
     for (const side of rotate(SIDES, r)) {
@@ -47,12 +48,14 @@ export async function micro(ctx) {
       if (side === 'belay') {
         const run = belayRun(ctx, 'micro', {
           base: ctx.base, n: per(o.evals), batch: o.batch, navs: per(o.navs),
-          shots: per(o.shots) });
+          shots: per(o.shots), pipe_n: o.pipeN, window: o.window });
         await finished(run, 600000);
         const get = (name) => run.events.items.find((e) => e.event === name).params;
         evalUs.belay.push(...get('bench_eval').batch_ms.map((ms) => (ms * 1000) / o.batch));
         navMs.belay.push(...get('bench_nav').ms);
         shotMs.belay.push(...get('bench_shot').ms);
+        const pipe = get('bench_pipe');
+        pipeLua.push(pipe.n / (Math.max(pipe.ms, 1) / 1000));
       } else {
         const res = await peerResult(ctx, 'micro', side, {
           n: per(o.evals), navs: per(o.navs), shots: per(o.shots), 'pipe-n': o.pipeN,
@@ -91,7 +94,12 @@ export async function micro(ctx) {
     { name: 'evaluate("1+1") in one process (bench-lua-roundtrip): Lua page:evaluate, per call in batches of 10',
       unit: 'µs', better: 'lower', spread: 'p99', belay: luaLua,
       note: `same run, C++ call: ${luaCpp.m.toFixed(0)} µs (p99 ${luaCpp.s.toFixed(0)})` },
-    { name: `pipelined evaluate("1+1"), ${o.window} in flight: belay C++ core, pipe (Lua cannot pipeline)`,
+    { name: `pipelined evaluate("1+1"), ${o.window} in flight: Lua campaign (belay.all of ${o.window} workers), pipe`,
+      unit: 'calls/s', better: 'higher', spread: 'max',
+      belay: cell(pipeLua, max), puppeteer: cell(pipePerS.puppeteer, max),
+      playwright: cell(pipePerS.playwright, max),
+      note: `${(median(pipeLua) / median(raw.pipePipe)).toFixed(2)} × belay's C++ core (goal ≥ 0.8)` },
+    { name: `pipelined evaluate("1+1"), ${o.window} in flight: belay C++ core, pipe (bench-cdp-pipeline)`,
       unit: 'calls/s', better: 'higher', spread: 'max',
       belay: cell(raw.pipePipe, max), puppeteer: cell(pipePerS.puppeteer, max),
       playwright: cell(pipePerS.playwright, max) },

@@ -1,5 +1,6 @@
 #include "api/belay.hpp"
 
+#include "api/belay_all.hpp"
 #include "api/error.hpp"
 #include "api/json.hpp"
 #include "api/log.hpp"
@@ -89,6 +90,8 @@ bool install_belay(Runtime& runtime, const std::vector<std::string>& module_dirs
   lua_setfield(L, belay, "now");
   lua_pushcfunction(L, l_belay_error);
   lua_setfield(L, belay, "error");
+  lua_pushcfunction(L, belay_all);
+  lua_setfield(L, belay, "all");
   // Where the campaign lives, absolute: scripts build file:// URLs and
   // paths beside themselves from it (they have no debug.getinfo).
   if (!module_dirs.empty()) {

@@ -1,5 +1,6 @@
 #pragma once
-// The `belay` table scripts see: sleep, now, log, json, error, and the Lua
+// The `belay` table scripts see: sleep, now, log, json, error, all
+// (belay_all.hpp), and the Lua
 // libraries retry, saga and circuit (scripts/belay/*.lua), behind a
 // read-only proxy. Also the sandbox's `require` for Lua modules.
 

@@ -124,11 +124,18 @@ bool start_evaluate(lua_State* L) {
   browser::ScriptTarget* target = nullptr;
   CallSlot slot;
   if (!begin_target_call(L, "page:evaluate", &target, &slot)) return false;
-  if (!args.empty() || looks_like_function(source, source_size)) {
-    target->call_function(source, args, timeout_ms, "page:evaluate", finish_into(slot));
-  } else {
-    target->evaluate(source, timeout_ms, "page:evaluate", finish_into(slot));
-  }
+  // A cancelled evaluate (belay.all's siblings, a deadline, Ctrl-C) drops
+  // its command: the page's late answer finds nothing waiting.
+  auto cancel = target->cancellable([&] {
+    if (!args.empty() || looks_like_function(source, source_size)) {
+      target->call_function(source, args, timeout_ms, "page:evaluate", finish_into(slot));
+    } else {
+      target->evaluate(source, timeout_ms, "page:evaluate", finish_into(slot));
+    }
+  });
+  Runtime::from(L).on_call_abandoned(slot, [cancel = std::move(cancel)] {
+    cancel(Error{Kind::cancelled, "the script's call was cancelled", "", {}});
+  });
   return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include "vm/error_value.hpp"
 #include "vm/quota.hpp"
+#include "vm/script_coroutines.hpp"
 #include "vm/state_data.hpp"
 
 namespace belay::lua {
@@ -30,91 +31,6 @@ int guarded_message_handler(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
-}
-
-lua_State* check_script_coroutine(lua_State* L) {
-  lua_State* co = lua_tothread(L, 1);
-  luaL_argexpected(L, co != nullptr, 1, "coroutine");
-  if (is_task_thread(L, co)) {
-    raise_error(L, belay::Kind::sandbox, "a script cannot resume or close a host task");
-  }
-  return co;
-}
-
-// Calls the original library function (upvalue 1) with this call's arguments.
-int call_original(lua_State* L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  if (task_tripped(L)) return raise_quota_error(L);
-  return lua_gettop(L);
-}
-
-int guarded_resume(lua_State* L) {
-  check_script_coroutine(L);
-  return call_original(L);
-}
-
-int guarded_close(lua_State* L) {
-  check_script_coroutine(L);
-  if (task_tripped(L)) return raise_quota_error(L);
-  if (stopped_by_quota_hook(L, 1)) {
-    lua_pushboolean(L, 0);
-    push_plain_error(
-        L, belay::Kind::sandbox,
-        "the coroutine was stopped by a quota; its to-be-closed variables are not run");
-    return 2;
-  }
-  return call_original(L);
-}
-
-// As coroutine.wrap's error path, except that a coroutine stopped by a
-// quota is not closed: Lua would run its __close handlers with hooks off.
-int raise_wrapped_error(lua_State* L, lua_State* co, int status) {
-  lua_xmove(co, L, 1);
-  const int co_status = lua_status(co);
-  if (co_status != LUA_OK && co_status != LUA_YIELD) {
-    lua_pushvalue(L, lua_upvalueindex(1));
-    const bool killed = stopped_by_quota_hook(L, -1);
-    lua_pop(L, 1);
-    if (!killed) {
-      status = lua_resetthread(co);  // runs its to-be-closed variables
-      lua_xmove(co, L, 1);
-    }
-  }
-  if (task_tripped(L)) return raise_quota_error(L);
-  if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
-    luaL_where(L, 1);
-    lua_insert(L, -2);
-    lua_concat(L, 2);
-  }
-  return lua_error(L);
-}
-
-int call_wrapped(lua_State* L) {
-  lua_State* co = lua_tothread(L, lua_upvalueindex(1));
-  const int nargs = lua_gettop(L);
-  if (!lua_checkstack(co, nargs)) return luaL_error(L, "too many arguments to resume");
-  lua_xmove(L, co, nargs);
-  int nresults = 0;
-  const int status = lua_resume(co, L, nargs, &nresults);
-  if (task_tripped(L)) return raise_quota_error(L);
-  if (status != LUA_OK && status != LUA_YIELD) return raise_wrapped_error(L, co, status);
-  if (!lua_checkstack(L, nresults + 1)) {
-    lua_pop(co, nresults);
-    return luaL_error(L, "too many results to resume");
-  }
-  lua_xmove(co, L, nresults);
-  return nresults;
-}
-
-int guarded_wrap(lua_State* L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  lua_State* co = lua_newthread(L);
-  lua_pushvalue(L, 1);
-  lua_xmove(L, co, 1);
-  lua_pushcclosure(L, call_wrapped, 1);
   return 1;
 }
 
@@ -170,9 +86,10 @@ void push_guarded_coroutine_lib(lua_State* L) {
     lua_getfield(L, -2, name);
     lua_setfield(L, -2, name);
   }
-  set_guarded(L, "resume", guarded_resume);
-  set_guarded(L, "close", guarded_close);
-  lua_pushcfunction(L, guarded_wrap);
+  lua_pushcfunction(L, script_resume);
+  lua_setfield(L, -2, "resume");
+  set_guarded(L, "close", script_close);
+  lua_pushcfunction(L, script_wrap);
   lua_setfield(L, -2, "wrap");
   lua_pushcfunction(L, guarded_yield);
   lua_setfield(L, -2, "yield");

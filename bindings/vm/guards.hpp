@@ -3,9 +3,10 @@
 // escape the quotas or the host (sandbox.hpp says which globals get them):
 //
 //  - pcall and xpcall re-raise a tripped quota instead of returning it;
-//  - the coroutine library's resume/wrap/close re-raise a tripped quota and
-//    refuse host tasks (yield and isyieldable treat the task as the top
-//    level);
+//  - the coroutine library's resume/wrap/close re-raise a tripped quota,
+//    refuse host tasks and let browser calls wait inside script coroutines
+//    (script_coroutines.hpp); yield and isyieldable treat the task as the
+//    top level;
 //  - table.insert/remove/move charge their loops to the instruction quota,
 //    and string.rep ends at once when it would produce nothing;
 //  - print goes to the state's log.

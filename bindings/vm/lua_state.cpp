@@ -7,6 +7,7 @@
 #include "vm/error_value.hpp"
 #include "vm/quota.hpp"
 #include "vm/sandbox.hpp"
+#include "vm/script_coroutines.hpp"
 #include "vm/state_data.hpp"
 
 namespace belay::lua {
@@ -125,6 +126,7 @@ void LuaState::end_task(lua_State* task) {
   auto found = context_->tasks.find(task);
   if (found == context_->tasks.end()) return;
   if (context_->current == &found->second) context_->current = nullptr;
+  forget_waits_of(task);
   luaL_unref(main_, LUA_REGISTRYINDEX, found->second.error_ref);
   luaL_unref(main_, LUA_REGISTRYINDEX, found->second.ref);
   context_->tasks.erase(found);

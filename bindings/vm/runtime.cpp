@@ -2,6 +2,7 @@
 
 #include "vm/error_value.hpp"
 #include "vm/json_value.hpp"
+#include "vm/script_coroutines.hpp"
 
 #include <cstdio>
 
@@ -134,25 +135,31 @@ void Runtime::start_child(const std::shared_ptr<TaskScope>& scope, lua_State* ta
 }
 
 std::shared_ptr<TaskScope> Runtime::scope_of(lua_State* L) const {
-  auto it = tasks_.find(L);
+  bool yieldable = true;
+  lua_State* task = host_task_of(L, &yieldable);
+  auto it = task == nullptr ? tasks_.end() : tasks_.find(task);
   return it == tasks_.end() ? nullptr : it->second.scope;
 }
 
 std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
-  auto it = tasks_.find(L);
+  // A call in a coroutine the script created belongs to the task that is
+  // resuming it (script_coroutines.hpp).
+  bool yieldable = true;
+  lua_State* task = host_task_of(L, &yieldable);
+  auto it = task == nullptr ? tasks_.end() : tasks_.find(task);
   if (it == tasks_.end()) {
     // Where, in the message: at a file's top level nothing else names the line.
     const std::string where = script_position(L);
     push_error(L, Error{Kind::script,
                         (where.empty() ? "" : where + ": ") + op +
                             " cannot be called here: browser calls run only inside run, a "
-                            "ladder step or the console, not at a file's top level or in a "
-                            "coroutine the script created",
+                            "ladder step, a handler or the console (and coroutines those "
+                            "resume), not at a file's top level",
                         op,
                         {}});
     return std::nullopt;
   }
-  if (lua_isyieldable(L) == 0) {
+  if (!yieldable) {
     push_error(
         L, Error{Kind::script,
                  std::string(op) + " cannot be called here: a function that a C function calls (a "
@@ -164,12 +171,22 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
     return std::nullopt;
   }
   TaskInfo& info = it->second;
+  if (info.cancelled) {
+    Error why = *info.cancelled;
+    why.op = op;
+    push_error(L, why);
+    return std::nullopt;
+  }
   if (info.scope && info.scope->ended() && !info.owns_scope) {
     push_error(L, Error{Kind::cancelled,
                         std::string(op) + " cannot start: the task that started this handler "
                                           "has ended",
                         op,
                         {}});
+    return std::nullopt;
+  }
+  if (L != task && !mark_waiting(L, task)) {
+    push_error(L, Error{Kind::sandbox, std::string(op) + ": out of memory to wait", op, {}});
     return std::nullopt;
   }
   info.call_id = next_call_id_++;
@@ -179,7 +196,7 @@ std::optional<CallSlot> Runtime::begin_call(lua_State* L, const char* op) {
   info.release = nullptr;
   CallSlot slot;
   slot.runtime_ = self_;
-  slot.task_ = L;
+  slot.task_ = task;
   slot.id_ = info.call_id;
   slot.op_ = op;
   return slot;
@@ -199,6 +216,14 @@ bool Runtime::cancel_call(lua_State* task, Error why) {
   std::function<void()> release = std::move(it->second.release);
   complete(task, it->second.call_id, false, nullptr, std::move(why));
   if (release) release();
+  return true;
+}
+
+bool Runtime::cancel_task(lua_State* task, Error why) {
+  auto it = tasks_.find(task);
+  if (it == tasks_.end()) return false;
+  if (!it->second.cancelled) it->second.cancelled = why;
+  cancel_call(task, std::move(why));
   return true;
 }
 

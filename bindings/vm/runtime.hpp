@@ -106,12 +106,15 @@ class Runtime {
   // `done` is not called.
   void start_child(const std::shared_ptr<TaskScope>& scope, lua_State* task, int nargs,
                    TaskDone done);
-  // The scope of the task running in L; nullptr when L is no task.
+  // The scope of the task running in L (or resuming the script coroutine
+  // L); nullptr when there is none.
   std::shared_ptr<TaskScope> scope_of(lua_State* L) const;
   size_t running_tasks() const { return tasks_.size(); }
 
-  // For bindings: starts a call from the task running in L. When the
-  // caller cannot wait (not a host task, or not yieldable here) it pushes
+  // For bindings: starts a call from the task running in L, or from a
+  // coroutine the script created that such a task is resuming (the call is
+  // then the task's, and the coroutine's resumers wait with it). When the
+  // caller cannot wait (no host task, or not yieldable here) it pushes
   // an error table and returns nullopt; the binding then raises it once its
   // C++ objects are gone. Otherwise the binding starts its operation and
   // returns yield_call(L).
@@ -123,6 +126,10 @@ class Runtime {
 
   // Ends the task's pending call now with `why` (Ctrl-C, reload, shutdown).
   bool cancel_call(lua_State* task, Error why);
+  // Cancels the task: its pending call ends with `why`, and every call it
+  // begins after fails with `why` at once (belay.all's siblings after one
+  // failed). False when `task` is no running task.
+  bool cancel_task(lua_State* task, Error why);
   // Cancels every pending call (shutdown).
   void cancel_all(const Error& why);
 
@@ -130,10 +137,11 @@ class Runtime {
   friend class CallSlot;
   struct TaskInfo {
     TaskDone done;
-    uint64_t call_id = 0;  // the call the task is suspended in, 0 if none
-    bool waiting = false;  // began a call and was not resumed for it yet
-    std::string op;        // what it waits on, for cancel messages
-    std::string where;     // script position of that call
+    uint64_t call_id = 0;            // the call the task is suspended in, 0 if none
+    bool waiting = false;            // began a call and was not resumed for it yet
+    std::string op;                  // what it waits on, for cancel messages
+    std::string where;               // script position of that call
+    std::optional<Error> cancelled;  // cancel_task: every later call fails so
     std::function<void()> release;
     std::shared_ptr<TaskScope> scope;
     bool owns_scope = false;  // a host task: its end ends the scope

@@ -41,6 +41,10 @@ struct Context {
   FailedRequest failed;
   Task* current = nullptr;  // the task the host is resuming right now
   std::unordered_map<const lua_State*, Task> tasks;
+  // Script coroutines (script_coroutines.hpp): who is resuming each right
+  // now, and those waiting on a browser call, with the task that made it.
+  std::unordered_map<const lua_State*, lua_State*> resumers;
+  std::unordered_map<const lua_State*, lua_State*> waiting;
   LogFunction log;
 };
 

@@ -24,6 +24,14 @@ Page* Frame::page_or_fail(const std::string& op, const Done& done) const {
   return page_;
 }
 
+ScriptTarget::Cancel Frame::cancellable(const std::function<void()>& start) {
+  if (page_alive_.expired()) {
+    start();
+    return [](const Error&) {};
+  }
+  return page_->cancellable(start);
+}
+
 std::optional<FrameContext> Frame::context_or_fail(const std::string& op, const Done& done) const {
   Page* page = page_or_fail(op, done);
   if (page == nullptr) return std::nullopt;

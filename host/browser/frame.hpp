@@ -35,6 +35,8 @@ class Frame final : public ScriptTarget {
   void send_input(cdp::Command command, Done done) override;
   void page_point(const std::string& selector, double x, double y, uint64_t timeout_ms,
                   Done done) override;
+  // Its commands go over its page's connection.
+  Cancel cancellable(const std::function<void()>& start) override;
 
  private:
   // The page, if it is still there; else `done` got the error.

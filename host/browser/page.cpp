@@ -97,6 +97,18 @@ void Page::send_on(const std::string& session_id, cdp::Command command, Done don
   connection_.send(std::move(command), std::move(done));
 }
 
+ScriptTarget::Cancel Page::cancellable(const std::function<void()>& start) {
+  if (connection_alive_.expired()) {
+    start();
+    return [](const Error&) {};
+  }
+  std::vector<uint64_t> ids = connection_.commands_sent_by(start);
+  return [connection = &connection_, alive = connection_alive_, ids](const Error& why) {
+    if (alive.expired()) return;
+    for (uint64_t id : ids) connection->cancel(id, why);
+  };
+}
+
 FrameTracker& Page::frames() {
   if (!frames_) frames_ = std::make_unique<FrameTracker>(connection_, session_id_);
   return *frames_;

@@ -77,6 +77,7 @@ class Page final : public ScriptTarget {
   void page_point(const std::string&, double x, double y, uint64_t, Done done) override {
     done(json{{"x", x}, {"y", y}});
   }
+  Cancel cancellable(const std::function<void()>& start) override;
   void close(uint64_t timeout_ms, Done done);
 
   // Dialogs: every one this page opens is answered (see dialog.hpp). The

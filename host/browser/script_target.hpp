@@ -46,6 +46,12 @@ class ScriptTarget {
   virtual void page_point(const std::string& selector, double x, double y, uint64_t timeout_ms,
                           Done done) = 0;
 
+  // Runs `start` (which sends commands for one call) and returns what
+  // cancels the commands it sent meanwhile, for a call its script gave up
+  // on: the browser's late answers are then dropped, nothing stays pending.
+  using Cancel = std::function<void(const Error& why)>;
+  virtual Cancel cancellable(const std::function<void()>& start) = 0;
+
   // Calls a function source with JSON arguments in the target's document.
   void call_function(const std::string& function_source, const json& args, uint64_t timeout_ms,
                      std::string op, Done done) {

@@ -45,6 +45,7 @@ Connection::~Connection() {
 
 uint64_t Connection::send(Command command, ReplyCallback done) {
   const uint64_t id = next_id_++;
+  if (recording_ != nullptr) recording_->push_back(id);
   std::optional<Error> refuse;
   if (!open_) {
     refuse = closed_because_ ? *closed_because_ : transport_closed("connection is closed");
@@ -91,6 +92,16 @@ bool Connection::cancel(uint64_t id, const Error& why) {
   if (error.op.empty()) error.op = op_of(pending_.at(id));
   complete(id, std::move(error));
   return true;
+}
+
+std::vector<uint64_t> Connection::commands_sent_by(const std::function<void()>& start) {
+  std::vector<uint64_t> ids;
+  std::vector<uint64_t>* outer = recording_;
+  recording_ = &ids;
+  start();
+  recording_ = outer;
+  if (outer != nullptr) outer->insert(outer->end(), ids.begin(), ids.end());
+  return ids;
 }
 
 uint64_t Connection::subscribe(const std::string& session_id, const std::string& method,

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace belay::cdp {
 
@@ -59,6 +60,10 @@ class Connection final : private Transport::Sink {
   // Completes a pending command now with `why` (Ctrl-C, shutdown). A reply
   // arriving later is dropped.
   bool cancel(uint64_t id, const Error& why);
+  // Runs `start` and returns the ids of the commands sent while it ran, so
+  // that whoever started them can cancel() them if it gives up (a script's
+  // call that was cancelled leaves nothing pending).
+  std::vector<uint64_t> commands_sent_by(const std::function<void()>& start);
 
   // Events of one session ("" = browser); method "" = every event.
   uint64_t subscribe(const std::string& session_id, const std::string& method,
@@ -127,6 +132,7 @@ class Connection final : private Transport::Sink {
   uint64_t next_id_ = 1;
   uint64_t next_subscription_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
+  std::vector<uint64_t>* recording_ = nullptr;         // commands_sent_by()
   std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline ms, id)
   std::map<uint64_t, Subscription> subscriptions_;
   std::map<uint64_t, SessionEndHandler> session_end_handlers_;

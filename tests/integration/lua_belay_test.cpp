@@ -260,28 +260,6 @@ TEST_P(LuaBelay, ErrorWithAnUnknownKindIsScriptError) {
 
 // ------------------------------------------------------ where calls may wait
 
-TEST_P(LuaBelay, BrowserCallInsideAScriptCoroutineIsScriptError) {
-  auto lua = h().run(with_catch(R"LUA(
-    local wrapped = coroutine.wrap(function() return page:title() end)
-    local created = coroutine.create(function() return browser:version() end)
-    local ok, err = coroutine.resume(created)
-    return { wrap = catch(wrapped),
-             resume_ok = ok, resume_kind = type(err) == "table" and err.kind or tostring(err),
-             resume_message = type(err) == "table" and err.message or "",
-             still_works = type(page:title()) == "string" }
-  )LUA"));
-  ASSERT_TRUE(lua.ok()) << ok_text(lua);
-  EXPECT_TRUE(LuaError(lua.value()["wrap"], {Kind::script}, "page:title*", "coroutine"));
-  EXPECT_EQ(lua.value()["resume_ok"], false);
-  EXPECT_EQ(lua.value()["resume_kind"], "script");
-  EXPECT_THAT(lua.value()["resume_message"].get<std::string>(), ::testing::HasSubstr("coroutine"));
-  EXPECT_EQ(lua.value()["still_works"], true);
-  auto host = h().run(R"LUA(return coroutine.wrap(function() return page:url() end)())LUA");
-  ASSERT_FALSE(host.ok());
-  EXPECT_EQ(host.error().kind, Kind::script);
-  EXPECT_THAT(host.error().message, ::testing::HasSubstr("coroutine")) << host.error().message;
-}
-
 // Every error a script call raises ends with the script's line, also the
 // ones raised before the call begins (a bad option, an argument that is no
 // JSON) and belay.json's. They named no line at all.
