@@ -3,6 +3,7 @@
 #include "vm/error_value.hpp"
 #include "vm/runtime.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,6 @@ struct AllCall {
   CallSlot slot;
   std::vector<lua_State*> siblings;
   std::vector<bool> ended;
-  size_t running = 0;
   int results_ref = LUA_NOREF;
   bool failed = false;
 };
@@ -65,7 +65,6 @@ void sibling_ended(const std::shared_ptr<AllCall>& all, size_t index, lua_State*
   if (!alive) return;
   Runtime& runtime = **alive;
   all->ended[index] = true;
-  --all->running;
   lua_State* M = runtime.main();
   const int n = static_cast<int>(all->siblings.size());
   // The table's array part was made for n + 1 values: these sets allocate
@@ -84,7 +83,9 @@ void sibling_ended(const std::shared_ptr<AllCall>& all, size_t index, lua_State*
     }
     lua_pop(M, 1);
   }
-  if (all->running == 0) finish(all, runtime);
+  if (std::find(all->ended.begin(), all->ended.end(), false) == all->ended.end()) {
+    finish(all, runtime);
+  }
 }
 
 // Starts the siblings. Lua's own allocations come first, while no C++
@@ -119,7 +120,6 @@ bool start_all(lua_State* L, int n, bool* out_of_memory) {
   all->slot = *slot;
   all->siblings = siblings;
   all->ended.assign(siblings.size(), false);
-  all->running = siblings.size();
   all->results_ref = results_ref;
   runtime.on_call_abandoned(*slot, [all]() {
     if (auto alive = all->runtime.lock()) cancel_running(*all, **alive, "belay.all was cancelled");

@@ -88,12 +88,14 @@ bool start_on(lua_State* L) {
   Runtime& runtime = Runtime::from(L);
   std::shared_ptr<TaskScope> scope = runtime.scope_of(L);
   if (!scope) {
-    push_error(L, Error{Kind::script,
-                        std::string(op) +
-                            " cannot be called here: handlers belong to a task (run, a ladder "
-                            "step, the console), not to a file's top level or a coroutine",
-                        op,
-                        {}});
+    push_error(
+        L, Error{Kind::script,
+                 std::string(op) +
+                     " cannot be called here: handlers belong to a task (run, a ladder "
+                     "step, the console, or a coroutine one of those resumes), not to a file's top "
+                     "level",
+                 op,
+                 {}});
     return false;
   }
   auto* handle = static_cast<PageHandle*>(lua_touserdata(L, 1));
