@@ -4,6 +4,7 @@
 #include "api/ctx.hpp"
 #include "api/handles.hpp"
 #include "api/page_events.hpp"
+#include "api/page_routes.hpp"
 #include "api/require.hpp"
 #include "config/campaign.hpp"
 #include "config/ladder.hpp"
@@ -86,8 +87,10 @@ class LuaScriptHost final : public ScriptHost {
     if (!loaded) return loaded.error();
     use_campaign_settings(loaded.value()->config());
     executor_->use(loaded.value());
-    // Handlers of the old version go with it: none is called again.
+    // Handlers and routes of the old version go with it: none is called
+    // again (their pages' requests go on unpaused).
     end_all_subscriptions(runtime_);
+    end_all_routes(runtime_);
     return version;
   }
 

@@ -1,6 +1,7 @@
 #include "api/event_handlers.hpp"
 
 #include "api/dialog_object.hpp"
+#include "api/page_events.hpp"
 #include "browser/page_events.hpp"
 #include "core/uv_handle.hpp"
 #include "vm/error_value.hpp"
@@ -17,8 +18,10 @@ const char kHandlersKey = 0;  // registry: the runtime's EventHandlers
 // memory cap may refuse the event's table, and this runs outside any call.
 struct HandlerCall {
   int fn_ref;
+  const std::string* name;
   const json* payload;
   const std::shared_ptr<browser::OpenDialog>* dialog;
+  const std::shared_ptr<browser::BrowserSession>* session;
 };
 
 int push_handler_call_protected(lua_State* L) {
@@ -28,14 +31,15 @@ int push_handler_call_protected(lua_State* L) {
   if (*call->dialog) {
     push_dialog(L, *call->dialog);
   } else {
-    push_json(L, *call->payload);
+    push_event_payload(L, *call->name, *call->payload, *call->session);
   }
   return 2;
 }
 
-bool push_handler_call(lua_State* task, int fn_ref, const json& payload,
-                       const std::shared_ptr<browser::OpenDialog>& dialog) {
-  HandlerCall call{fn_ref, &payload, &dialog};
+bool push_handler_call(lua_State* task, int fn_ref, const std::string& name, const json& payload,
+                       const std::shared_ptr<browser::OpenDialog>& dialog,
+                       const std::shared_ptr<browser::BrowserSession>& session) {
+  HandlerCall call{fn_ref, &name, &payload, &dialog, &session};
   lua_pushcfunction(task, push_handler_call_protected);
   lua_pushlightuserdata(task, &call);
   if (lua_pcall(task, 1, 2, 0) == LUA_OK) return true;
@@ -73,12 +77,14 @@ EventHandlers& EventHandlers::of(lua_State* L) {
 }
 
 uint64_t EventHandlers::add(lua_State* L, const std::shared_ptr<browser::Page>& page,
-                            const std::string& name, const std::shared_ptr<TaskScope>& scope) {
+                            std::weak_ptr<browser::BrowserSession> session, const std::string& name,
+                            const std::shared_ptr<TaskScope>& scope) {
   const uint64_t id = next_id_++;
   Sub sub;
   sub.name = name;
   sub.fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   sub.page = page;
+  sub.session = std::move(session);
   sub.page_key = page.get();
   sub.scope = scope;
   const browser::Page* key = page.get();
@@ -163,7 +169,8 @@ void EventHandlers::pump(const QueueKey& key) {
       if (delivery.dialog && delivery.last_for_dialog) delivery.dialog->answer_by_policy();
       continue;
     }
-    if (!push_handler_call(task, sub->second.fn_ref, delivery.payload, delivery.dialog)) {
+    if (!push_handler_call(task, sub->second.fn_ref, sub->second.name, delivery.payload,
+                           delivery.dialog, sub->second.session.lock())) {
       runtime_.state().end_task(task);
       runtime_.log("warn", "an event handler was not called: no memory left for its event");
       if (delivery.dialog && delivery.last_for_dialog) delivery.dialog->answer_by_policy();

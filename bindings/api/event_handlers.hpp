@@ -5,6 +5,7 @@
 // its own started from the loop. A dialog's handlers have a line of their
 // own and the dialog policy answers after the last if none did.
 
+#include "browser/browser_session.hpp"
 #include "browser/dialog.hpp"
 #include "browser/page.hpp"
 #include "vm/runtime.hpp"
@@ -34,7 +35,8 @@ class EventHandlers {
   static EventHandlers* find(lua_State* L);
 
   // Takes the function on top of L's stack.
-  uint64_t add(lua_State* L, const std::shared_ptr<browser::Page>& page, const std::string& name,
+  uint64_t add(lua_State* L, const std::shared_ptr<browser::Page>& page,
+               std::weak_ptr<browser::BrowserSession> session, const std::string& name,
                const std::shared_ptr<TaskScope>& scope);
   bool remove(uint64_t id);
   void remove_all();
@@ -48,6 +50,7 @@ class EventHandlers {
     std::string name;
     int fn_ref = LUA_NOREF;
     std::weak_ptr<browser::Page> page;
+    std::weak_ptr<browser::BrowserSession> session;  // whose pages popups are
     const browser::Page* page_key = nullptr;
     uint64_t listener = 0;  // in the page's events; 0 for dialogs
     std::weak_ptr<TaskScope> scope;

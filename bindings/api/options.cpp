@@ -94,6 +94,31 @@ std::optional<std::string> Options::string(const char* key) {
   return out;
 }
 
+std::optional<nlohmann::json> Options::string_map(const char* key) {
+  std::optional<nlohmann::json> out;
+  const int type = push_field(key);
+  if (type == LUA_TTABLE) {
+    const int table = lua_gettop(L_);
+    out = nlohmann::json::object();
+    lua_pushnil(L_);
+    while (lua_next(L_, table) != 0) {
+      if (lua_type(L_, -2) != LUA_TSTRING || lua_type(L_, -1) != LUA_TSTRING) {
+        lua_pop(L_, 2);
+        fail(std::string("option '") + key + "' for " + op_ +
+             " must map strings to strings (header names to values)");
+        out.reset();
+        break;
+      }
+      (*out)[lua_tostring(L_, -2)] = lua_tostring(L_, -1);
+      lua_pop(L_, 1);
+    }
+  } else if (type != LUA_TNIL) {
+    fail_type(key, "a table of strings");
+  }
+  lua_pop(L_, 1);
+  return out;
+}
+
 std::optional<double> Options::number(const char* key, double min, double max, bool integer) {
   std::optional<double> out;
   const int type = push_field(key);

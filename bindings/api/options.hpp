@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 
 #include <lua.hpp>
+#include <nlohmann/json.hpp>
 
 #include <initializer_list>
 #include <optional>
@@ -40,6 +41,8 @@ class Options {
   std::optional<bool> boolean(const char* key);
   bool boolean(const char* key, bool fallback) { return boolean(key).value_or(fallback); }
   std::optional<std::string> string(const char* key);
+  // A table of string keys to string values (headers), as a JSON object.
+  std::optional<nlohmann::json> string_map(const char* key);
   // A number in [min, max]; `integer` also refuses fractions.
   std::optional<double> number(const char* key, double min, double max, bool integer = false);
   // A string from `choices`.

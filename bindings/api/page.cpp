@@ -6,6 +6,7 @@
 #include "api/handles.hpp"
 #include "api/options.hpp"
 #include "api/page_events.hpp"
+#include "api/page_routes.hpp"
 #include "api/page_settings.hpp"
 #include "api/page_waits.hpp"
 #include "api/script_files.hpp"
@@ -319,6 +320,18 @@ int l_gc(lua_State* L) {
   return 0;
 }
 
+// page:keep(): this page outlives the item it was opened in (a popup is
+// closed with its item otherwise; other pages outlive it anyway).
+int l_keep(lua_State* L) {
+  browser::Page* page = live_page(L, 1, "page:keep");
+  if (page == nullptr) {
+    add_call_site(L);
+    return lua_error(L);
+  }
+  page->keep();
+  return 0;
+}
+
 std::vector<luaL_Reg> methods() {
   std::vector<luaL_Reg> out = {
       {"navigate", l_navigate}, {"reload", l_reload},
@@ -327,12 +340,13 @@ std::vector<luaL_Reg> methods() {
       {"evaluate", l_evaluate}, {"screenshot", l_screenshot},
       {"pdf", l_pdf},           {"frames", l_frames},
       {"frame", l_frame},       {"close", l_close},
-      {"cdp", l_cdp},
+      {"cdp", l_cdp},           {"keep", l_keep},
   };
   add_element_methods(&out);
   add_wait_methods(&out);
   add_event_methods(&out);
   add_settings_methods(&out);
+  add_route_methods(&out);
   out.push_back({nullptr, nullptr});
   return out;
 }
@@ -343,6 +357,7 @@ void register_page(lua_State* L) {
   static const std::vector<luaL_Reg> kMethods = methods();
   register_handle_type(L, kPageMetatable, kMethods.data(), l_gc, l_tostring);
   register_event_types(L);
+  register_route_types(L);
   register_frame(L);
 }
 

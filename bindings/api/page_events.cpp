@@ -7,6 +7,7 @@
 #include "browser/page_events.hpp"
 #include "core/near_miss.hpp"
 #include "vm/error_value.hpp"
+#include "vm/json_value.hpp"
 #include "vm/runtime.hpp"
 
 #include <memory>
@@ -18,9 +19,6 @@ namespace belay::lua {
 namespace {
 
 constexpr const char* kSubscriptionMetatable = "belay.subscription";
-
-// Names page:on knows but this version does not deliver yet.
-bool undelivered(const std::string& name) { return name == "popup"; }
 
 }  // namespace
 
@@ -45,15 +43,20 @@ bool check_event_name(lua_State* L, int idx, const char* op, std::string* out) {
                         {}});
     return false;
   }
-  if (undelivered(*out)) {
-    push_error(L, Error{Kind::config,
-                        std::string(op) + ": '" + *out +
-                            "' events are not delivered by this version of belay",
-                        op,
-                        {}});
-    return false;
-  }
   return true;
+}
+
+void push_event_payload(lua_State* L, const std::string& name, const nlohmann::json& payload,
+                        const std::shared_ptr<browser::BrowserSession>& session) {
+  if (name == "popup" && session) {
+    const auto id = payload.find("target_id");
+    if (id != payload.end() && id->is_string()) {
+      if (auto popup = session->page_by_target(id->get<std::string>())) {
+        return push_page(L, popup, session);
+      }
+    }
+  }
+  push_json(L, payload);
 }
 
 namespace {
@@ -101,7 +104,8 @@ bool start_on(lua_State* L) {
   auto* handle = static_cast<PageHandle*>(lua_touserdata(L, 1));
   EventHandlers& handlers = EventHandlers::of(L);
   lua_settop(L, 3);
-  const uint64_t id = handlers.add(L, handle->page.lock(), name, scope);  // pops the function
+  const uint64_t id =
+      handlers.add(L, handle->page.lock(), handle->session, name, scope);  // pops the function
   auto* box = static_cast<SubscriptionBox*>(lua_newuserdatauv(L, sizeof(SubscriptionBox), 0));
   box->id = id;
   luaL_setmetatable(L, kSubscriptionMetatable);

@@ -29,6 +29,7 @@ constexpr const char* kWatchMetatable = "belay.expect";
 // events of one name, in order, until it closes.
 struct Watch {
   std::weak_ptr<browser::Page> page;
+  std::weak_ptr<browser::BrowserSession> session;  // whose pages popups are
   uint64_t listener = 0;
   std::deque<json> events;
   CallSlot waiting;  // the task's wait, while it waits
@@ -142,7 +143,7 @@ int expect_next(lua_State* L) {
     {
       json event = std::move(watch.events.front());
       watch.events.pop_front();
-      push_json(L, event);
+      push_event_payload(L, watch.name, event, watch.session.lock());
     }
     if (lua_isnil(L, kPredicate)) return return_match(L, watch);
     lua_pushvalue(L, kPredicate);
@@ -249,6 +250,7 @@ bool start_expect(lua_State* L) {
     std::shared_ptr<Watch> watch = box->watch;
     std::weak_ptr<Watch> weak = watch;
     watch->page = handle->page;
+    watch->session = handle->session;
     watch->name = name;
     watch->timeout_ms = timeout_ms;
     uv_update_time(runtime.loop());

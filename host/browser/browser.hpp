@@ -51,6 +51,8 @@ class Browser {
   void version(cdp::Connection::ReplyCallback done);
   // Opens a tab and attaches to it with a flattened session.
   void new_page(PageCallback done, uint64_t timeout_ms = 30000);
+  // Attaches to an existing page target (a popup) with a flattened session.
+  void attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done);
   // Target infos of every page.
   void pages(cdp::Connection::ReplyCallback done);
   // Browser.close, then the process group is ended (SIGTERM, then SIGKILL).
@@ -67,7 +69,6 @@ class Browser {
   void adopt(std::unique_ptr<cdp::Transport> transport);
   void connect_ws(const std::string& ws_url, uint64_t timeout_ms, cdp::WsOptions options,
                   ReadyCallback ready);
-  void attach_page(const std::string& target_id, uint64_t timeout_ms, PageCallback done);
 
   uv_loop_t* loop_;
   std::unique_ptr<chrome::ChromeProcess> process_;

@@ -1,5 +1,6 @@
 #include "browser/browser_session.hpp"
 
+#include "browser/page_events.hpp"
 #include "core/defer.hpp"
 
 #include <algorithm>
@@ -14,6 +15,7 @@ BrowserSession::~BrowserSession() {
   current_.reset();
   pages_.clear();
   downloads_.reset();
+  popups_.reset();
   browser_.reset();
 }
 
@@ -37,6 +39,7 @@ void BrowserSession::start(Ready ready) {
   current_.reset();
   pages_.clear();
   downloads_.reset();
+  popups_.reset();
   std::weak_ptr<bool> alive = alive_;
   const uint64_t started = uv_now(loop_);
   auto report = [this, alive, started, ready = std::move(ready)](std::optional<Error> error) {
@@ -60,6 +63,7 @@ void BrowserSession::start(Ready ready) {
     browser_->connection().on_protocol_error([this, alive](const Error& why) {
       if (!alive.expired() && hooks_.dropped_message) hooks_.dropped_message(why);
     });
+    watch_popups();
     if (spec_.downloads_dir.empty()) return open_first_page(report);
     downloads_ = std::make_unique<Downloads>(
         browser_->connection(), spec_.downloads_dir,
@@ -116,6 +120,7 @@ void BrowserSession::restart(Ready ready, RestartMode mode) {
         if (alive.expired()) return;
         closing_ = false;
         downloads_.reset();
+        popups_.reset();
         auto parting = std::make_shared<std::unique_ptr<Browser>>(std::move(browser_));
         defer(loop_, [parting, relaunch]() {
           parting->reset();
@@ -159,6 +164,7 @@ void BrowserSession::close_browser(std::function<void()> done) {
     // Destroying the browser here would free the object whose callback is
     // running; hand it to the loop first.
     downloads_.reset();
+    popups_.reset();
     auto parting = std::make_shared<std::unique_ptr<Browser>>(std::move(browser_));
     defer(loop_, [parting, done]() {
       parting->reset();
@@ -183,19 +189,66 @@ void BrowserSession::new_page(PageReady done) {
                             "Target.createTarget",
                             {}});
         }
-        std::shared_ptr<Page> shared(std::move(page.value()));
-        shared->set_dialog_policy(spec_.dialogs);
-        std::weak_ptr<Page> weak = shared;
-        shared->on_dialog_answered(
-            [this, alive, weak](const DialogInfo& info, bool accepted, const std::string& by) {
-              auto page = weak.lock();
-              if (alive.expired() || !page || !hooks_.dialog_answered) return;
-              hooks_.dialog_answered(page, info, accepted, by);
-            });
-        pages_.push_back(shared);
-        watch_page(shared);
-        done(shared);
+        done(adopt(std::move(page.value())));
       });
+}
+
+std::shared_ptr<Page> BrowserSession::adopt(std::unique_ptr<Page> page) {
+  std::shared_ptr<Page> shared(std::move(page));
+  shared->set_dialog_policy(spec_.dialogs);
+  std::weak_ptr<bool> alive = alive_;
+  std::weak_ptr<Page> weak = shared;
+  shared->on_dialog_answered(
+      [this, alive, weak](const DialogInfo& info, bool accepted, const std::string& by) {
+        auto page = weak.lock();
+        if (alive.expired() || !page || !hooks_.dialog_answered) return;
+        hooks_.dialog_answered(page, info, accepted, by);
+      });
+  pages_.push_back(shared);
+  watch_page(shared);
+  return shared;
+}
+
+std::shared_ptr<Page> BrowserSession::page_by_target(const std::string& target_id) const {
+  for (const auto& page : pages_) {
+    if (page->target_id() == target_id) return page;
+  }
+  return nullptr;
+}
+
+// Discovery is not needed for anything else: a browser that refuses it
+// only has its popups left alone (unattached tabs, as before).
+void BrowserSession::watch_popups() {
+  std::weak_ptr<bool> alive = alive_;
+  const uint64_t generation = generation_;
+  popups_ = std::make_unique<PopupWatch>(browser_->connection(), [this, alive, generation](
+                                                                     const std::string& target_id,
+                                                                     const std::string& opener_id,
+                                                                     const std::string& url) {
+    if (alive.expired() || generation != generation_ || !browser_ || !page_by_target(opener_id)) {
+      return;
+    }
+    browser_->attach_page(
+        target_id, spec_.connect_timeout_ms,
+        [this, alive, generation, target_id, opener_id, url](Result<std::unique_ptr<Page>> page) {
+          if (!page || alive.expired() || generation != generation_) return;
+          std::shared_ptr<Page> popup = adopt(std::move(page.value()));
+          popup->set_opener_id(opener_id);
+          if (auto opener = page_by_target(opener_id)) {
+            opener->events().emit("popup", {{"target_id", target_id}, {"url", url}});
+          }
+        });
+  });
+  popups_->enable(spec_.connect_timeout_ms, [](std::optional<Error>) {});
+}
+
+void BrowserSession::close_popups() {
+  constexpr uint64_t kCloseTimeoutMs = 5000;
+  for (const auto& page : std::vector<std::shared_ptr<Page>>(pages_)) {
+    if (page->opener_id().empty() || page->kept()) continue;
+    page->close(kCloseTimeoutMs, [](Result<cdp::json>) {});
+    forget_page(page.get());
+  }
 }
 
 void BrowserSession::reopen_page(PageReady done) {
@@ -224,6 +277,9 @@ void BrowserSession::watch_page(const std::shared_ptr<Page>& page) {
     // Deferred: the page is inside its own callback.
     defer(loop_, [this, alive, gone, why]() {
       if (alive.expired() || !gone || closing_ || restarting_ || !connected()) return;
+      // A popup that closed (window.close) is only forgotten: nothing
+      // replaces it.
+      if (!gone->opener_id().empty()) return forget_page(gone.get());
       if (hooks_.page_gone) hooks_.page_gone(gone, why);
     });
   });

@@ -7,6 +7,7 @@
 #include "browser/browser_spec.hpp"
 #include "browser/downloads.hpp"
 #include "browser/page.hpp"
+#include "browser/popups.hpp"
 
 #include <functional>
 #include <memory>
@@ -79,6 +80,12 @@ class BrowserSession {
   void replace_page(const std::shared_ptr<Page>& page, PageReady done);
   const std::vector<std::shared_ptr<Page>>& pages() const { return pages_; }
   void forget_page(const Page* page);
+  // The page with this target id, or nullptr.
+  std::shared_ptr<Page> page_by_target(const std::string& target_id) const;
+  // Popups (pages a page of ours opened) are attached as pages of their
+  // own, and their opener's `popup` listeners hear of them; this closes
+  // those the script did not keep (Page::keep): an item's end.
+  void close_popups();
   // The sub-folder of the downloads folder for downloads that begin from
   // now on: the item's (download_folder_name of its key); "" for the
   // folder itself. Kept across restarts.
@@ -93,12 +100,16 @@ class BrowserSession {
   void finish_restart(std::optional<Error> error);
   void close_browser(std::function<void()> done);
   void watch_page(const std::shared_ptr<Page>& page);
+  // A page of this session from now on: dialog policy, gone watch.
+  std::shared_ptr<Page> adopt(std::unique_ptr<Page> page);
+  void watch_popups();
   std::shared_ptr<Page> page_of_frame(const std::string& frame_id) const;
 
   uv_loop_t* loop_;
   BrowserSpec spec_;
   std::unique_ptr<Browser> browser_;
   std::unique_ptr<Downloads> downloads_;  // before browser_ goes: it listens on its connection
+  std::unique_ptr<PopupWatch> popups_;    // the same
   std::string download_folder_;
   std::vector<std::shared_ptr<Page>> pages_;
   std::shared_ptr<Page> current_;

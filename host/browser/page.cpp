@@ -2,6 +2,7 @@
 
 #include "browser/navigation_wait.hpp"
 #include "browser/page_events.hpp"
+#include "browser/request_interception.hpp"
 #include "cdp/classify.hpp"
 #include "cdp/reply_fields.hpp"
 
@@ -112,6 +113,11 @@ ScriptTarget::Cancel Page::cancellable(const std::function<void()>& start) {
 FrameTracker& Page::frames() {
   if (!frames_) frames_ = std::make_unique<FrameTracker>(connection_, session_id_);
   return *frames_;
+}
+
+RequestInterception& Page::interception() {
+  if (!interception_) interception_ = std::make_unique<RequestInterception>(*this, connection_);
+  return *interception_;
 }
 
 PageEvents& Page::events() {

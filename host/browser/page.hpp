@@ -32,6 +32,7 @@ struct NavigateOptions {
 };
 
 class PageEvents;
+class RequestInterception;
 
 class Page final : public ScriptTarget {
  public:
@@ -44,6 +45,12 @@ class Page final : public ScriptTarget {
   // Expires when this page is destroyed: for work that outlives one call.
   std::weak_ptr<bool> lifetime() const override { return alive_; }
   const std::string& target_id() const { return target_id_; }
+  // A popup's opener (its target id); empty for a page belay opened.
+  const std::string& opener_id() const { return opener_id_; }
+  void set_opener_id(std::string id) { opener_id_ = std::move(id); }
+  // A popup the script keeps outlives its item (BrowserSession::close_popups).
+  void keep() { kept_ = true; }
+  bool kept() const { return kept_; }
   const std::string& session_id() const { return session_id_; }
   // Set once the session ended (closed, detached) or the renderer crashed.
   const std::optional<Error>& gone() const { return gone_; }
@@ -94,6 +101,9 @@ class Page final : public ScriptTarget {
 
   // What scripts may listen to (page:on); made when first asked for.
   PageEvents& events();
+  // Requests paused for a script to answer (page:route); made when first
+  // asked for.
+  RequestInterception& interception();
 
   // Subscribers to this page's end (crash, detach); returns an id.
   uint64_t on_gone(std::function<void(const Error&)> handler);
@@ -142,6 +152,9 @@ class Page final : public ScriptTarget {
   DialogDecider dialog_decider_;
   DialogAnswered dialog_answered_;
   std::unique_ptr<PageEvents> events_;
+  std::unique_ptr<RequestInterception> interception_;
+  std::string opener_id_;
+  bool kept_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

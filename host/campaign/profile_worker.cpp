@@ -227,6 +227,8 @@ void ProfileWorker::begin_item(const std::string& key) {
 }
 
 void ProfileWorker::end_item(const std::optional<Error>& error) {
+  // Popups the item opened go with it, unless its script kept them.
+  session_->close_popups();
   if (!error) {
     if (record_.error_streak != 0) {
       record_.error_streak = 0;

@@ -415,6 +415,40 @@ TEST_F(CampaignRunner, ATryWithNoPageIsTargetClosedAndTheLadderRecoversIt) {
   EXPECT_EQ(ok[0]["params"]["result"]["attempt"], 3) << log;
 }
 
+// A popup an item opened is closed when the item ends, unless its script
+// kept it (page:keep): the next item starts with the pages it expects.
+TEST_F(CampaignRunner, PopupsCloseWithTheirItemUnlessKept) {
+  const std::string campaign = write_campaign(R"(return {
+  name = "popups",
+  items = "items.jsonl",
+  run = function(page, item, ctx)
+    page:navigate(item.url)
+    local at_start = #ctx.browser:pages()
+    if item.id ~= "c" then
+      local popup = page:expect("popup", nil, function()
+        page:evaluate("window.open('/page2'), 1")
+      end)
+      if item.id == "b" then popup:keep() end
+    end
+    return { at_start = at_start, at_end = #ctx.browser:pages() }
+  end,
+}
+)",
+                                              {"a", "b", "c"});
+  const BelayRun run = run_belay(run_args(campaign), dir_.path(), seconds(90));
+  auto events = read_events(events_path());
+  ASSERT_EQ(run.exit_code, 0) << names(events) << "\n" << run.describe;
+  std::map<std::string, json> results;
+  for (const auto& e : of_event(events, "item_ok")) {
+    results[e["item"].get<std::string>()] = e["params"]["result"];
+  }
+  ASSERT_EQ(results.size(), 3u) << names(events);
+  EXPECT_EQ(results["a"], json::parse(R"({"at_start": 1, "at_end": 2})"));
+  EXPECT_EQ(results["b"], json::parse(R"({"at_start": 1, "at_end": 2})"));
+  EXPECT_EQ(results["c"], json::parse(R"({"at_start": 2, "at_end": 2})"));
+  expect_no_browser_left();
+}
+
 TEST_F(CampaignRunner, ProfilesShareTheItemsInParallel) {
   const char* source = R"(return {
   name = "parallel",

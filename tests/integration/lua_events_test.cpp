@@ -346,6 +346,40 @@ TEST_P(LuaEvents, ExpectTimesOutOrRaisesTheActionsError) {
   EXPECT_TRUE(LuaError(r.value()["action"], {Kind::not_found}, "", "from the action"));
 }
 
+// ------------------------------------------------------------------ popups
+
+// A window.open popup and a target=_blank tab: each is a page of its own,
+// handed to the opener's handlers and to page:expect, that works like any.
+TEST_P(LuaEvents, PopupsArePagesOfTheirOwn) {
+  auto r = h().run(with_until(R"LUA(
+    page:navigate(fixture .. "popup")
+    local before = #browser:pages()
+    local seen, popups = {}, {}
+    page:on("popup", function(p)
+      popups[#popups + 1] = p
+      p:wait_for_function("document.readyState === 'complete' && document.title !== ''")
+      seen[#seen + 1] = p:title()
+    end)
+    local popup = page:expect("popup", nil, function() page:click("#open") end)
+    popup:wait_for("#to-page1")
+    local title = popup:title()
+    local str = tostring(popup)
+    page:click("#blank")
+    until_(function() return #seen == 2 end, "two popups seen by the handler")
+    table.sort(seen)
+    local with_popups = #browser:pages()
+    for _, p in ipairs(popups) do p:close() end
+    return { title = title, seen = seen, added = with_popups - before,
+             after = #browser:pages() - before, str = str:sub(1, 5) }
+  )LUA"));
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["title"], "Page 3");
+  EXPECT_EQ(r.value()["seen"], json::parse(R"(["Page 2", "Page 3"])"));
+  EXPECT_EQ(r.value()["str"], "page(");
+  EXPECT_EQ(r.value()["added"], 2);
+  EXPECT_EQ(r.value()["after"], 0);
+}
+
 // ---------------------------------------------------------------- bad input
 
 TEST_P(LuaEvents, BadArgumentsAreClearErrors) {
@@ -353,7 +387,6 @@ TEST_P(LuaEvents, BadArgumentsAreClearErrors) {
     page:navigate(fixture .. "page1")
     return {
       unknown = catch(function() page:on("consol", function() end) end),
-      not_yet = catch(function() page:on("popup", function() end) end),
       not_fn = catch(function() page:on("console", 42) end),
       off = catch(function() page:off("console") end),
       action = catch(function() page:expect("load", {}, "click") end),
@@ -363,7 +396,6 @@ TEST_P(LuaEvents, BadArgumentsAreClearErrors) {
   ASSERT_TRUE(r.ok()) << ok_text(r);
   EXPECT_TRUE(LuaError(r.value()["unknown"], {Kind::config}, "page:on", "did you mean 'console'"));
   EXPECT_TRUE(LuaError(r.value()["unknown"], {Kind::config}, "page:on", "framenavigated"));
-  EXPECT_TRUE(LuaError(r.value()["not_yet"], {Kind::config}, "page:on", "popup"));
   EXPECT_TRUE(LuaError(r.value()["not_fn"], {Kind::script}, "page:on", "function"));
   EXPECT_TRUE(LuaError(r.value()["off"], {Kind::script}, "page:off", "subscription"));
   EXPECT_TRUE(LuaError(r.value()["action"], {Kind::script}, "page:expect", "function"));

@@ -1,5 +1,7 @@
 #include "support/fixture_server.hpp"
 
+#include "core/base64.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -373,6 +375,54 @@ Reply late_page(const Request& request) {
                         std::to_string(ms) + ");\n</script>");
 }
 
+// A 1x1 transparent PNG.
+Reply pixel_png() {
+  static const std::string png = *belay::base64_decode(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII"
+      "=");
+  return Reply{200, "image/png", png};
+}
+
+// n images (/pixel.png?i=K): window.loaded and window.failed count their
+// load and error events; window.settled is true once each had one.
+Reply images_page(const Request& request) {
+  const uint64_t n = number_param(request, "n", 3, 50);
+  std::string imgs;
+  for (uint64_t i = 1; i <= n; ++i) {
+    imgs += "<img src=\"/pixel.png?i=" + std::to_string(i) +
+            "\" onload=\"seen('loaded')\" onerror=\"seen('failed')\">\n";
+  }
+  return html_reply(200, "Images",
+                    "<script>\nwindow.loaded = 0; window.failed = 0; window.settled = false;\n"
+                    "function seen(what) {\n  window[what]++;\n"
+                    "  window.settled = window.loaded + window.failed === " +
+                        std::to_string(n) + ";\n}\n</script>\n" + imgs);
+}
+
+// POSTs to /api/data (the server refuses: 405, it serves GET and HEAD
+// only) and shows what came back in #result, its status in #status.
+Reply fetch_page() {
+  return html_reply(200, "Fetch", R"(<p id="status">waiting</p><pre id="result"></pre>
+<script>
+fetch('/api/data', { method: 'POST', body: 'question=1' }).then(function (r) {
+  document.getElementById('status').textContent = String(r.status);
+  return r.text();
+}).then(function (text) {
+  document.getElementById('result').textContent = text;
+}, function (e) {
+  document.getElementById('status').textContent = 'failed: ' + e.message;
+});
+</script>)");
+}
+
+// Opens popups: #open by window.open (/page3), #blank by a target=_blank
+// link (/page2).
+Reply popup_page() {
+  return html_reply(200, "Popups",
+                    R"HTML(<button id="open" onclick="window.open('/page3')">open</button>
+<a id="blank" href="/page2" target="_blank">new tab</a>)HTML");
+}
+
 // The body is exactly kb KiB whenever that is more than the page around it.
 Reply big_page(const Request& request) {
   const uint64_t size = number_param(request, "kb", 1024, kMaxBigKiB) * 1024;
@@ -719,6 +769,10 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/echo-headers") return Reply{200, kJson, json_text(nlohmann::json(request.headers))};
   if (path == "/form") return form_page();
   if (path == "/late") return late_page(request);
+  if (path == "/pixel.png") return pixel_png();
+  if (path == "/images") return images_page(request);
+  if (path == "/fetch") return fetch_page();
+  if (path == "/popup") return popup_page();
   if (path == "/big") return big_page(request);
   if (path == "/actionable") return actionable_page(request);
   if (path == "/inputs") return inputs_page();
