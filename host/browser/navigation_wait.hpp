@@ -15,6 +15,8 @@ struct Page::NavigationWait {
   std::string loader_id;      // wait for this loader, or ...
   std::string not_loader_id;  // ... for any loader but the current one (reload, history)
   std::string event_name;
+  bool needs_quiet = false;  // networkidle: after event_name, the network's quiet
+  bool reached = false;      // event_name came; waiting for the quiet
   std::string op;
   uint64_t timeout_ms = 0;
   json result;

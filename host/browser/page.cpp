@@ -1,6 +1,7 @@
 #include "browser/page.hpp"
 
 #include "browser/navigation_wait.hpp"
+#include "browser/network_quiet.hpp"
 #include "browser/page_events.hpp"
 #include "browser/request_interception.hpp"
 #include "cdp/classify.hpp"
@@ -43,6 +44,7 @@ Page::Page(uv_loop_t* loop, cdp::Connection& connection, std::string target_id,
 
 Page::~Page() {
   alive_.reset();
+  network_quiet_.reset();  // its quiet would reach waits being failed below
   // A navigation still waiting for its document ends now: its deadline
   // timer goes with this page (a browser restarted under an item drops
   // every page at once).

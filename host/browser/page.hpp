@@ -20,8 +20,9 @@ namespace belay::browser {
 
 using json = nlohmann::json;
 
-// What a navigation waits for: the load event, DOMContentLoaded, no request
-// in flight for 500 ms, or only the commit (none).
+// What a navigation waits for: the load event, DOMContentLoaded, the load
+// event and then 500 ms with no request in flight (networkidle), or only the
+// commit (none).
 enum class WaitUntil { load, domcontentloaded, networkidle, none };
 std::optional<WaitUntil> wait_until_from_name(std::string_view name);
 
@@ -31,6 +32,7 @@ struct NavigateOptions {
   std::string op;  // what failed, in errors; empty: "Page.navigate"
 };
 
+class NetworkQuiet;
 class PageEvents;
 class RequestInterception;
 
@@ -124,6 +126,15 @@ class Page final : public ScriptTarget {
   void on_lifecycle(const json& params);
   void start_wait(const std::string& loader_id, NavigateOptions options, Done done, json result);
   void finish_wait(NavigationWait* wait, Result<json> result);
+  // A wait's lifecycle event came: it ends, or (networkidle) waits on for
+  // the network to go quiet.
+  void reached(NavigationWait* wait);
+  void on_network_quiet();
+  // Runs `go` once requests are being counted, when `options` wait for
+  // networkidle; at once otherwise. A failed Network.enable goes to `done`.
+  void when_counting_requests(const NavigateOptions& options, std::function<void()> go,
+                              const Done& done);
+  NetworkQuiet& network_quiet();
   // A navigation past its deadline is stopped (Page.stopLoading); `error`
   // then says what became of the page. See page.cpp.
   void stop_after_deadline(Error error, Done done);
@@ -153,6 +164,7 @@ class Page final : public ScriptTarget {
   DialogAnswered dialog_answered_;
   std::unique_ptr<PageEvents> events_;
   std::unique_ptr<RequestInterception> interception_;
+  std::unique_ptr<NetworkQuiet> network_quiet_;
   std::string opener_id_;
   bool kept_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -95,6 +95,27 @@ TEST_P(LuaPage, NavigateWaitDomContentLoadedReturnsBeforeLoad) {
   EXPECT_EQ(r.value()["load_state"], "complete");
 }
 
+// Requests the page sends from its load handler, one after another, hold
+// `networkidle` back until both are done; `load` does not wait for them.
+// Chromium's own networkIdle event never came for this page (the navigation
+// timed out), so belay counts the requests itself.
+TEST_P(LuaPage, NetworkIdleWaitsForRequestsSentAfterLoad) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "late-requests?ms=600", { wait = "load" })
+    local at_load = page:evaluate("window.lateDone === true")
+    page:navigate(fixture .. "late-requests?ms=600", { wait = "networkidle", timeout = 10000 })
+    local at_idle = page:evaluate("window.lateDone === true")
+    page:reload({ wait = "networkidle", timeout = 10000 })
+    return { at_load = at_load, at_idle = at_idle, text = page:text("#state"),
+             after_reload = page:evaluate("window.lateDone === true") }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["at_load"], false);
+  EXPECT_EQ(r.value()["at_idle"], true);
+  EXPECT_EQ(r.value()["text"], "done");
+  EXPECT_EQ(r.value()["after_reload"], true);
+}
+
 TEST_P(LuaPage, NavigateBadWaitValueIsConfig) {
   auto lua = h().run(with_catch(R"LUA(
     return catch(function() page:navigate(fixture .. "page1", { wait = "networkidle2" }) end)

@@ -316,6 +316,30 @@ Reply slow_page(const Request& request) {
   return reply;
 }
 
+// Two requests one after the other, the first sent by the load event: the
+// network is busy for 2 x ms after load, with no quiet moment between. The
+// first response's body is read, the second's never is (Chromium then never
+// reports that request finished).
+// #state says "done" (and window.lateDone is true) once both answered.
+Reply late_requests_page(const Request& request) {
+  const std::string slow =
+      "/slow?ms=" + std::to_string(number_param(request, "ms", 1000, kMaxDelayMs));
+  return html_reply(200, "Late requests",
+                    "<p id=\"state\">loading</p>\n<script>\n"
+                    "window.addEventListener('load', function () {\n"
+                    "  fetch('" +
+                        slow +
+                        "').then(function (r) { return r.text(); })\n"
+                        "    .then(function () { return fetch('" +
+                        slow +
+                        "'); })\n"
+                        "    .then(function () {\n"
+                        "      window.lateDone = true;\n"
+                        "      document.getElementById('state').textContent = 'done';\n"
+                        "    });\n"
+                        "});\n</script>");
+}
+
 Reply navigate_away_page(const Request& request) {
   const uint64_t ms = number_param(request, "ms", 50, kMaxDelayMs);
   const std::string to = param(request, "to", "/page2");
@@ -769,6 +793,7 @@ Reply route(const Request& request, RouteContext context) {
   if (path == "/echo-headers") return Reply{200, kJson, json_text(nlohmann::json(request.headers))};
   if (path == "/form") return form_page();
   if (path == "/late") return late_page(request);
+  if (path == "/late-requests") return late_requests_page(request);
   if (path == "/pixel.png") return pixel_png();
   if (path == "/images") return images_page(request);
   if (path == "/fetch") return fetch_page();
