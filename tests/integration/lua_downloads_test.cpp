@@ -60,6 +60,25 @@ TEST_P(LuaDownloads, ExpectGivesTheSavedFileUnderTheDownloadsFolder) {
   EXPECT_EQ(mode_of(folder + "/.incoming"), 0700u);
 }
 
+// A 5 MiB file comes in many chunks: the event waits for the whole file,
+// and every byte is where the server put it.
+TEST_P(LuaDownloads, AFiveMegabyteFileArrivesWholeAndUnchanged) {
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "downloads")
+    return page:expect("download", { timeout = 30000 }, function() page:click("#big") end)
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  const json& d = r.value();
+  constexpr size_t kSize = 5 * 1024 * 1024;
+  EXPECT_EQ(d["suggested_name"], "data.bin");
+  EXPECT_EQ(d["url"], h().fixture().url("/generated?kb=5120"));
+  EXPECT_EQ(d["bytes"], kSize);
+  ASSERT_TRUE(d["path"].is_string()) << d.dump();
+  const std::string text = file_text(d["path"]);
+  ASSERT_EQ(text.size(), kSize);
+  EXPECT_TRUE(text == generated_bytes(kSize)) << "the saved file differs from what was served";
+}
+
 TEST_P(LuaDownloads, ASecondFileOfTheSameNameKeepsTheFirst) {
   auto r = h().run(R"LUA(
     page:navigate(fixture .. "downloads")

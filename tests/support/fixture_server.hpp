@@ -22,7 +22,13 @@
 //   /keys                        #field and #area; key and focus events logged
 //   /long?px=N                   page N px tall (default 5000, at most 20000); #top, #box, #bottom
 //   /texts                       buttons, links and text for text= and xpath= selectors
-//   /downloads                   links with a `download` attribute: a file, a 404, twice
+//   /downloads                   links with a `download` attribute: a file, a 404, twice,
+//                                and #big: 5 MiB of /generated
+//   /generated?kb=N              N KiB of generated_bytes (application/octet-stream)
+//   /late-requests?ms=N          fetches twice, one after the other, from its load handler
+//   /images?n=N, /pixel.png      N images (counts their load and error); a 1x1 PNG
+//   /fetch                       POSTs to /api/data from the page; shows what came back
+//   /popup                       opens popups: window.open and a target=_blank link
 //   /frames?cross=URL            iframes "same" (/inputs) and "cross" (URL, default /inputs)
 //   /static/NAME                 files from set_static_dir()
 
@@ -40,6 +46,10 @@
 #include <unordered_map>
 
 namespace belay::test {
+
+// The first `size` bytes /generated serves: every byte value, in an order
+// that does not repeat every 256 bytes, so a lost or moved chunk shows.
+std::string generated_bytes(size_t size);
 
 // Execution counters, shared between the loop thread that counts and the
 // test thread that reads them.
