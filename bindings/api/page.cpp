@@ -68,17 +68,30 @@ bool start_navigation(lua_State* L, const char* op, int opts_idx, int history_de
   return true;
 }
 
+// Runs `start`, which sends the call's commands; a cancelled call
+// (belay.all's siblings, a deadline, Ctrl-C) drops them, so the page's late
+// answer finds nothing waiting on the connection.
+void start_dropped_when_cancelled(lua_State* L, browser::ScriptTarget& target, const CallSlot& slot,
+                                  const std::function<void()>& start) {
+  auto cancel = target.cancellable(start);
+  Runtime::from(L).on_call_abandoned(slot, [cancel = std::move(cancel)] {
+    cancel(Error{Kind::cancelled, "the script's call was cancelled", "", {}});
+  });
+}
+
 bool start_url(lua_State* L) {
   Prologue p;
   if (!begin_page_call(L, "page:url", 2, &p)) return false;
-  browser::page_url(*p.page, p.timeout_ms, finish_into(p.slot));
+  start_dropped_when_cancelled(
+      L, *p.page, p.slot, [&] { browser::page_url(*p.page, p.timeout_ms, finish_into(p.slot)); });
   return true;
 }
 
 bool start_title(lua_State* L) {
   Prologue p;
   if (!begin_page_call(L, "page:title", 2, &p)) return false;
-  browser::page_title(*p.page, p.timeout_ms, finish_into(p.slot));
+  start_dropped_when_cancelled(
+      L, *p.page, p.slot, [&] { browser::page_title(*p.page, p.timeout_ms, finish_into(p.slot)); });
   return true;
 }
 
@@ -125,17 +138,12 @@ bool start_evaluate(lua_State* L) {
   browser::ScriptTarget* target = nullptr;
   CallSlot slot;
   if (!begin_target_call(L, "page:evaluate", &target, &slot)) return false;
-  // A cancelled evaluate (belay.all's siblings, a deadline, Ctrl-C) drops
-  // its command: the page's late answer finds nothing waiting.
-  auto cancel = target->cancellable([&] {
+  start_dropped_when_cancelled(L, *target, slot, [&] {
     if (!args.empty() || looks_like_function(source, source_size)) {
       target->call_function(source, args, timeout_ms, "page:evaluate", finish_into(slot));
     } else {
       target->evaluate(source, timeout_ms, "page:evaluate", finish_into(slot));
     }
-  });
-  Runtime::from(L).on_call_abandoned(slot, [cancel = std::move(cancel)] {
-    cancel(Error{Kind::cancelled, "the script's call was cancelled", "", {}});
   });
   return true;
 }
@@ -281,8 +289,10 @@ bool start_cdp(lua_State* L) {
   if (!cdp_params(L, 3, "page:cdp", &params)) return false;
   Prologue p;
   if (!begin_page_call(L, "page:cdp", 4, &p)) return false;
-  p.page->send(cdp::Command{method, std::move(params), "", p.timeout_ms, "page:cdp"},
-               finish_into(p.slot));
+  start_dropped_when_cancelled(L, *p.page, p.slot, [&] {
+    p.page->send(cdp::Command{method, std::move(params), "", p.timeout_ms, "page:cdp"},
+                 finish_into(p.slot));
+  });
   return true;
 }
 

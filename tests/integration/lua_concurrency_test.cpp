@@ -166,6 +166,28 @@ TEST_P(LuaConcurrency, TheFirstErrorCancelsTheOthersAndLeavesNoCallPending) {
   EXPECT_EQ(pending_commands(), 0u);
 }
 
+// page:cdp (and page:title, page:url, which send one command the same way)
+// drops its command when cancelled, as evaluate does.
+TEST_P(LuaConcurrency, ACancelledRawCdpCallLeavesNoCommandPending) {
+  auto r = h().run(R"LUA(
+    local kind
+    local ok, err = pcall(belay.all, function()
+      local ok2, e = pcall(page.cdp, page, "Runtime.evaluate",
+                           { expression = "new Promise(() => {})", awaitPromise = true }, { timeout = 60000 })
+      kind = ok2 and "answered" or e.kind
+    end, function()
+      belay.sleep(50)
+      belay.error("not_found", "sibling failed")
+    end)
+    return { ok = ok, kind = err.kind, cdp = kind }
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value()["ok"], false);
+  EXPECT_EQ(r.value()["kind"], "not_found");
+  EXPECT_EQ(r.value()["cdp"], "cancelled");
+  EXPECT_EQ(pending_commands(), 0u);
+}
+
 TEST_P(LuaConcurrency, BelayAllNestsAndAnInnerFailureCancelsTheOuterSiblings) {
   auto r = h().run(R"LUA(
     local a, b, c = belay.all(
