@@ -229,11 +229,12 @@ class RouteTable {
     return true;
   }
 
-  // A handler that raised is told (not when its item's end cancelled it);
+  // A handler that raised is told, and so is one its task's end cut off
+  // before it decided (the request then went on without its answer);
   // whatever it left undecided goes on unchanged.
   void handler_done(browser::PausedRequest& request, lua_State* task, const ResumeResult& result,
                     bool scope_ended) {
-    if (result.status == ResumeStatus::error && !scope_ended) {
+    if (result.status == ResumeStatus::error && (!scope_ended || !request.decided())) {
       const Error error = to_error(task, -1);
       const json params = {
           {"handler", "page:route"},

@@ -187,6 +187,37 @@ TEST_P(LuaRoutes, HandlersThatDecideNothingRaiseOrDecideTwice) {
   EXPECT_EQ(failures[1]["then"], "its answer stands");
 }
 
+// A handler still running when its task ends is cancelled: the request it
+// held goes on to the server, and handler_failed says so (kind cancelled).
+TEST_P(LuaRoutes, AHandlerCancelledWithItsTaskLetsTheRequestGoOn) {
+  const size_t before = h().events().size();
+  auto r = h().run(R"LUA(
+    page:navigate(fixture .. "page1")
+    page:route("**/api/data", function(req)
+      handler_started = true
+      belay.sleep(600000)
+      req:fulfill{ body = "never" }
+    end)
+    page:evaluate([[window.sent = fetch('/api/data', { method: 'POST' })
+      .then(function (r) { return r.status + ' ' + r.statusText; }); 0]])
+    for _ = 1, 250 do
+      if handler_started then break end
+      belay.sleep(20)
+    end
+    return handler_started
+  )LUA");
+  ASSERT_TRUE(r.ok()) << ok_text(r);
+  EXPECT_EQ(r.value(), true);
+  auto sent = h().run(R"LUA(return page:evaluate("window.sent"))LUA");
+  ASSERT_TRUE(sent.ok()) << ok_text(sent);
+  EXPECT_THAT(sent.value().get<std::string>(), ::testing::StartsWith("405"));
+  const auto failures = failures_since(before);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0]["handler"], "page:route");
+  EXPECT_EQ(failures[0]["kind"], "cancelled");
+  EXPECT_EQ(failures[0]["then"], "the request goes on");
+}
+
 TEST_P(LuaRoutes, BadInputIsRefusedWithAClearError) {
   const size_t before = h().events().size();
   auto r = h().run(with_catch(std::string(kFetchResult) + R"LUA(
