@@ -29,6 +29,7 @@ NetworkQuiet::~NetworkQuiet() {
 }
 
 void NetworkQuiet::subscribe(const std::string& method, std::function<void(const json&)> handler) {
+  if (connection_alive_.expired()) return;  // a page may outlive its browser
   subscriptions_.push_back(connection_.subscribe(
       page_.session_id(), method,
       [handler = std::move(handler)](const std::string&, const json& params) { handler(params); }));
