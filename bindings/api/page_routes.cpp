@@ -39,7 +39,6 @@ end
 
 struct Route {
   std::weak_ptr<browser::Page> page;
-  const browser::Page* page_key = nullptr;
   std::string label;  // the glob; "function" or "block" otherwise
   std::string glob;   // empty for a function route and a block
   int match_ref = LUA_NOREF;
@@ -50,6 +49,13 @@ struct Route {
   std::weak_ptr<TaskScope> scope;
   uint64_t scope_undo = 0;
 };
+
+// A route's page is `page` only while that page lives: a page opened later
+// at the address of a closed one must not inherit the closed one's routes.
+bool on_page(const Route& route, const browser::Page* page) {
+  auto live = route.page.lock();
+  return live && live.get() == page;
+}
 
 bool blocks(const Route& route, const browser::RequestInfo& info) {
   return std::find(route.block_types.begin(), route.block_types.end(), info.resource_type) !=
@@ -155,7 +161,7 @@ class RouteTable {
                                const std::string* glob) const {
     std::vector<uint64_t> ids;
     for (const auto& [id, route] : routes_) {
-      if (route.page_key != page) continue;
+      if (!on_page(route, page)) continue;
       if (which != 0 ? id == which : glob == nullptr || route.label == *glob) ids.push_back(id);
     }
     return ids;
@@ -171,7 +177,7 @@ class RouteTable {
   void sync_page(browser::Page& page, uint64_t timeout_ms, std::function<void(Result<json>)> done) {
     const browser::Page* key = &page;
     const bool any = std::any_of(routes_.begin(), routes_.end(),
-                                 [key](const auto& entry) { return entry.second.page_key == key; });
+                                 [key](const auto& entry) { return on_page(entry.second, key); });
     browser::RequestInterception::Decider decider;
     if (any) {
       std::weak_ptr<bool> alive = alive_;
@@ -189,7 +195,7 @@ class RouteTable {
     std::vector<uint64_t> candidates;
     for (auto it = routes_.rbegin(); it != routes_.rend(); ++it) {
       const Route& route = it->second;
-      if (route.page_key != key) continue;
+      if (!on_page(route, key)) continue;
       if (route.block) {
         if (!blocks(route, request->info())) continue;
         candidates.push_back(it->first);
@@ -327,7 +333,6 @@ bool add_route(lua_State* L, const char* op, uint64_t timeout_ms, Route route) {
   auto* handle = static_cast<PageHandle*>(lua_touserdata(L, 1));
   RouteTable& table = RouteTable::of(L);
   route.page = handle->page;
-  route.page_key = page;
   const uint64_t id = table.add(std::move(route), scope);
   std::weak_ptr<bool> alive = table.alive();
   table.sync_page(*page, timeout_ms, [slot, id, alive, &table](Result<json> r) {
