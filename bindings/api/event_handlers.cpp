@@ -85,7 +85,6 @@ uint64_t EventHandlers::add(lua_State* L, const std::shared_ptr<browser::Page>& 
   sub.fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   sub.page = page;
   sub.session = std::move(session);
-  sub.page_key = page.get();
   sub.scope = scope;
   const browser::Page* key = page.get();
   std::weak_ptr<bool> alive = alive_;
@@ -116,7 +115,7 @@ bool EventHandlers::remove(uint64_t id) {
     } else {
       bool other_dialog_handler = false;
       for (const auto& [other_id, other] : subs_) {
-        if (other.page_key == sub.page_key && other.name == "dialog") other_dialog_handler = true;
+        if (other.is_on(page.get()) && other.name == "dialog") other_dialog_handler = true;
       }
       if (!other_dialog_handler) page->set_dialog_decider(nullptr);
     }
@@ -138,7 +137,7 @@ bool EventHandlers::decide_dialog(const browser::Page* key,
                                   const std::shared_ptr<browser::OpenDialog>& dialog) {
   std::vector<uint64_t> ids;
   for (const auto& [id, sub] : subs_) {
-    if (sub.page_key == key && sub.name == "dialog") ids.push_back(id);
+    if (sub.is_on(key) && sub.name == "dialog") ids.push_back(id);
   }
   if (ids.empty()) return false;
   for (size_t i = 0; i < ids.size(); ++i) {

@@ -51,10 +51,15 @@ class EventHandlers {
     int fn_ref = LUA_NOREF;
     std::weak_ptr<browser::Page> page;
     std::weak_ptr<browser::BrowserSession> session;  // whose pages popups are
-    const browser::Page* page_key = nullptr;
     uint64_t listener = 0;  // in the page's events; 0 for dialogs
     std::weak_ptr<TaskScope> scope;
     uint64_t scope_undo = 0;
+    // On `p` only while that page lives: a page opened later at the
+    // address of a closed one must not get the closed one's handlers.
+    bool is_on(const browser::Page* p) const {
+      auto live = page.lock();
+      return live && live.get() == p;
+    }
   };
   struct Delivery {
     uint64_t sub = 0;
