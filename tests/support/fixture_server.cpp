@@ -447,7 +447,6 @@ Reply popup_page() {
 <a id="blank" href="/page2" target="_blank">new tab</a>)HTML");
 }
 
-// The body is exactly kb KiB whenever that is more than the page around it.
 }  // namespace
 
 std::string generated_bytes(size_t size) {
@@ -458,6 +457,7 @@ std::string generated_bytes(size_t size) {
 
 namespace {
 
+// The body is exactly kb KiB whenever that is more than the page around it.
 Reply big_page(const Request& request) {
   const uint64_t size = number_param(request, "kb", 1024, kMaxBigKiB) * 1024;
   const std::string open = "<div id=\"big\">", close = "</div>";
