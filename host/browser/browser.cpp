@@ -126,6 +126,10 @@ void Browser::attach_page(const std::string& target_id, uint64_t timeout_ms, Pag
          // the holder hands it over once ready, or drops it on failure.
          auto holder = std::make_shared<std::unique_ptr<Page>>(
              std::make_unique<Page>(loop_, *connection_, target_id, session_id.value()));
+         // A new tab or popup comes up in front; which one is in front now
+         // is not known until the next input brings its tab there.
+         front_tab_->clear();
+         (*holder)->set_front_tab(front_tab_);
          (*holder)->prepare(timeout_ms, [holder, done](std::optional<Error> error) {
            if (error) return done(std::move(*error));
            done(std::move(*holder));

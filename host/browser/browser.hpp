@@ -76,6 +76,9 @@ class Browser {
   std::unique_ptr<cdp::Connection> connection_;
   std::function<void(const Error&)> disconnect_handler_;
   std::optional<Error> disconnected_;
+  // The target id of the tab in front, shared with every page; empty when
+  // not known (a tab was created or attached since).
+  std::shared_ptr<std::string> front_tab_ = std::make_shared<std::string>();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -89,7 +89,7 @@ void Frame::send_here(cdp::Command command, Done done) {
 
 void Frame::send_input(cdp::Command command, Done done) {
   Page* page = page_or_fail(command.op_or_method(), done);
-  if (page != nullptr) page->send(std::move(command), std::move(done));
+  if (page != nullptr) page->send_input(std::move(command), std::move(done));
 }
 
 // Each frame's document has its own viewport: the frame's offset in the

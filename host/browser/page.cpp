@@ -100,6 +100,25 @@ void Page::send_on(const std::string& session_id, cdp::Command command, Done don
   connection_.send(std::move(command), std::move(done));
 }
 
+void Page::send_input(cdp::Command command, Done done) {
+  if (!front_tab_ || *front_tab_ == target_id_) return send(std::move(command), std::move(done));
+  // In front from now on: the input sent after this, on the same session,
+  // arrives after the bringToFront.
+  *front_tab_ = target_id_;
+  std::weak_ptr<bool> alive = alive_;
+  cdp::Command bring{"Page.bringToFront", json::object(), "", command.timeout_ms,
+                     command.op_or_method()};
+  send(std::move(bring), [this, alive, command = std::move(command),
+                          done = std::move(done)](Result<json> brought) mutable {
+    if (!brought) {
+      if (!alive.expired() && front_tab_ && *front_tab_ == target_id_) front_tab_->clear();
+      return done(std::move(brought));
+    }
+    if (alive.expired()) return done(cdp::session_detached("page was closed", command.op));
+    send(std::move(command), std::move(done));
+  });
+}
+
 ScriptTarget::Cancel Page::cancellable(const std::function<void()>& start) {
   if (connection_alive_.expired()) {
     start();

@@ -80,9 +80,13 @@ class Page final : public ScriptTarget {
   void send_here(cdp::Command command, Done done) override {
     send(std::move(command), std::move(done));
   }
-  void send_input(cdp::Command command, Done done) override {
-    send(std::move(command), std::move(done));
-  }
+  // Input goes to a tab in front: Chromium holds a mouse event for a tab
+  // behind another (a popup, a second page) about 5 s. A tab not in front
+  // is brought there first (Page.bringToFront), as Playwright does.
+  void send_input(cdp::Command command, Done done) override;
+  // Which of its browser's tabs is in front, shared by them all (Browser
+  // sets it); none: every input goes as it is.
+  void set_front_tab(std::shared_ptr<std::string> front) { front_tab_ = std::move(front); }
   void page_point(const std::string&, double x, double y, uint64_t, Done done) override {
     done(json{{"x", x}, {"y", y}});
   }
@@ -167,6 +171,7 @@ class Page final : public ScriptTarget {
   std::unique_ptr<NetworkQuiet> network_quiet_;
   std::string opener_id_;
   bool kept_ = false;
+  std::shared_ptr<std::string> front_tab_;  // the target id in front; empty: unknown
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

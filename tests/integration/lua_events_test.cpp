@@ -364,7 +364,9 @@ TEST_P(LuaEvents, PopupsArePagesOfTheirOwn) {
     popup:wait_for("#to-page1")
     local title = popup:title()
     local str = tostring(popup)
-    page:click("#blank")
+    -- The popup is in front now: Chromium held a click on the opener about
+    -- 5 s until belay brought the opener's tab to front first.
+    page:click("#blank", { timeout = 3000 })
     until_(function() return #seen == 2 end, "two popups seen by the handler")
     table.sort(seen)
     local with_popups = #browser:pages()
