@@ -1,7 +1,8 @@
 #pragma once
 // page:route(glob_or_fn, handler), page:unroute(route | glob | nil) and
-// page:block{patterns, types} (page_routes.cpp). While a page has routes
-// its requests are paused (browser/request_interception.hpp); each is
+// page:block{patterns, types} (page_routes.cpp; the routes themselves are
+// kept in route_table.hpp). While a page has routes its requests are
+// paused (browser/request_interception.hpp); each is
 // offered to the page's routes, newest first. The first that matches — a
 // glob on the URL, or a function of the URL that returns true — gets it:
 // a handler runs as a task of its own with the request object
