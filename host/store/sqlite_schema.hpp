@@ -16,10 +16,11 @@ inline constexpr int kSchemaVersion = 1;
 
 // Opens the state file of `state_dir`, or creates it (0600, and the
 // directory) unless `read_only`. An existing file that is not SQLite, is
-// another program's database, has an unknown schema version or fails
-// `PRAGMA integrity_check` is a `config` error naming it, and is left byte
-// for byte as it was. A usable connection is in WAL mode with
-// synchronous=FULL.
+// another program's database, has an unknown schema version or fails its
+// check is a `config` error naming it, and is left byte for byte as it
+// was. The check is `PRAGMA quick_check`, or `integrity_check` when the
+// file's -wal file is there (the last host did not close it). A usable connection is in WAL mode
+// with synchronous=FULL.
 Result<std::unique_ptr<Db>> open_state_db(const std::string& state_dir, bool read_only);
 
 }  // namespace belay::store::sqlite

@@ -4,7 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -144,6 +147,44 @@ TEST(StoreOpen, DamagedPageFailsTheIntegrityCheckAndIsUntouched) {
     EXPECT_THAT(e.message, ::testing::Not(::testing::HasSubstr("\n")))
         << "only the first line: " << e.message;
     EXPECT_EQ(file_bytes(path), before);
+  }
+}
+
+// An index whose entries no longer match its table (here: its definition
+// changed behind SQLite's back) passes quick_check, which only reads pages
+// and records; after a clean close that is the check. A writer that died
+// without closing leaves the -wal file, and the next open runs the full
+// integrity_check, which compares every index with its table.
+TEST(StoreOpen, AfterACrashTheOpenComparesEveryIndexWithItsTable) {
+  TempDir tmp("belay-store-");
+  make_state(tmp.path(), 500);
+  const std::string path = tmp.file("belay.db");
+  test::exec_sqlite(path,
+                    "PRAGMA writable_schema=ON;"
+                    "UPDATE sqlite_master SET sql = 'CREATE INDEX items_by_idx ON items(attempts)' "
+                    "WHERE name = 'items_by_idx';");
+  ASSERT_FALSE(fs::exists(path + "-wal"));
+  EXPECT_TRUE(open_sqlite_store(tmp.path(), {true}).ok()) << "a clean close: quick_check";
+
+  const pid_t writer = ::fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    // A host killed mid-run: a write in WAL mode, and no close.
+    sqlite3* db = nullptr;
+    const bool wrote =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK &&
+        sqlite3_exec(db, "UPDATE campaign SET last_index = last_index", nullptr, nullptr,
+                     nullptr) == SQLITE_OK;
+    ::_exit(wrote ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(writer, &status, 0), writer);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_TRUE(fs::exists(path + "-wal"));
+  for (bool read_only : {true, false}) {
+    const Error e = open_error(tmp.path(), {read_only});
+    EXPECT_EQ(e.message.rfind(path + " is corrupt: ", 0), 0u) << e.message;
+    EXPECT_THAT(e.message, ::testing::HasSubstr("items_by_idx")) << e.message;
   }
 }
 
