@@ -105,12 +105,16 @@ void read_policy_fields(Reader& r, lua_State* L, int t, const std::string& p,
     }
     lua_settop(L, idx - 1);
   }
-  if (limits_table(r, L, t, p, "pause", {"max_error_streak", "ms", "decide", "ended"}, true)) {
+  if (limits_table(r, L, t, p, "pause", {"max_error_streak", "ms", "remind_ms", "decide", "ended"},
+                   true)) {
     const int idx = lua_gettop(L);
     if (auto v = r.number(idx, "max_error_streak", p + "pause.max_error_streak", 0, 1e6, true)) {
       c.pause.max_error_streak = *v;
     }
     if (auto v = r.number(idx, "ms", p + "pause.ms", 0, kHuge, false)) c.pause.ms = *v;
+    if (auto v = r.number(idx, "remind_ms", p + "pause.remind_ms", 1000, kHuge, false)) {
+      c.pause.remind_ms = *v;
+    }
     lua_settop(L, idx - 1);
   }
 }

@@ -49,6 +49,8 @@ struct HealthConfig {
 struct PauseConfig {
   int max_error_streak = 3;
   uint64_t ms = 24ull * 3600 * 1000;
+  // How often a run whose every profile is paused says so again.
+  uint64_t remind_ms = 60 * 1000;
 };
 
 // Default timeouts of script calls that name none (opts.timeout).

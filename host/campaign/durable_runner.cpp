@@ -263,10 +263,6 @@ void DurableRunner::maybe_finish() {
   finish(1);
 }
 
-namespace {
-constexpr uint64_t kStallReminderMs = 60 * 1000;
-}  // namespace
-
 void DurableRunner::watch_for_stall(bool reminder) {
   bool any_paused = false;
   bool stalled = !finishing_ && !stopping_ && in_flight_.empty() && !queue_.empty();
@@ -303,7 +299,7 @@ void DurableRunner::announce_stall() {
        {"hint", "belay resume " + paused + " ends the pause now (or resume(p) in belay attach)"}},
       "",
       {}});
-  stall_timer_.after(kStallReminderMs, [this]() { watch_for_stall(true); });
+  stall_timer_.after(config_.pause.remind_ms, [this]() { watch_for_stall(true); });
 }
 
 void DurableRunner::finish(int code) {

@@ -180,6 +180,7 @@ TEST_F(BadCampaign, NumberOutOfRangeNamesTheFieldAndTheRange) {
   refused(campaign_with("  soft_restart = { items = -1 },\n"), 3, "soft_restart.items");
   refused(campaign_with("  health = { timeout_ms = 0 },\n"), 3, "health.timeout_ms");
   refused(campaign_with("  pause = { ms = 1/0 },\n"), 3, "pause.ms");
+  refused(campaign_with("  pause = { remind_ms = 10 },\n"), 3, "pause.remind_ms");
 }
 
 TEST_F(BadCampaign, FractionWhereAnIntegerIsExpectedIsRefused) {
