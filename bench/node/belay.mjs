@@ -128,6 +128,22 @@ export async function peerResult(ctx, mode, lib, extra, timeoutMs = 300000) {
   return p.records.items[0];
 }
 
+// The minimal client's figures (bench/node/floor.mjs), one JSON result.
+export async function floorResult(ctx, extra, timeoutMs = 300000) {
+  const args = [join(BENCH, 'node', 'floor.mjs')];
+  for (const [k, v] of Object.entries(extra)) args.push(`--${k}`, String(v));
+  const child = start(process.execPath, args, { cwd: BENCH });
+  const records = new Records();
+  jsonLines(child, (r) => records.push(r));
+  const timer = setTimeout(() => stop(child), timeoutMs);
+  const exit = await child.exited;
+  clearTimeout(timer);
+  if (exit.code !== 0 || records.items.length === 0) {
+    throw new Error(`floor.mjs exited ${exit.code}: ${child.stderrText.slice(-2000)}`);
+  }
+  return records.items[0];
+}
+
 export function ensureDir(path) {
   mkdirSync(path, { recursive: true });
   return path;

@@ -8,7 +8,8 @@
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { belayRun, ensureDir, finished, peer, peerResult, runTool, stopBelay, stopPeer } from './belay.mjs';
+import { belayRun, ensureDir, finished, floorResult, peer, peerResult, runTool, stopBelay,
+  stopPeer } from './belay.mjs';
 import { LIBS } from './peers.mjs';
 import { cpuSeconds, epochMs, parentOf, rssMb, sleep, treeCpu } from './procs.mjs';
 import { batchMeans, max, median, p99 } from './stats.mjs';
@@ -42,6 +43,7 @@ export async function micro(ctx) {
   const pipePerS = { puppeteer: [], playwright: [] };
   const pipeLua = [];
   const raw = { pipe: [], ws: [], pipePipe: [], pipeWs: [] };
+  const floor = { callUs: [], batchUs: [], perS: [] };
   for (let r = 0; r < R; r++) {
     for (const side of rotate(SIDES, r)) {
       ctx.log(`micro round ${r + 1}/${R}: ${side}`);
@@ -75,6 +77,11 @@ export async function micro(ctx) {
                              ['--n', String(o.pipeN), '--window', String(o.window), '--rounds', '1']);
     raw.pipePipe.push(Number(pl.match(/\(pipe\).*per_s=([\d.]+)/)[1]));
     raw.pipeWs.push(Number(pl.match(/\(ws\).*per_s=([\d.]+)/)[1]));
+    ctx.log(`micro round ${r + 1}/${R}: minimal client (floor)`);
+    const fl = await floorResult(ctx, { n: per(o.rawEvals), 'pipe-n': o.pipeN, window: o.window });
+    floor.callUs.push(...fl.eval_us);
+    floor.batchUs.push(...batchMeans(fl.eval_us, o.batch));
+    floor.perS.push(fl.pipe_per_s);
   }
   ctx.log('Lua bridge, in process (bench-lua-roundtrip)');
   const lr = await runTool(ctx, 'bench-lua-roundtrip', ['--n', String(o.rawEvals)]);
@@ -82,31 +89,34 @@ export async function micro(ctx) {
   const luaLua = summaryLine(lr, 'lua page:evaluate(1+1)');
   const rawCell = (cells) => ({ m: medianOf(cells, 'm'), s: medianOf(cells, 's') });
   const peersPerCall = {
-    puppeteer: cell(evalCallUs.puppeteer), playwright: cell(evalCallUs.playwright) };
+    puppeteer: cell(evalCallUs.puppeteer), playwright: cell(evalCallUs.playwright),
+    floor: cell(floor.callUs) };
+  const pipeFloor = cell(floor.perS, max);
   return [
     { name: `evaluate("1+1") sequential: Lua campaign (\`belay run\`) vs page.evaluate; per-call mean of ${o.batch}-call batches`,
       unit: 'µs', better: 'lower', spread: 'p99',
-      belay: cell(evalUs.belay), puppeteer: cell(evalUs.puppeteer), playwright: cell(evalUs.playwright) },
+      belay: cell(evalUs.belay), puppeteer: cell(evalUs.puppeteer), playwright: cell(evalUs.playwright),
+      floor: cell(floor.batchUs) },
     { name: 'evaluate("1+1") sequential, per call: belay raw C++ core, pipe (bench-cdp-roundtrip)',
       unit: 'µs', better: 'lower', spread: 'p99', belay: rawCell(raw.pipe), ...peersPerCall },
     { name: 'evaluate("1+1") sequential, per call: belay raw C++ core, WebSocket',
       unit: 'µs', better: 'lower', spread: 'p99', belay: rawCell(raw.ws), ...peersPerCall },
     { name: 'evaluate("1+1") in one process (bench-lua-roundtrip): Lua page:evaluate, per call in batches of 10',
-      unit: 'µs', better: 'lower', spread: 'p99', belay: luaLua,
+      unit: 'µs', better: 'lower', spread: 'p99', belay: luaLua, floor: peersPerCall.floor,
       note: `same run, C++ call: ${luaCpp.m.toFixed(0)} µs (p99 ${luaCpp.s.toFixed(0)})` },
     { name: `pipelined evaluate("1+1"), ${o.window} in flight: Lua campaign (belay.all of ${o.window} workers), pipe`,
       unit: 'calls/s', better: 'higher', spread: 'max',
       belay: cell(pipeLua, max), puppeteer: cell(pipePerS.puppeteer, max),
-      playwright: cell(pipePerS.playwright, max),
+      playwright: cell(pipePerS.playwright, max), floor: pipeFloor,
       note: `${(median(pipeLua) / median(raw.pipePipe)).toFixed(2)} × belay's C++ core (goal ≥ 0.8)` },
     { name: `pipelined evaluate("1+1"), ${o.window} in flight: belay C++ core, pipe (bench-cdp-pipeline)`,
       unit: 'calls/s', better: 'higher', spread: 'max',
       belay: cell(raw.pipePipe, max), puppeteer: cell(pipePerS.puppeteer, max),
-      playwright: cell(pipePerS.playwright, max) },
+      playwright: cell(pipePerS.playwright, max), floor: pipeFloor },
     { name: `pipelined evaluate("1+1"), ${o.window} in flight: belay C++ core, WebSocket`,
       unit: 'calls/s', better: 'higher', spread: 'max',
       belay: cell(raw.pipeWs, max), puppeteer: cell(pipePerS.puppeteer, max),
-      playwright: cell(pipePerS.playwright, max) },
+      playwright: cell(pipePerS.playwright, max), floor: pipeFloor },
     { name: `${o.navs} navigations /page1 ↔ /page2 (wait for load), per navigation`,
       unit: 'ms', better: 'lower', spread: 'p99',
       belay: cell(navMs.belay), puppeteer: cell(navMs.puppeteer), playwright: cell(navMs.playwright) },

@@ -70,14 +70,14 @@ function ratio(b, p) {
 
 export function table(rows) {
   const lines = [
-    '| Figure | unit | belay | Puppeteer | Playwright | belay / Puppeteer | belay / Playwright |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| Figure | unit | belay | Puppeteer | Playwright | minimal client (floor) | belay / Puppeteer | belay / Playwright | belay / floor |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const unit = `${r.unit} ${r.better === 'higher' ? '↑' : '↓'}${r.spread ? `, median (${r.spread})` : ''}`;
     const digits = r.unit === '%' ? 2 : undefined;
     const name = r.note ? `${r.name} — ${r.note}` : r.name;
-    lines.push(`| ${name} | ${unit} | ${side(r.belay, r.spread, digits)} | ${side(r.puppeteer, r.spread, digits)} | ${side(r.playwright, r.spread, digits)} | ${ratio(r.belay, r.puppeteer)} | ${ratio(r.belay, r.playwright)} |`);
+    lines.push(`| ${name} | ${unit} | ${side(r.belay, r.spread, digits)} | ${side(r.puppeteer, r.spread, digits)} | ${side(r.playwright, r.spread, digits)} | ${side(r.floor, r.spread, digits)} | ${ratio(r.belay, r.puppeteer)} | ${ratio(r.belay, r.playwright)} | ${ratio(r.belay, r.floor)} |`);
   }
   return lines.join('\n');
 }
