@@ -1,6 +1,7 @@
 #include "cdp/connection.hpp"
 
 #include "cdp/classify.hpp"
+#include "cdp/command_text.hpp"
 #include "cdp/reply_fields.hpp"
 #include "core/json_text.hpp"
 
@@ -65,8 +66,7 @@ uint64_t Connection::send(Command command, ReplyCallback done) {
     });
     return id;
   }
-  json message = {{"id", id}, {"method", command.method}, {"params", std::move(command.params)}};
-  if (!command.session_id.empty()) message["sessionId"] = command.session_id;
+  std::string text = command_text(id, command.method, command.params, command.session_id);
   uv_update_time(loop_);
   const uint64_t deadline = uv_now(loop_) + command.timeout_ms;
   pending_.emplace(
@@ -74,7 +74,7 @@ uint64_t Connection::send(Command command, ReplyCallback done) {
                   std::move(command.op), deadline, command.timeout_ms});
   deadlines_.emplace(deadline, id);
   if (deadlines_.begin()->second == id) arm_deadline_timer();
-  transport_->send(message.dump(-1, ' ', false, json::error_handler_t::replace));
+  transport_->send(std::move(text));
   return id;
 }
 
@@ -134,7 +134,8 @@ void Connection::on_message(std::string_view message) {
       on_transport_error(protocol_error("CDP reply with a non-numeric id"));
       return;
     }
-    dispatch_reply(id->get<uint64_t>(), parsed);
+    const auto reply_id = id->get<uint64_t>();  // before `parsed` is moved from
+    dispatch_reply(reply_id, std::move(parsed));
     return;
   }
   auto method = parsed.find("method");
@@ -156,7 +157,7 @@ void Connection::on_message(std::string_view message) {
   track_session_lifecycle(name, session_id, p);
 }
 
-void Connection::dispatch_reply(uint64_t id, const json& message) {
+void Connection::dispatch_reply(uint64_t id, json message) {
   auto it = pending_.find(id);
   if (it == pending_.end()) {
     ++dropped_replies_;  // its deadline already passed, or it was cancelled
@@ -174,7 +175,8 @@ void Connection::dispatch_reply(uint64_t id, const json& message) {
              protocol_error("CDP reply with a result that is not an object", op_of(it->second)));
     return;
   }
-  complete(id, result != message.end() ? *result : json::object());
+  // Moved, not copied: a reply may be a whole page's text or a screenshot.
+  complete(id, result != message.end() ? std::move(*result) : json::object());
 }
 
 void Connection::dispatch_event(const std::string& method, const std::string& session_id,

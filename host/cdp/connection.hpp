@@ -109,7 +109,7 @@ class Connection final : private Transport::Sink {
   void on_closed(const Error& why) override;
   void end_all_sessions(const Error& why);
 
-  void dispatch_reply(uint64_t id, const json& message);
+  void dispatch_reply(uint64_t id, json message);
   void dispatch_event(const std::string& method, const std::string& session_id, const json& params);
   void track_session_lifecycle(const std::string& method, const std::string& session_id,
                                const json& params);
