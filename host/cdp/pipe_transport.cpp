@@ -3,6 +3,7 @@
 #include "cdp/classify.hpp"
 
 #include <memory>
+#include <utility>
 
 namespace belay::cdp {
 namespace {
@@ -40,9 +41,18 @@ PipeTransport::~PipeTransport() {
 
 void PipeTransport::send(std::string message) {
   if (!open_) return;
+  if (delivering_) {
+    held_ += message;
+    held_ += '\0';
+    return;
+  }
+  message.push_back('\0');
+  write(std::move(message));
+}
+
+void PipeTransport::write(std::string bytes) {
   auto request = std::make_unique<WriteRequest>();
-  request->bytes = std::move(message);
-  request->bytes.push_back('\0');
+  request->bytes = std::move(bytes);
   request->req.data = request.get();
   uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
   if (uv_write(&request->req, to_browser_.as_stream(), &buf, 1, on_written) == 0) {
@@ -52,6 +62,7 @@ void PipeTransport::send(std::string message) {
 
 void PipeTransport::close() {
   if (!open_) return;
+  if (!held_.empty()) write(std::exchange(held_, {}));
   // on_closed must not run inside the caller's stack (it may be iterating
   // the very commands on_closed fails), so it is deferred to the loop.
   closer_ = UvHandle<uv_idle_t>();
@@ -94,6 +105,11 @@ void PipeTransport::deliver(std::string_view bytes) {
   // A sink may destroy this transport from inside a callback (a test that
   // drops the browser on a reply): stop feeding the moment that happens.
   std::weak_ptr<bool> alive = alive_;
+  // Commands sent while this read's messages are handed on (the next calls
+  // of a pipeline, answered by the replies just read) go out in one write
+  // at the end: one syscall, and one read on the browser's side, instead of
+  // one each.
+  delivering_ = true;
   splitter_.feed(
       bytes,
       [this, &alive](std::string_view message) {
@@ -108,6 +124,9 @@ void PipeTransport::deliver(std::string_view bytes) {
         }
         return !alive.expired();
       });
+  if (alive.expired()) return;
+  delivering_ = false;
+  if (open_ && !held_.empty()) write(std::exchange(held_, {}));
 }
 
 void PipeTransport::finish(const Error& why) {

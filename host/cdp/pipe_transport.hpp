@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 
 namespace belay::cdp {
 
@@ -38,6 +39,7 @@ class PipeTransport final : public Transport {
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void deliver(std::string_view bytes);
+  void write(std::string bytes);  // NUL-terminated messages
   void finish(const Error& why);
 
   PipeOptions options_;
@@ -47,6 +49,11 @@ class PipeTransport final : public Transport {
   std::string read_buffer_;
   Sink* sink_ = nullptr;
   bool open_ = true;
+  // While a read's messages are delivered, commands wait here for one write.
+  // (Nothing runs the loop from inside a message handler, so none waits for
+  // a reply to a command held here.)
+  bool delivering_ = false;
+  std::string held_;
   UvHandle<uv_idle_t> closer_;  // defers on_closed out of close()'s caller
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
