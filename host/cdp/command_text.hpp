@@ -2,8 +2,8 @@
 // The text of one CDP command as it goes on the wire:
 // {"id":N,"method":"…","params":{…},"sessionId":"…"}. Written straight into
 // a string rather than built as a JSON object and dumped: the envelope is
-// fixed, and building it cost about half of what sending a command costs
-// (docs/performance.md, "Where the time goes").
+// fixed, and building and dumping it was two thirds of what
+// Connection::send cost (docs/performance.md, "Where the time goes").
 
 #include <nlohmann/json.hpp>
 
