@@ -104,8 +104,15 @@ TEST_P(LuaFrames, AFrameThatReloadsIsFollowedToItsNewDocument) {
   auto r = h().run(open_frames() + R"LUA(
     local f = page:frame("same")
     f:fill("#name", "before")
-    f:evaluate("setTimeout(() => location.reload(), 50)")
-    belay.sleep(300)
+    f:evaluate("window.old_document = true; setTimeout(() => location.reload(), 50)")
+    -- Until the frame holds the new document (a reload under load once took
+    -- longer than a fixed sleep); calls that meet the old one going away
+    -- raise context_destroyed, and polling goes on.
+    for _ = 1, 250 do
+      local ok, old = pcall(f.evaluate, f, "window.old_document === true")
+      if ok and not old then break end
+      belay.sleep(20)
+    end
     f:wait_for("#name")
     return { value = f:value("#name"), ready = f:evaluate("document.readyState") }
   )LUA");
