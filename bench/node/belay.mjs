@@ -92,14 +92,31 @@ export async function runTool(ctx, name, args, timeoutMs = 600000) {
   return out;
 }
 
-// Starts `node peer.mjs MODE --lib LIB ...`; records every JSON line.
-export function peer(ctx, mode, lib, extra = {}) {
-  const args = [join(BENCH, 'node', 'peer.mjs'), mode, '--lib', lib, '--base', ctx.base];
-  for (const [k, v] of Object.entries(extra)) args.push(`--${k}`, String(v));
-  const child = start(process.execPath, args, { cwd: BENCH });
+// Starts `node bench/node/SCRIPT ARGS... --key value ...` (one pair per
+// entry of `extra`); records every JSON line it prints.
+function nodeScript(script, args, extra) {
+  const all = [join(BENCH, 'node', script), ...args];
+  for (const [k, v] of Object.entries(extra)) all.push(`--${k}`, String(v));
+  const child = start(process.execPath, all, { cwd: BENCH });
   const records = new Records();
   jsonLines(child, (r) => records.push(r));
   return { child, records };
+}
+
+// The first JSON result of a script that ends by itself.
+async function firstResult(p, what, timeoutMs) {
+  const timer = setTimeout(() => stop(p.child), timeoutMs);
+  const exit = await p.child.exited;
+  clearTimeout(timer);
+  if (exit.code !== 0 || p.records.items.length === 0) {
+    throw new Error(`${what} exited ${exit.code}: ${p.child.stderrText.slice(-2000)}`);
+  }
+  return p.records.items[0];
+}
+
+// Starts `node peer.mjs MODE --lib LIB ...`; records every JSON line.
+export function peer(ctx, mode, lib, extra = {}) {
+  return nodeScript('peer.mjs', [mode, '--lib', lib, '--base', ctx.base], extra);
 }
 
 // Asks a long-running peer to end (a line on stdin), then waits.
@@ -117,31 +134,13 @@ export async function stopPeer(p, timeoutMs = 30000) {
 }
 
 // One JSON result from a peer that ends by itself.
-export async function peerResult(ctx, mode, lib, extra, timeoutMs = 300000) {
-  const p = peer(ctx, mode, lib, extra);
-  const timer = setTimeout(() => stop(p.child), timeoutMs);
-  const exit = await p.child.exited;
-  clearTimeout(timer);
-  if (exit.code !== 0 || p.records.items.length === 0) {
-    throw new Error(`peer ${lib} ${mode} exited ${exit.code}: ${p.child.stderrText.slice(-2000)}`);
-  }
-  return p.records.items[0];
+export function peerResult(ctx, mode, lib, extra, timeoutMs = 300000) {
+  return firstResult(peer(ctx, mode, lib, extra), `peer ${lib} ${mode}`, timeoutMs);
 }
 
 // The minimal client's figures (bench/node/floor.mjs), one JSON result.
-export async function floorResult(ctx, extra, timeoutMs = 300000) {
-  const args = [join(BENCH, 'node', 'floor.mjs')];
-  for (const [k, v] of Object.entries(extra)) args.push(`--${k}`, String(v));
-  const child = start(process.execPath, args, { cwd: BENCH });
-  const records = new Records();
-  jsonLines(child, (r) => records.push(r));
-  const timer = setTimeout(() => stop(child), timeoutMs);
-  const exit = await child.exited;
-  clearTimeout(timer);
-  if (exit.code !== 0 || records.items.length === 0) {
-    throw new Error(`floor.mjs exited ${exit.code}: ${child.stderrText.slice(-2000)}`);
-  }
-  return records.items[0];
+export function floorResult(ctx, extra, timeoutMs = 300000) {
+  return firstResult(nodeScript('floor.mjs', [], extra), 'floor.mjs', timeoutMs);
 }
 
 export function ensureDir(path) {
